@@ -1,1 +1,34 @@
-//! collection layer
+//! The collection layer: everything between "an event was sent" and "it is
+//! durably in the log" — Segment spec normalisation, sources and write
+//! keys, `messageId` deduplication, quarantine of refused events, routing
+//! by profile key, and reading events back.
+
+mod atomic_file;
+mod collector;
+mod data_dir;
+mod dedup;
+mod error;
+mod incoming;
+mod index;
+mod normalize;
+mod quarantine;
+mod reading;
+mod rejection;
+mod routing;
+mod sources;
+mod stored;
+
+pub use atomic_file::atomic_write;
+pub use collector::{CollectConfig, Collector};
+pub use data_dir::{DataDir, DataDirLock};
+pub use dedup::{dedup_key, DedupIndex};
+pub use error::CollectError;
+pub use incoming::{IncomingItem, IngestOutcome, ItemBody, Origin, RejectedItem};
+pub use index::IdKind;
+pub use normalize::{normalize, BatchDefaults, NormalizedEvent, MESSAGE_TYPES};
+pub use quarantine::{QuarantineEntry, QuarantinePage, QuarantinedEvent};
+pub use reading::{EventPage, EventQuery, RebuildStats};
+pub use rejection::Rejection;
+pub use routing::{ProfileKeyResolver, UserOrAnonymousId};
+pub use sources::{Source, SourceRegistry};
+pub use stored::StoredEvent;

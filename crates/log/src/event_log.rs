@@ -156,14 +156,17 @@ impl EventLog {
         Ok(self.shared(partition)?.committed())
     }
 
-    /// Appends records to one partition; resolves once they are durable.
-    pub async fn append(
+    /// Appends records to one partition; the returned future resolves once
+    /// they are durable. The records are queued when this is called, not
+    /// when the future is first polled, so appends to several partitions
+    /// can be started together and awaited in turn.
+    pub fn append(
         &self,
         partition: u16,
         payloads: Vec<Vec<u8>>,
-    ) -> Result<AppendReceipt, LogError> {
-        let rx = self.submit(partition, payloads)?;
-        rx.await.map_err(|_| LogError::Closed)?
+    ) -> impl std::future::Future<Output = Result<AppendReceipt, LogError>> + Send + 'static {
+        let submitted = self.submit(partition, payloads);
+        async move { submitted?.await.map_err(|_| LogError::Closed)? }
     }
 
     /// [`EventLog::append`] for callers outside an async runtime.

@@ -1,0 +1,280 @@
+//! The one path every event takes into the log: normalise, deduplicate,
+//! route by profile key, append durably, index; refusals go to quarantine.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use percorso_core::Clock;
+use percorso_log::{EventLog, LogOptions, OpenMode};
+use serde_json::Value;
+
+use crate::data_dir::{DataDir, DataDirLock};
+use crate::dedup::{dedup_key, DedupIndex};
+use crate::error::CollectError;
+use crate::incoming::{IncomingItem, IngestOutcome, ItemBody, RejectedItem};
+use crate::index::{EventIndex, IndexedEvent};
+use crate::normalize::{normalize, BatchDefaults, NormalizedEvent};
+use crate::quarantine::{self, QuarantinedEvent};
+use crate::rejection::Rejection;
+use crate::routing::{ProfileKeyResolver, UserOrAnonymousId};
+use crate::sources::Source;
+use crate::stored::StoredEvent;
+
+/// Settings of the collection layer.
+#[derive(Debug, Clone)]
+pub struct CollectConfig {
+    pub dedup_window_millis: i64,
+    pub max_event_bytes: usize,
+    pub log: LogOptions,
+}
+
+impl Default for CollectConfig {
+    fn default() -> Self {
+        Self {
+            dedup_window_millis: 24 * 3_600_000,
+            max_event_bytes: 32 * 1024,
+            log: LogOptions::default(),
+        }
+    }
+}
+
+/// An event accepted and waiting for its partition to make it durable.
+struct Pending {
+    event: NormalizedEvent,
+    dedup_key: u128,
+}
+
+/// The collection layer over one data directory.
+#[derive(Debug)]
+pub struct Collector {
+    pub(crate) log: EventLog,
+    pub(crate) quarantine: EventLog,
+    pub(crate) dedup: DedupIndex,
+    pub(crate) index: EventIndex,
+    clock: Arc<dyn Clock>,
+    config: CollectConfig,
+    key_resolver: Arc<dyn ProfileKeyResolver>,
+    _lock: Option<DataDirLock>,
+}
+
+impl Collector {
+    /// Opens the data directory, recovering the log and rebuilding the
+    /// deduplication window and the event index from it. In read-write mode
+    /// the directory's writer lock is held for the collector's lifetime.
+    pub fn open(
+        data: &DataDir,
+        config: CollectConfig,
+        clock: Arc<dyn Clock>,
+        mode: OpenMode,
+    ) -> Result<Self, CollectError> {
+        let lock = match mode {
+            OpenMode::ReadWrite => Some(data.lock_for_writing()?),
+            OpenMode::ReadOnly => None,
+        };
+        let (log, _) = EventLog::open(&data.events(), config.log, mode)?;
+        let quarantine_options = LogOptions {
+            partitions: 1,
+            ..config.log
+        };
+        let (quarantine, _) = EventLog::open(&data.quarantine(), quarantine_options, mode)?;
+        let collector = Self {
+            log,
+            quarantine,
+            dedup: DedupIndex::new(config.dedup_window_millis),
+            index: EventIndex::default(),
+            clock,
+            config,
+            key_resolver: Arc::new(UserOrAnonymousId),
+            _lock: lock,
+        };
+        collector.rebuild_from_log()?;
+        Ok(collector)
+    }
+
+    pub fn log(&self) -> &EventLog {
+        &self.log
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    pub fn config(&self) -> &CollectConfig {
+        &self.config
+    }
+
+    /// Collects `items` sent by `source`. Returns once every stored event
+    /// is durable and every refused one is in the quarantine.
+    pub async fn ingest(
+        &self,
+        source: &Source,
+        route_type: Option<&str>,
+        defaults: &BatchDefaults,
+        items: Vec<IncomingItem>,
+    ) -> Result<IngestOutcome, CollectError> {
+        let now = self.clock.now_millis();
+        let mut outcome = IngestOutcome {
+            received: items.len(),
+            ..IngestOutcome::default()
+        };
+        let mut by_partition: BTreeMap<u16, Vec<Pending>> = BTreeMap::new();
+        let mut refused = Vec::new();
+        for item in items {
+            let (fields, bytes) = match item.body {
+                ItemBody::Refused { raw, rejection } => {
+                    refused.push((item.origin, rejection, raw));
+                    continue;
+                }
+                ItemBody::Object { fields, bytes } => (fields, bytes),
+            };
+            if bytes > self.config.max_event_bytes {
+                let rejection = Rejection::new(
+                    "event_too_large",
+                    format!(
+                        "event is {bytes} bytes; the limit is {} bytes",
+                        self.config.max_event_bytes
+                    ),
+                );
+                refused.push((item.origin, rejection, Value::Object(fields)));
+                continue;
+            }
+            let event = match normalize(fields, route_type, defaults, now) {
+                Ok(event) => event,
+                Err((rejection, fields)) => {
+                    refused.push((item.origin, rejection, Value::Object(fields)));
+                    continue;
+                }
+            };
+            let key = dedup_key(&source.id, &event.message_id);
+            if !self.dedup.claim(key, now) {
+                outcome.duplicates += 1;
+                continue;
+            }
+            let partition = self
+                .log
+                .partition_for(self.key_resolver.profile_key(&event).as_bytes());
+            by_partition.entry(partition).or_default().push(Pending {
+                event,
+                dedup_key: key,
+            });
+        }
+        outcome.stored = self.append(source, by_partition, now).await?;
+        self.quarantine_refused(source, refused, now, &mut outcome).await?;
+        self.count(source, &outcome);
+        Ok(outcome)
+    }
+
+    async fn append(
+        &self,
+        source: &Source,
+        by_partition: BTreeMap<u16, Vec<Pending>>,
+        now: i64,
+    ) -> Result<usize, CollectError> {
+        // Queue every partition's records first so their fsyncs overlap.
+        let mut appends = Vec::new();
+        for (partition, pending) in by_partition {
+            let payloads = pending
+                .iter()
+                .map(|p| stored_event(source, &p.event, p.dedup_key).encode())
+                .collect();
+            appends.push((self.log.append(partition, payloads), pending));
+        }
+        let mut stored = 0;
+        let mut failure = None;
+        for (append, pending) in appends {
+            match append.await {
+                Ok(receipt) => {
+                    for (p, location) in pending.iter().zip(receipt.locations) {
+                        let indexed = IndexedEvent {
+                            location,
+                            timestamp: p.event.timestamp,
+                        };
+                        self.index.add(&p.event.user_id, &p.event.anonymous_id, indexed);
+                    }
+                    stored += pending.len();
+                }
+                Err(e) => {
+                    // Not stored, so a retry must not be taken for a duplicate.
+                    for p in &pending {
+                        self.dedup.release(p.dedup_key, now);
+                    }
+                    failure = Some(e);
+                }
+            }
+        }
+        match failure {
+            Some(e) => Err(e.into()),
+            None => Ok(stored),
+        }
+    }
+
+    async fn quarantine_refused(
+        &self,
+        source: &Source,
+        refused: Vec<(crate::Origin, Rejection, Value)>,
+        now: i64,
+        outcome: &mut IngestOutcome,
+    ) -> Result<(), CollectError> {
+        if refused.is_empty() {
+            return Ok(());
+        }
+        let payloads = refused
+            .iter()
+            .map(|(origin, rejection, raw)| {
+                quarantine::encode(&quarantine::new_entry(
+                    now,
+                    source,
+                    origin.to_string(),
+                    rejection,
+                    raw.clone(),
+                ))
+            })
+            .collect();
+        self.quarantine.append(0, payloads).await?;
+        outcome.rejected = refused
+            .into_iter()
+            .map(|(origin, rejection, _)| RejectedItem::new(origin, rejection))
+            .collect();
+        Ok(())
+    }
+
+    /// Keeps a refusal that happened before an event could be parsed into
+    /// items (e.g. a whole request body that is not JSON).
+    pub async fn quarantine_one(&self, event: QuarantinedEvent) -> Result<(), CollectError> {
+        self.quarantine
+            .append(0, vec![quarantine::encode(&event)])
+            .await?;
+        Ok(())
+    }
+
+    fn count(&self, source: &Source, outcome: &IngestOutcome) {
+        let name = source.name.clone();
+        metrics::counter!("percorso_events_received_total", "source" => name.clone())
+            .increment(outcome.received as u64);
+        metrics::counter!("percorso_events_stored_total", "source" => name.clone())
+            .increment(outcome.stored as u64);
+        metrics::counter!("percorso_events_duplicate_total", "source" => name.clone())
+            .increment(outcome.duplicates as u64);
+        for rejected in &outcome.rejected {
+            metrics::counter!("percorso_events_rejected_total", "source" => name.clone(), "code" => rejected.code)
+                .increment(1);
+        }
+    }
+
+    /// Forgets deduplication keys that left the window.
+    pub fn prune_dedup(&self) -> usize {
+        self.dedup.prune(self.clock.now_millis())
+    }
+}
+
+fn stored_event<'a>(source: &'a Source, event: &'a NormalizedEvent, key: u128) -> StoredEvent<'a> {
+    StoredEvent {
+        received_at: event.received_at,
+        timestamp: event.timestamp,
+        dedup_key: key,
+        source_id: &source.id,
+        user_id: &event.user_id,
+        anonymous_id: &event.anonymous_id,
+        json: &event.json,
+    }
+}

@@ -1,0 +1,59 @@
+//! Which stored events belong to a user id or anonymous id. Holds only
+//! hashes and locations; the events themselves are read from the log, and
+//! their ids checked, when asked for.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use percorso_log::RecordLocation;
+
+/// The kind of identifier an event is looked up by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    UserId,
+    AnonymousId,
+}
+
+fn id_hash(kind: IdKind, id: &str) -> u64 {
+    let tag: &[u8] = match kind {
+        IdKind::UserId => b"u\0",
+        IdKind::AnonymousId => b"a\0",
+    };
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(tag);
+    hasher.update(id.as_bytes());
+    hasher.digest()
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct IndexedEvent {
+    pub location: RecordLocation,
+    pub timestamp: i64,
+}
+
+#[derive(Debug, Default)]
+pub struct EventIndex {
+    by_id: RwLock<HashMap<u64, Vec<IndexedEvent>>>,
+}
+
+impl EventIndex {
+    pub fn add(&self, user_id: &str, anonymous_id: &str, event: IndexedEvent) {
+        let mut map = self.by_id.write().unwrap_or_else(|e| e.into_inner());
+        for (kind, id) in [(IdKind::UserId, user_id), (IdKind::AnonymousId, anonymous_id)] {
+            if !id.is_empty() {
+                map.entry(id_hash(kind, id)).or_default().push(event);
+            }
+        }
+    }
+
+    /// Candidate events for an id; a hash collision may add strangers, so
+    /// callers check the stored id.
+    pub fn candidates(&self, kind: IdKind, id: &str) -> Vec<IndexedEvent> {
+        self.by_id
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id_hash(kind, id))
+            .cloned()
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,93 @@
+//! Shared state and the router.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use percorso_collect::{Collector, SourceRegistry};
+
+use crate::error::ApiError;
+use crate::{admin, ops, tracking};
+
+/// Request size limits of the tracking API (Segment's: 32 KB an event is
+/// the collector's; 500 KB a batch is here).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_batch_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_batch_bytes: 500 * 1024,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub collector: Arc<Collector>,
+    pub sources: Arc<SourceRegistry>,
+    pub admin_token: Arc<str>,
+    pub limits: Limits,
+}
+
+macro_rules! single_route {
+    ($name:ident, $kind:literal) => {
+        async fn $name(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+            tracking::single(&state, &headers, body, $kind).await
+        }
+    };
+}
+
+single_route!(track, "track");
+single_route!(identify, "identify");
+single_route!(page, "page");
+single_route!(screen, "screen");
+single_route!(group, "group");
+single_route!(alias, "alias");
+
+/// The whole HTTP API.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/track", post(track))
+        .route("/v1/identify", post(identify))
+        .route("/v1/page", post(page))
+        .route("/v1/screen", post(screen))
+        .route("/v1/group", post(group))
+        .route("/v1/alias", post(alias))
+        .route("/v1/batch", post(tracking::batch))
+        // analytics.js sends to /v1/t, /v1/i ... ; accept its short aliases too.
+        .route("/v1/t", post(track))
+        .route("/v1/i", post(identify))
+        .route("/v1/p", post(page))
+        .route("/v1/s", post(screen))
+        .route("/v1/g", post(group))
+        .route("/v1/a", post(alias))
+        .route("/v1/b", post(tracking::batch))
+        .route("/api/v1/events", get(admin::events))
+        .route("/api/v1/quarantine", get(admin::quarantine))
+        .route("/api/v1/sources", get(admin::list_sources).post(admin::create_source))
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not accept that method",
+    )
+}

@@ -1,0 +1,146 @@
+//! The Segment HTTP Tracking API: `/v1/{track,identify,page,screen,group,alias,batch}`.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use percorso_collect::{BatchDefaults, IncomingItem, IngestOutcome, Origin, Rejection};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Map, Value};
+
+use crate::app::AppState;
+use crate::auth::{authenticate_source, write_key_from_headers};
+use crate::body::{parse_json, read_body, Limited};
+use crate::error::ApiError;
+
+/// Handles a single-message route; `route_type` is the message type it implies.
+pub async fn single(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    route_type: &'static str,
+) -> Result<Response, ApiError> {
+    let header_key = write_key_from_headers(headers)?;
+    let early = match &header_key {
+        Some(key) => Some(authenticate_source(&state.sources, Some(key.clone()), None)?),
+        None => None,
+    };
+    let max_event = state.collector.config().max_event_bytes;
+    let bytes = read_body(headers, body, max_event, Limited::Event).await?;
+    let mut fields = match parse_json::<Value>(&bytes)? {
+        Value::Object(fields) => fields,
+        _ => return Err(ApiError::bad_request("invalid_body", "request body must be a JSON object")),
+    };
+    let body_key = take_write_key(&mut fields);
+    let source = match early {
+        Some(source) => source,
+        None => authenticate_source(&state.sources, None, body_key.as_deref())?,
+    };
+    let item = IncomingItem::object(Origin::Request, fields, bytes.len());
+    let outcome = state
+        .collector
+        .ingest(&source, Some(route_type), &BatchDefaults::default(), vec![item])
+        .await?;
+    if let Some(rejected) = outcome.rejected.first() {
+        return Err(ApiError::bad_request(rejected.code, rejected.message.clone()));
+    }
+    Ok(Json(json!({ "success": true, "duplicate": outcome.duplicates > 0 })).into_response())
+}
+
+#[derive(Deserialize)]
+struct BatchBody<'a> {
+    #[serde(borrow)]
+    batch: Vec<&'a RawValue>,
+    #[serde(default)]
+    context: Option<Map<String, Value>>,
+    #[serde(default)]
+    integrations: Option<Map<String, Value>>,
+    #[serde(default, rename = "sentAt")]
+    sent_at: Option<Value>,
+    #[serde(default, rename = "writeKey")]
+    write_key: Option<String>,
+}
+
+/// `POST /v1/batch`: valid items are stored, invalid ones quarantined, and
+/// the answer says which were refused and why.
+pub async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let header_key = write_key_from_headers(&headers)?;
+    let early = match &header_key {
+        Some(key) => Some(authenticate_source(&state.sources, Some(key.clone()), None)?),
+        None => None,
+    };
+    let bytes = read_body(&headers, body, state.limits.max_batch_bytes, Limited::Batch).await?;
+    let parsed: BatchBody<'_> = parse_json(&bytes)?;
+    let source = match early {
+        Some(source) => source,
+        None => authenticate_source(&state.sources, None, parsed.write_key.as_deref())?,
+    };
+    let defaults = BatchDefaults {
+        context: parsed.context,
+        integrations: parsed.integrations,
+        sent_at: parsed.sent_at,
+    };
+    let items = parsed
+        .batch
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| batch_item(i, raw))
+        .collect();
+    let outcome = state.collector.ingest(&source, None, &defaults, items).await?;
+    Ok(batch_response(&outcome))
+}
+
+fn batch_item(index: usize, raw: &RawValue) -> IncomingItem {
+    let origin = Origin::BatchItem(index);
+    match serde_json::from_str::<Value>(raw.get()) {
+        Ok(Value::Object(mut fields)) => {
+            take_write_key(&mut fields);
+            IncomingItem::object(origin, fields, raw.get().len())
+        }
+        Ok(other) => IncomingItem::refused(
+            origin,
+            other,
+            Rejection::new("invalid_item", format!("batch item {index} must be a JSON object")),
+        ),
+        Err(e) => IncomingItem::refused(
+            origin,
+            Value::String(raw.get().to_owned()),
+            Rejection::new("invalid_json", format!("batch item {index}: {e}")),
+        ),
+    }
+}
+
+fn batch_response(outcome: &IngestOutcome) -> Response {
+    let mut body = json!({
+        "success": outcome.rejected.is_empty(),
+        "received": outcome.received,
+        "stored": outcome.stored,
+        "duplicates": outcome.duplicates,
+        "rejected": outcome.rejected.len(),
+        "errors": outcome.rejected,
+    });
+    let nothing_accepted = outcome.stored + outcome.duplicates == 0;
+    if nothing_accepted && !outcome.rejected.is_empty() {
+        let first = &outcome.rejected[0];
+        body["code"] = json!("invalid_batch");
+        body["type"] = json!("invalid_request");
+        body["message"] = json!(format!(
+            "all {} items were rejected and quarantined; first: batch item {}: {}",
+            outcome.rejected.len(),
+            first.index.unwrap_or(0),
+            first.message
+        ));
+        return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+    }
+    Json(body).into_response()
+}
+
+/// The write key may travel in the body; it is a credential, not event data.
+fn take_write_key(fields: &mut Map<String, Value>) -> Option<String> {
+    match fields.remove("writeKey") {
+        Some(Value::String(key)) => Some(key),
+        _ => None,
+    }
+}
