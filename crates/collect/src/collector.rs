@@ -159,7 +159,8 @@ impl Collector {
             });
         }
         outcome.stored = self.append(source, by_partition, now).await?;
-        self.quarantine_refused(source, refused, now, &mut outcome).await?;
+        self.quarantine_refused(source, refused, now, &mut outcome)
+            .await?;
         self.count(source, &outcome);
         Ok(outcome)
     }
@@ -184,13 +185,18 @@ impl Collector {
         for (append, pending) in appends {
             match append.await {
                 Ok(receipt) => {
-                    for (p, location) in pending.iter().zip(receipt.locations) {
-                        let indexed = IndexedEvent {
-                            location,
-                            timestamp: p.event.timestamp,
-                        };
-                        self.index.add(&p.event.user_id, &p.event.anonymous_id, indexed);
-                    }
+                    self.index
+                        .add_all(pending.iter().zip(receipt.locations).map(|(p, location)| {
+                            let indexed = IndexedEvent {
+                                location,
+                                timestamp: p.event.timestamp,
+                            };
+                            (
+                                p.event.user_id.as_str(),
+                                p.event.anonymous_id.as_str(),
+                                indexed,
+                            )
+                        }));
                     stored += pending.len();
                 }
                 Err(e) => {

@@ -100,7 +100,10 @@ mod tests {
         let key = dedup_key("src", "m1");
         assert!(index.claim(key, 0));
         assert!(!index.claim(key, 999));
-        assert!(index.claim(key, 1_000), "outside the window it is new again");
+        assert!(
+            index.claim(key, 1_000),
+            "outside the window it is new again"
+        );
         assert_ne!(dedup_key("src", "m1"), dedup_key("other", "m1"));
     }
 

@@ -36,7 +36,10 @@ pub struct IncomingItem {
 #[derive(Debug, Clone)]
 pub enum ItemBody {
     /// A JSON object and the size it had on the wire.
-    Object { fields: Map<String, Value>, bytes: usize },
+    Object {
+        fields: Map<String, Value>,
+        bytes: usize,
+    },
     /// Something that is already known to be bad, kept for the quarantine.
     Refused { raw: Value, rejection: Rejection },
 }

@@ -37,11 +37,18 @@ pub struct EventIndex {
 }
 
 impl EventIndex {
-    pub fn add(&self, user_id: &str, anonymous_id: &str, event: IndexedEvent) {
+    /// Adds events given as `(user_id, anonymous_id, event)`, taking the
+    /// lock once for all of them.
+    pub fn add_all<'a>(&self, events: impl IntoIterator<Item = (&'a str, &'a str, IndexedEvent)>) {
         let mut map = self.by_id.write().unwrap_or_else(|e| e.into_inner());
-        for (kind, id) in [(IdKind::UserId, user_id), (IdKind::AnonymousId, anonymous_id)] {
-            if !id.is_empty() {
-                map.entry(id_hash(kind, id)).or_default().push(event);
+        for (user_id, anonymous_id, event) in events {
+            for (kind, id) in [
+                (IdKind::UserId, user_id),
+                (IdKind::AnonymousId, anonymous_id),
+            ] {
+                if !id.is_empty() {
+                    map.entry(id_hash(kind, id)).or_default().push(event);
+                }
             }
         }
     }

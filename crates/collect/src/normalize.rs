@@ -90,7 +90,10 @@ pub fn normalize(
         }
     }
     item.insert("timestamp".into(), Value::String(format_millis(timestamp)));
-    item.insert("receivedAt".into(), Value::String(format_millis(received_at)));
+    item.insert(
+        "receivedAt".into(),
+        Value::String(format_millis(received_at)),
+    );
     let json = serde_json::to_vec(&item).unwrap_or_default();
     Ok(NormalizedEvent {
         message_id,
@@ -126,7 +129,10 @@ fn check(
         _ => {}
     }
     for field in ["context", "integrations", "traits", "properties"] {
-        if !matches!(item.get(field), None | Some(Value::Object(_)) | Some(Value::Null)) {
+        if !matches!(
+            item.get(field),
+            None | Some(Value::Object(_)) | Some(Value::Null)
+        ) {
             return Err(Rejection::invalid_field(field, "must be a JSON object"));
         }
     }
@@ -158,10 +164,7 @@ fn message_type(item: &Map<String, Value>) -> Result<String, Rejection> {
         Some(Value::String(t)) if MESSAGE_TYPES.contains(&t.as_str()) => Ok(t.clone()),
         Some(other) => Err(Rejection::new(
             "invalid_type",
-            format!(
-                "type {other} is not one of {}",
-                MESSAGE_TYPES.join(", ")
-            ),
+            format!("type {other} is not one of {}", MESSAGE_TYPES.join(", ")),
         )),
     }
 }
@@ -191,7 +194,11 @@ fn require_identifier(
     Ok(())
 }
 
-fn require_string(item: &Map<String, Value>, field: &str, code: &'static str) -> Result<(), Rejection> {
+fn require_string(
+    item: &Map<String, Value>,
+    field: &str,
+    code: &'static str,
+) -> Result<(), Rejection> {
     match item.get(field) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(()),
         None | Some(Value::Null) => Err(Rejection::new(code, format!("{field} is required"))),
@@ -201,7 +208,11 @@ fn require_string(item: &Map<String, Value>, field: &str, code: &'static str) ->
 }
 
 /// Item-level keys win over batch-level ones, key by key.
-fn merge_defaults(item: &mut Map<String, Value>, field: &str, defaults: Option<&Map<String, Value>>) {
+fn merge_defaults(
+    item: &mut Map<String, Value>,
+    field: &str,
+    defaults: Option<&Map<String, Value>>,
+) {
     let Some(defaults) = defaults.filter(|d| !d.is_empty()) else {
         return;
     };
@@ -225,6 +236,9 @@ fn parse_time_field(value: Option<&Value>, field: &str) -> Result<Option<i64>, R
         Some(Value::String(s)) => parse_timestamp_millis(s)
             .map(Some)
             .map_err(|e| Rejection::new("invalid_timestamp", format!("{field}: {e}"))),
-        Some(_) => Err(Rejection::invalid_field(field, "must be an ISO 8601 string")),
+        Some(_) => Err(Rejection::invalid_field(
+            field,
+            "must be an ISO 8601 string",
+        )),
     }
 }

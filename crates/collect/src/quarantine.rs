@@ -63,7 +63,11 @@ pub(crate) fn new_entry(
 }
 
 /// Reads up to `limit` quarantined events starting at `offset`.
-pub(crate) fn read_page(log: &EventLog, offset: u64, limit: usize) -> Result<QuarantinePage, CollectError> {
+pub(crate) fn read_page(
+    log: &EventLog,
+    offset: u64,
+    limit: usize,
+) -> Result<QuarantinePage, CollectError> {
     let end = log.end_offset(0)?;
     let mut items = Vec::new();
     let mut next_offset = offset.min(end);

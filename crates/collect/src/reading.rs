@@ -51,10 +51,11 @@ impl Collector {
             }
             total += 1;
             if events.len() < query.limit {
-                let value = serde_json::from_slice(stored.json).map_err(|e| CollectError::Decode {
-                    location: format!("{:?}", candidate.location),
-                    reason: e.to_string(),
-                })?;
+                let value =
+                    serde_json::from_slice(stored.json).map_err(|e| CollectError::Decode {
+                        location: format!("{:?}", candidate.location),
+                        reason: e.to_string(),
+                    })?;
                 events.push(value);
             }
         }
@@ -83,7 +84,10 @@ impl Collector {
         let stats = RebuildStats {
             events: counts.iter().sum(),
         };
-        tracing::info!(events = stats.events, "rebuilt dedup window and event index from the log");
+        tracing::info!(
+            events = stats.events,
+            "rebuilt dedup window and event index from the log"
+        );
         Ok(stats)
     }
 
@@ -91,16 +95,19 @@ impl Collector {
         let mut events = 0;
         for record in self.log.reader(partition, 0)? {
             let (record, location) = record?;
-            let stored = StoredEvent::decode(&record.payload).map_err(|reason| CollectError::Decode {
-                location: format!("{location:?}"),
-                reason,
-            })?;
-            self.dedup.remember(stored.dedup_key, stored.received_at, now);
+            let stored =
+                StoredEvent::decode(&record.payload).map_err(|reason| CollectError::Decode {
+                    location: format!("{location:?}"),
+                    reason,
+                })?;
+            self.dedup
+                .remember(stored.dedup_key, stored.received_at, now);
             let indexed = IndexedEvent {
                 location,
                 timestamp: stored.timestamp,
             };
-            self.index.add(stored.user_id, stored.anonymous_id, indexed);
+            self.index
+                .add_all([(stored.user_id, stored.anonymous_id, indexed)]);
             events += 1;
         }
         Ok(events)

@@ -99,7 +99,9 @@ impl SourceRegistry {
     }
 
     fn modified_on_disk(&self) -> Option<SystemTime> {
-        std::fs::metadata(&self.path).and_then(|m| m.modified()).ok()
+        std::fs::metadata(&self.path)
+            .and_then(|m| m.modified())
+            .ok()
     }
 
     fn reload(&self) -> Result<(), CollectError> {

@@ -79,7 +79,9 @@ impl<'a> Cursor<'a> {
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
         let slice = self.take(N)?;
-        slice.try_into().map_err(|_| "stored event is cut short".to_owned())
+        slice
+            .try_into()
+            .map_err(|_| "stored event is cut short".to_owned())
     }
 
     fn string(&mut self) -> Result<&'a str, String> {

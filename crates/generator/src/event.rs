@@ -51,7 +51,7 @@ impl Basket {
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Call {
-    pub number: u8,
+    pub number: u16,
     pub reason: u8,
     pub duration_seconds: u16,
     pub resolved: bool,
@@ -60,7 +60,7 @@ pub(crate) struct Call {
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ticket {
-    pub number: u8,
+    pub number: u16,
     pub topic: u8,
     /// Channel the ticket was raised through.
     pub via: Channel,
@@ -87,28 +87,76 @@ pub(crate) enum What {
         product: u8,
         campaign: Option<CampaignRef>,
     },
-    ProductViewed { product: u8 },
-    ProductAdded { product: u8, quantity: u8, cart: u8 },
-    CheckoutStarted { basket: Basket, order: u8 },
-    PaymentInfoEntered { basket: Basket, order: u8, method: u8 },
-    OrderCompleted { basket: Basket, order: u8, method: u8, place: OrderPlace },
-    SignedIn { first_time: bool },
+    ProductViewed {
+        product: u8,
+    },
+    ProductAdded {
+        product: u8,
+        quantity: u8,
+        cart: u16,
+    },
+    CheckoutStarted {
+        basket: Basket,
+        order: u16,
+    },
+    PaymentInfoEntered {
+        order: u16,
+        method: u8,
+    },
+    OrderCompleted {
+        basket: Basket,
+        order: u16,
+        method: u8,
+        place: OrderPlace,
+    },
+    SignedIn {
+        first_time: bool,
+    },
     Identify,
     Alias,
-    Group { company: u8 },
-    AdClicked { campaign: u8 },
-    SocialPostClicked { campaign: u8 },
-    EmailSent { campaign: u8, email: u16 },
-    EmailOpened { campaign: u8, email: u16 },
-    EmailLinkClicked { campaign: u8, email: u16 },
-    SmsSent { campaign: u8, sms: u16 },
-    SmsLinkClicked { campaign: u8, sms: u16 },
+    Group {
+        company: u8,
+    },
+    AdClicked {
+        campaign: u8,
+    },
+    SocialPostClicked {
+        campaign: u8,
+    },
+    EmailSent {
+        campaign: u8,
+        email: u16,
+    },
+    EmailOpened {
+        campaign: u8,
+        email: u16,
+    },
+    EmailLinkClicked {
+        campaign: u8,
+        email: u16,
+    },
+    SmsSent {
+        campaign: u8,
+        sms: u16,
+    },
+    SmsLinkClicked {
+        campaign: u8,
+        sms: u16,
+    },
     CallStarted(Call),
     CallEnded(Call),
     TicketOpened(Ticket),
-    TicketResolved { ticket: Ticket, hours: u16 },
-    NpsAnswered { score: u8 },
-    CsatAnswered { score: u8, call: u8 },
+    TicketResolved {
+        ticket: Ticket,
+        hours: u16,
+    },
+    NpsAnswered {
+        score: u8,
+    },
+    CsatAnswered {
+        score: u8,
+        call: u16,
+    },
 }
 
 /// `context.channel` values.

@@ -20,7 +20,8 @@ pub(crate) enum Salt {
     Call = 7,
     Ticket = 8,
     Email = 9,
-    Ip = 10,
+    Sms = 10,
+    Group = 11,
 }
 
 /// A 64-bit key for `n`-th item of a family within one profile.

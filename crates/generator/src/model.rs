@@ -96,7 +96,7 @@ pub(crate) const CALL_RESOLVED_SHARE: f64 = 0.70;
 pub(crate) const TICKET_AFTER_UNRESOLVED_CALL_SHARE: f64 = 0.60;
 pub(crate) const TICKET_RESOLVED_SHARE: f64 = 0.70;
 pub(crate) const CSAT_AFTER_CALL_SHARE: f64 = 0.40;
-pub(crate) const NPS_RESPONSE_SHARE: f64 = 0.35;
+pub(crate) const NPS_RESPONSE_SHARE: f64 = 0.40;
 /// NPS score before any penalty: (score, weight), the same for everyone.
 pub(crate) const NPS_BASELINE: [(u8, u32); 5] = [(6, 10), (7, 15), (8, 25), (9, 25), (10, 25)];
 /// Subtracted from the baseline when the respondent has an unresolved ticket;
@@ -113,7 +113,7 @@ pub(crate) const SMS_PER_DAY: f64 = 0.10;
 /// Extra clicks of an exposed person beyond the first.
 pub(crate) const EXTRA_CLICKS_PER_DAY: f64 = 0.02;
 pub(crate) const CALLS_PER_DAY: f64 = 0.008;
-pub(crate) const TICKETS_PER_DAY: f64 = 0.005;
+pub(crate) const TICKETS_PER_DAY: f64 = 0.01;
 pub(crate) const STORE_VISITS_PER_DAY: f64 = 0.03;
 
 /// Expected P(add to cart) of an identified person, averaged over exposures.

@@ -2,11 +2,13 @@
 
 use crate::catalog::devices::{DESKTOP_BROWSERS, MOBILE_BROWSERS, PHONES};
 use crate::catalog::people::{Country, Zone, COMPANIES, COUNTRIES, EMAIL_DOMAINS};
+use crate::catalog::products::STORES;
 use crate::model::{
     Touch, ANONYMOUS_ONLY_SHARE, APP_FIRST_SHARE, B2B_SHARE, MULTI_DEVICE_SHARE,
     NEW_CUSTOMER_SHARE, SMS_SUBSCRIBER_SHARE, STORE_SHOPPER_SHARE,
 };
-use crate::sample::{chance, pick, pick_index, weighted_by, ProfileRng};
+use crate::sample::{chance, pick, pick_index, uniform, weighted_by, ProfileRng};
+use crate::timeline::DAY;
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum DeviceKind {
@@ -38,7 +40,7 @@ impl Device {
             DeviceKind::Desktop(pick_index(rng, DESKTOP_BROWSERS.len()) as u8)
         };
         // Documentation address blocks (RFC 5737): realistic shape, nobody's address.
-        let block = *pick(rng, &[[192, 0, 2], [198, 51, 100], [203, 0, 113]]);
+        let block = pick(rng, &[[192, 0, 2], [198, 51, 100], [203, 0, 113]]);
         let host = 1 + pick_index(rng, 254) as u8;
         Device {
             kind,
@@ -65,6 +67,9 @@ pub(crate) struct Person {
     pub sms_subscriber: bool,
     pub store_shopper: bool,
     pub new_customer: bool,
+    /// Account age in milliseconds at the window start, for customers who
+    /// signed up before it.
+    pub customer_for_ms: i64,
     pub company: Option<u8>,
 }
 
@@ -72,9 +77,10 @@ impl Person {
     pub(crate) fn draw(rng: &mut ProfileRng, index: u64) -> Self {
         let identified = !chance(rng, ANONYMOUS_ONLY_SHARE);
         let country = weighted_country(rng);
-        let zone = pick(rng, country.zones);
+        let zone = &country.zones[pick_index(rng, country.zones.len())];
         let app_first = chance(rng, APP_FIRST_SHARE);
-        let first_device = Device::draw(rng, app_first, chance(rng, 0.3));
+        let mobile_web = chance(rng, 0.3);
+        let first_device = Device::draw(rng, app_first, mobile_web);
         let two_devices = identified && chance(rng, MULTI_DEVICE_SHARE);
         // The second device is the other world: a phone app for desktop
         // people, a browser for app people.
@@ -103,8 +109,11 @@ impl Person {
             device_count: if two_devices { 2 } else { 1 },
             exposed,
             sms_subscriber,
-            store_shopper: identified && chance(rng, STORE_SHOPPER_SHARE),
+            store_shopper: identified
+                && STORES.iter().any(|s| s.2 == country.code)
+                && chance(rng, STORE_SHOPPER_SHARE),
             new_customer: chance(rng, NEW_CUSTOMER_SHARE),
+            customer_for_ms: uniform(rng, 30 * DAY, 1_030 * DAY),
             company: (identified && chance(rng, B2B_SHARE))
                 .then(|| pick_index(rng, COMPANIES.len()) as u8),
         }

@@ -18,8 +18,8 @@ pub(crate) fn uniform(rng: &mut ProfileRng, lo: i64, hi: i64) -> i64 {
     }
 }
 
-pub(crate) fn pick<'a, T>(rng: &mut ProfileRng, items: &'a [T]) -> &'a T {
-    &items[rng.random_range(0..items.len())]
+pub(crate) fn pick<T: Copy>(rng: &mut ProfileRng, items: &[T]) -> T {
+    items[rng.random_range(0..items.len())]
 }
 
 pub(crate) fn pick_index(rng: &mut ProfileRng, len: usize) -> usize {
@@ -88,7 +88,10 @@ mod tests {
             let n = 20_000;
             let total: u64 = (0..n).map(|_| u64::from(poisson(&mut rng, mean))).sum();
             let observed = total as f64 / f64::from(n);
-            assert!((observed - mean).abs() < mean * 0.05 + 0.02, "{mean}: {observed}");
+            assert!(
+                (observed - mean).abs() < mean * 0.05 + 0.02,
+                "{mean}: {observed}"
+            );
         }
     }
 

@@ -8,14 +8,20 @@ pub enum LogError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the log stopped accepting writes after a failed write or fsync; restart to recover: {0}")]
+    #[error(
+        "the log stopped accepting writes after a failed write or fsync; restart to recover: {0}"
+    )]
     Poisoned(String),
     #[error("record of {0} bytes is larger than the log's limit")]
     RecordTooLarge(usize),
     #[error("partition {0} does not exist")]
     NoSuchPartition(u16),
     #[error("offset {offset} is beyond the end ({end}) of partition {partition}")]
-    OffsetOutOfRange { partition: u16, offset: u64, end: u64 },
+    OffsetOutOfRange {
+        partition: u16,
+        offset: u64,
+        end: u64,
+    },
     #[error("record at {location} is damaged: {reason}")]
     Corrupt { location: String, reason: String },
     #[error("log metadata in {path} is invalid: {reason}")]

@@ -190,7 +190,10 @@ impl EventLog {
         let sender = {
             let senders = self.senders.lock().unwrap_or_else(|e| e.into_inner());
             self.shared(partition)?;
-            senders.get(partition as usize).cloned().ok_or(LogError::Closed)?
+            senders
+                .get(partition as usize)
+                .cloned()
+                .ok_or(LogError::Closed)?
         };
         let (reply, rx) = oneshot::channel();
         sender

@@ -37,7 +37,9 @@ impl PartitionReader {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         // The segment holding `offset` is the last one starting at or before it.
-        let current = segments.partition_point(|&base| base <= offset).saturating_sub(1);
+        let current = segments
+            .partition_point(|&base| base <= offset)
+            .saturating_sub(1);
         Ok(Self {
             shared,
             segments,

@@ -36,7 +36,9 @@ fn appends_are_numbered_per_partition_and_replay_from_any_offset() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path(), options(3, 1 << 20));
     for i in 0..30 {
-        let receipt = log.append_blocking((i % 3) as u16, vec![payload(i)]).unwrap();
+        let receipt = log
+            .append_blocking((i % 3) as u16, vec![payload(i)])
+            .unwrap();
         assert_eq!(receipt.locations[0].offset, (i / 3) as u64);
     }
     let all = replay(&log, 1, 0);
@@ -46,7 +48,10 @@ fn appends_are_numbered_per_partition_and_replay_from_any_offset() {
     assert_eq!(tail.iter().map(|r| r.0).collect::<Vec<_>>(), vec![7, 8, 9]);
     assert_eq!(tail[0].1, payload(22));
     assert!(replay(&log, 1, 10).is_empty());
-    assert!(log.reader(1, 11).is_err(), "reading past the end is an error");
+    assert!(
+        log.reader(1, 11).is_err(),
+        "reading past the end is an error"
+    );
 }
 
 #[test]
@@ -85,11 +90,21 @@ fn records_read_back_by_location_across_segment_rolls_and_reopen() {
         for i in 0..200 {
             locations.push(log.append_blocking(0, vec![payload(i)]).unwrap().locations[0]);
         }
-        let segments = locations.iter().map(|l| l.segment).collect::<std::collections::BTreeSet<_>>();
-        assert!(segments.len() > 5, "small segments must roll, got {segments:?}");
+        let segments = locations
+            .iter()
+            .map(|l| l.segment)
+            .collect::<std::collections::BTreeSet<_>>();
+        assert!(
+            segments.len() > 5,
+            "small segments must roll, got {segments:?}"
+        );
     }
     let (log, report) = EventLog::open(dir.path(), options(7, 512), OpenMode::ReadWrite).unwrap();
-    assert_eq!(log.partition_count(), 1, "a reopened log keeps its partition count");
+    assert_eq!(
+        log.partition_count(),
+        1,
+        "a reopened log keeps its partition count"
+    );
     assert_eq!(report.partitions[0].next_offset, 200);
     assert_eq!(report.partitions[0].truncated_bytes, 0);
     for (i, location) in locations.iter().enumerate() {
@@ -113,7 +128,10 @@ fn routing_is_stable_and_spreads_keys() {
         assert_eq!(p, log.partition_for(key.as_bytes()));
         counts[p as usize] += 1;
     }
-    assert!(counts.iter().all(|&c| c > 800), "uneven routing: {counts:?}");
+    assert!(
+        counts.iter().all(|&c| c > 800),
+        "uneven routing: {counts:?}"
+    );
 }
 
 fn tail_segment(dir: &Path) -> std::path::PathBuf {
@@ -136,8 +154,14 @@ fn read_only_open_leaves_a_damaged_tail_untouched() {
     }
     let tail = tail_segment(dir.path());
     let len = std::fs::metadata(&tail).unwrap().len();
-    std::fs::OpenOptions::new().write(true).open(&tail).unwrap().set_len(len - 3).unwrap();
-    let (log, report) = EventLog::open(dir.path(), LogOptions::default(), OpenMode::ReadOnly).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&tail)
+        .unwrap()
+        .set_len(len - 3)
+        .unwrap();
+    let (log, report) =
+        EventLog::open(dir.path(), LogOptions::default(), OpenMode::ReadOnly).unwrap();
     assert_eq!(report.partitions[0].next_offset, 9);
     assert_eq!(replay(&log, 0, 0).len(), 9);
     assert!(log.append_blocking(0, vec![b"no".to_vec()]).is_err());

@@ -57,7 +57,9 @@ pub async fn events(
     let collector = state.collector.clone();
     let page = tokio::task::spawn_blocking(move || collector.events(&query))
         .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+        .map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        })??;
     Ok(Json(page))
 }
 
@@ -81,12 +83,17 @@ pub async fn quarantine(
     let collector = state.collector.clone();
     let page = tokio::task::spawn_blocking(move || collector.quarantined(offset, limit))
         .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+        .map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        })??;
     Ok(Json(page))
 }
 
 /// `GET /api/v1/sources`
-pub async fn list_sources(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn list_sources(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     require_admin(&headers, &state.admin_token)?;
     let sources = state.sources.list()?;
     let list: Vec<_> = sources.iter().map(|s| s.as_ref()).collect();

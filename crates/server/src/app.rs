@@ -39,7 +39,11 @@ pub struct AppState {
 
 macro_rules! single_route {
     ($name:ident, $kind:literal) => {
-        async fn $name(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+        async fn $name(
+            State(state): State<AppState>,
+            headers: HeaderMap,
+            body: Body,
+        ) -> Result<Response, ApiError> {
             tracking::single(&state, &headers, body, $kind).await
         }
     };
@@ -72,7 +76,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/b", post(tracking::batch))
         .route("/api/v1/events", get(admin::events))
         .route("/api/v1/quarantine", get(admin::quarantine))
-        .route("/api/v1/sources", get(admin::list_sources).post(admin::create_source))
+        .route(
+            "/api/v1/sources",
+            get(admin::list_sources).post(admin::create_source),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .fallback(not_found)

@@ -15,9 +15,9 @@ pub fn write_key_from_headers(headers: &HeaderMap) -> Result<Option<String>, Api
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::unauthorized("invalid_authorization", "Authorization header is not text"))?;
+    let value = value.to_str().map_err(|_| {
+        ApiError::unauthorized("invalid_authorization", "Authorization header is not text")
+    })?;
     let (scheme, credentials) = value.trim().split_once(' ').unwrap_or((value, ""));
     let credentials = credentials.trim();
     if scheme.eq_ignore_ascii_case("basic") {
@@ -26,9 +26,14 @@ pub fn write_key_from_headers(headers: &HeaderMap) -> Result<Option<String>, Api
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .ok_or_else(|| {
-                ApiError::unauthorized("invalid_authorization", "Basic credentials are not valid base64")
+                ApiError::unauthorized(
+                    "invalid_authorization",
+                    "Basic credentials are not valid base64",
+                )
             })?;
-        let user = decoded.split_once(':').map_or(decoded.as_str(), |(user, _)| user);
+        let user = decoded
+            .split_once(':')
+            .map_or(decoded.as_str(), |(user, _)| user);
         return Ok(Some(user.to_owned()));
     }
     if scheme.eq_ignore_ascii_case("bearer") {
@@ -55,9 +60,12 @@ pub fn authenticate_source(
                 "no write key: send it as the Basic auth user name, a Bearer token or writeKey in the body",
             )
         })?;
-    sources
-        .by_write_key(&key)
-        .ok_or_else(|| ApiError::unauthorized("invalid_write_key", "the write key does not belong to any source"))
+    sources.by_write_key(&key).ok_or_else(|| {
+        ApiError::unauthorized(
+            "invalid_write_key",
+            "the write key does not belong to any source",
+        )
+    })
 }
 
 /// Checks `Authorization: Bearer <admin token>`.
@@ -69,7 +77,10 @@ pub fn require_admin(headers: &HeaderMap, admin_token: &str) -> Result<(), ApiEr
         .map(str::trim);
     match presented {
         Some(token) if constant_time_eq(token.as_bytes(), admin_token.as_bytes()) => Ok(()),
-        Some(_) => Err(ApiError::unauthorized("invalid_admin_token", "the admin token is not valid")),
+        Some(_) => Err(ApiError::unauthorized(
+            "invalid_admin_token",
+            "the admin token is not valid",
+        )),
         None => Err(ApiError::unauthorized(
             "missing_admin_token",
             "the admin API needs Authorization: Bearer <admin token>",

@@ -40,7 +40,9 @@ fn gunzip(raw: &[u8], limit: usize, what: Limited) -> Result<Bytes, ApiError> {
     decoder
         .take(limit as u64 + 1)
         .read_to_end(&mut out)
-        .map_err(|e| ApiError::bad_request("invalid_gzip", format!("body is not valid gzip: {e}")))?;
+        .map_err(|e| {
+            ApiError::bad_request("invalid_gzip", format!("body is not valid gzip: {e}"))
+        })?;
     if out.len() > limit {
         return Err(what.error(limit));
     }
@@ -77,7 +79,11 @@ impl Limited {
 /// Parses a JSON body, naming the position of a syntax error.
 pub fn parse_json<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
-        let code = if e.is_data() { "invalid_body" } else { "invalid_json" };
+        let code = if e.is_data() {
+            "invalid_body"
+        } else {
+            "invalid_json"
+        };
         ApiError::bad_request(code, format!("request body: {e}"))
     })
 }

@@ -56,8 +56,12 @@ impl IntoResponse for ApiError {
 impl From<CollectError> for ApiError {
     fn from(error: CollectError) -> Self {
         match error {
-            CollectError::BadSourceName(_) => ApiError::bad_request("invalid_source_name", error.to_string()),
-            CollectError::SourceExists(_) => ApiError::new(StatusCode::CONFLICT, "source_exists", error.to_string()),
+            CollectError::BadSourceName(_) => {
+                ApiError::bad_request("invalid_source_name", error.to_string())
+            }
+            CollectError::SourceExists(_) => {
+                ApiError::new(StatusCode::CONFLICT, "source_exists", error.to_string())
+            }
             other => {
                 tracing::error!(error = %other, "storage error");
                 ApiError::new(

@@ -15,13 +15,22 @@ pub fn install_metrics() -> Option<&'static PrometheusHandle> {
     METRICS
         .get_or_init(|| {
             let fsync_buckets = [
-                0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+                0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                1.0,
             ];
-            let group_buckets = [1.0, 10.0, 100.0, 500.0, 1_000.0, 5_000.0, 10_000.0, 50_000.0];
+            let group_buckets = [
+                1.0, 10.0, 100.0, 500.0, 1_000.0, 5_000.0, 10_000.0, 50_000.0,
+            ];
             PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Full("percorso_log_fsync_seconds".into()), &fsync_buckets)
+                .set_buckets_for_metric(
+                    Matcher::Full("percorso_log_fsync_seconds".into()),
+                    &fsync_buckets,
+                )
                 .and_then(|b| {
-                    b.set_buckets_for_metric(Matcher::Full("percorso_log_group_records".into()), &group_buckets)
+                    b.set_buckets_for_metric(
+                        Matcher::Full("percorso_log_group_records".into()),
+                        &group_buckets,
+                    )
                 })
                 .and_then(|b| b.install_recorder())
                 .map_err(|e| tracing::warn!(error = %e, "metrics recorder not installed"))

@@ -24,14 +24,23 @@ pub async fn single(
 ) -> Result<Response, ApiError> {
     let header_key = write_key_from_headers(headers)?;
     let early = match &header_key {
-        Some(key) => Some(authenticate_source(&state.sources, Some(key.clone()), None)?),
+        Some(key) => Some(authenticate_source(
+            &state.sources,
+            Some(key.clone()),
+            None,
+        )?),
         None => None,
     };
     let max_event = state.collector.config().max_event_bytes;
     let bytes = read_body(headers, body, max_event, Limited::Event).await?;
     let mut fields = match parse_json::<Value>(&bytes)? {
         Value::Object(fields) => fields,
-        _ => return Err(ApiError::bad_request("invalid_body", "request body must be a JSON object")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                "request body must be a JSON object",
+            ))
+        }
     };
     let body_key = take_write_key(&mut fields);
     let source = match early {
@@ -41,10 +50,18 @@ pub async fn single(
     let item = IncomingItem::object(Origin::Request, fields, bytes.len());
     let outcome = state
         .collector
-        .ingest(&source, Some(route_type), &BatchDefaults::default(), vec![item])
+        .ingest(
+            &source,
+            Some(route_type),
+            &BatchDefaults::default(),
+            vec![item],
+        )
         .await?;
     if let Some(rejected) = outcome.rejected.first() {
-        return Err(ApiError::bad_request(rejected.code, rejected.message.clone()));
+        return Err(ApiError::bad_request(
+            rejected.code,
+            rejected.message.clone(),
+        ));
     }
     Ok(Json(json!({ "success": true, "duplicate": outcome.duplicates > 0 })).into_response())
 }
@@ -65,10 +82,18 @@ struct BatchBody<'a> {
 
 /// `POST /v1/batch`: valid items are stored, invalid ones quarantined, and
 /// the answer says which were refused and why.
-pub async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+pub async fn batch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let header_key = write_key_from_headers(&headers)?;
     let early = match &header_key {
-        Some(key) => Some(authenticate_source(&state.sources, Some(key.clone()), None)?),
+        Some(key) => Some(authenticate_source(
+            &state.sources,
+            Some(key.clone()),
+            None,
+        )?),
         None => None,
     };
     let bytes = read_body(&headers, body, state.limits.max_batch_bytes, Limited::Batch).await?;
@@ -88,7 +113,10 @@ pub async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Body
         .enumerate()
         .map(|(i, raw)| batch_item(i, raw))
         .collect();
-    let outcome = state.collector.ingest(&source, None, &defaults, items).await?;
+    let outcome = state
+        .collector
+        .ingest(&source, None, &defaults, items)
+        .await?;
     Ok(batch_response(&outcome))
 }
 
@@ -102,7 +130,10 @@ fn batch_item(index: usize, raw: &RawValue) -> IncomingItem {
         Ok(other) => IncomingItem::refused(
             origin,
             other,
-            Rejection::new("invalid_item", format!("batch item {index} must be a JSON object")),
+            Rejection::new(
+                "invalid_item",
+                format!("batch item {index} must be a JSON object"),
+            ),
         ),
         Err(e) => IncomingItem::refused(
             origin,

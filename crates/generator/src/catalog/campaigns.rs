@@ -1,5 +1,7 @@
 //! Marketing campaigns with their UTM fields, one pool per touch channel.
 
+use crate::model::Touch;
+
 #[derive(Debug)]
 pub(crate) struct Campaign {
     pub name: &'static str,
@@ -8,7 +10,7 @@ pub(crate) struct Campaign {
     pub content: &'static str,
 }
 
-const fn campaign(
+const fn utm(
     name: &'static str,
     source: &'static str,
     medium: &'static str,
@@ -23,29 +25,51 @@ const fn campaign(
 }
 
 pub(crate) static EMAIL_CAMPAIGNS: [Campaign; 5] = [
-    campaign("weekly_picks", "newsletter", "email", "hero_banner"),
-    campaign("spring_collection", "newsletter", "email", "grid_3"),
-    campaign("loyalty_points", "crm", "email", "points_balance"),
-    campaign("back_in_stock", "crm", "email", "product_card"),
-    campaign("winter_sale", "newsletter", "email", "cta_button"),
+    utm("weekly_picks", "newsletter", "email", "hero_banner"),
+    utm("spring_collection", "newsletter", "email", "grid_3"),
+    utm("loyalty_points", "crm", "email", "points_balance"),
+    utm("back_in_stock", "crm", "email", "product_card"),
+    utm("winter_sale", "newsletter", "email", "cta_button"),
 ];
 
 pub(crate) static SMS_CAMPAIGNS: [Campaign; 3] = [
-    campaign("flash_sale_48h", "sms", "sms", "short_link"),
-    campaign("vip_preview", "sms", "sms", "short_link"),
-    campaign("store_event", "sms", "sms", "short_link"),
+    utm("flash_sale_48h", "sms", "sms", "short_link"),
+    utm("vip_preview", "sms", "sms", "short_link"),
+    utm("store_event", "sms", "sms", "short_link"),
 ];
 
 pub(crate) static AD_CAMPAIGNS: [Campaign; 4] = [
-    campaign("brand_search", "google", "cpc", "text_ad_1"),
-    campaign("generic_shoes", "google", "cpc", "shopping_feed"),
-    campaign("prospecting_video", "meta", "paid_social", "video_15s"),
-    campaign("retargeting_carousel", "meta", "paid_social", "carousel"),
+    utm("brand_search", "google", "cpc", "text_ad_1"),
+    utm("generic_shoes", "google", "cpc", "shopping_feed"),
+    utm("prospecting_video", "meta", "paid_social", "video_15s"),
+    utm("retargeting_carousel", "meta", "paid_social", "carousel"),
 ];
 
 pub(crate) static SOCIAL_CAMPAIGNS: [Campaign; 4] = [
-    campaign("behind_the_seams", "instagram", "social", "reel"),
-    campaign("styling_tips", "instagram", "social", "story"),
-    campaign("community_post", "facebook", "social", "post"),
-    campaign("creator_collab", "tiktok", "social", "video"),
+    utm("behind_the_seams", "instagram", "social", "reel"),
+    utm("styling_tips", "instagram", "social", "story"),
+    utm("community_post", "facebook", "social", "post"),
+    utm("creator_collab", "tiktok", "social", "video"),
 ];
+
+/// The campaign a `CampaignRef` points at.
+pub(crate) fn campaign(touch: Touch, index: u8) -> &'static Campaign {
+    let pool: &'static [Campaign] = match touch {
+        Touch::Email => &EMAIL_CAMPAIGNS,
+        Touch::Sms => &SMS_CAMPAIGNS,
+        Touch::Ads => &AD_CAMPAIGNS,
+        Touch::Social => &SOCIAL_CAMPAIGNS,
+    };
+    &pool[usize::from(index) % pool.len()]
+}
+
+/// Where a visitor arriving from a campaign's source was before.
+pub(crate) fn referrer_of(source: &str) -> &'static str {
+    match source {
+        "google" => "https://www.google.com/",
+        "meta" | "facebook" => "https://l.facebook.com/",
+        "instagram" => "https://l.instagram.com/",
+        "tiktok" => "https://www.tiktok.com/",
+        _ => "",
+    }
+}

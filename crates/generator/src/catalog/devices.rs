@@ -3,10 +3,8 @@
 /// A web browser on some operating system.
 #[derive(Debug)]
 pub(crate) struct Browser {
+    /// The OS is in here; analytics.js sends no separate `context.os`.
     pub user_agent: &'static str,
-    pub os_name: &'static str,
-    pub os_version: &'static str,
-    pub mobile: bool,
 }
 
 /// A phone running the shop's native app.
@@ -18,49 +16,29 @@ pub(crate) struct Phone {
     pub os_version: &'static str,
     /// Segment's `context.device.type`.
     pub device_type: &'static str,
-    pub library: &'static str,
-    pub library_version: &'static str,
 }
 
 pub(crate) static DESKTOP_BROWSERS: [Browser; 4] = [
     Browser {
         user_agent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-        os_name: "Windows",
-        os_version: "10",
-        mobile: false,
     },
     Browser {
         user_agent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
-        os_name: "Mac OS X",
-        os_version: "10.15.7",
-        mobile: false,
     },
     Browser {
         user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
-        os_name: "Linux",
-        os_version: "x86_64",
-        mobile: false,
     },
     Browser {
-        user_agent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.51",
-        os_name: "Windows",
-        os_version: "11",
-        mobile: false,
+        user_agent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0",
     },
 ];
 
 pub(crate) static MOBILE_BROWSERS: [Browser; 2] = [
     Browser {
         user_agent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
-        os_name: "iOS",
-        os_version: "17.4",
-        mobile: true,
     },
     Browser {
         user_agent: "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.82 Mobile Safari/537.36",
-        os_name: "Android",
-        os_version: "14",
-        mobile: true,
     },
 ];
 
@@ -71,8 +49,6 @@ pub(crate) static PHONES: [Phone; 4] = [
         os_name: "iOS",
         os_version: "17.4.1",
         device_type: "ios",
-        library: "analytics-swift",
-        library_version: "1.5.11",
     },
     Phone {
         manufacturer: "Apple",
@@ -80,8 +56,6 @@ pub(crate) static PHONES: [Phone; 4] = [
         os_name: "iOS",
         os_version: "16.7.2",
         device_type: "ios",
-        library: "analytics-swift",
-        library_version: "1.5.11",
     },
     Phone {
         manufacturer: "samsung",
@@ -89,8 +63,6 @@ pub(crate) static PHONES: [Phone; 4] = [
         os_name: "Android",
         os_version: "14",
         device_type: "android",
-        library: "analytics-kotlin",
-        library_version: "1.15.0",
     },
     Phone {
         manufacturer: "Google",
@@ -98,11 +70,8 @@ pub(crate) static PHONES: [Phone; 4] = [
         os_name: "Android",
         os_version: "14",
         device_type: "android",
-        library: "analytics-kotlin",
-        library_version: "1.15.0",
     },
 ];
 
-pub(crate) const WEB_LIBRARY: (&str, &str) = ("analytics.js", "5.2.1");
 pub(crate) const APP_NAME: &str = "Percorso Shop";
-pub(crate) const APP_VERSION: (&str, &str) = ("4.12.0", "4120");
+pub(crate) const APP_VERSION: &str = "4.12.0";

@@ -57,10 +57,3 @@ impl Page {
         (Page::Stores, 1),
     ];
 }
-
-pub(crate) static REFERRERS: [&str; 4] = [
-    "https://www.google.com/",
-    "https://www.bing.com/",
-    "https://duckduckgo.com/",
-    "",
-];

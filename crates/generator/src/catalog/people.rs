@@ -41,8 +41,12 @@ pub(crate) static COUNTRIES: [Country; 12] = [
             zone("America/Los_Angeles", -480),
         ],
         cities: &["New York", "Chicago", "Denver", "Los Angeles", "Seattle"],
-        first_names: &["James", "Mary", "Michael", "Jennifer", "David", "Linda", "Emily", "Daniel"],
-        last_names: &["Smith", "Johnson", "Williams", "Brown", "Garcia", "Miller", "Davis", "Wilson"],
+        first_names: &[
+            "James", "Mary", "Michael", "Jennifer", "David", "Linda", "Emily", "Daniel",
+        ],
+        last_names: &[
+            "Smith", "Johnson", "Williams", "Brown", "Garcia", "Miller", "Davis", "Wilson",
+        ],
     },
     Country {
         code: "GB",
@@ -51,8 +55,12 @@ pub(crate) static COUNTRIES: [Country; 12] = [
         weight: 12,
         zones: &[zone("Europe/London", 0)],
         cities: &["London", "Manchester", "Leeds", "Bristol"],
-        first_names: &["Oliver", "Amelia", "Harry", "Isla", "George", "Ava", "Jack", "Freya"],
-        last_names: &["Taylor", "Evans", "Thomas", "Roberts", "Walker", "Wright", "Hughes"],
+        first_names: &[
+            "Oliver", "Amelia", "Harry", "Isla", "George", "Ava", "Jack", "Freya",
+        ],
+        last_names: &[
+            "Taylor", "Evans", "Thomas", "Roberts", "Walker", "Wright", "Hughes",
+        ],
     },
     Country {
         code: "IT",
@@ -61,8 +69,18 @@ pub(crate) static COUNTRIES: [Country; 12] = [
         weight: 14,
         zones: &[zone("Europe/Rome", 60)],
         cities: &["Milano", "Roma", "Torino", "Bologna", "Napoli"],
-        first_names: &["Giulia", "Marco", "Francesca", "Luca", "Chiara", "Alessandro", "Sofia"],
-        last_names: &["Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano", "Colombo"],
+        first_names: &[
+            "Giulia",
+            "Marco",
+            "Francesca",
+            "Luca",
+            "Chiara",
+            "Alessandro",
+            "Sofia",
+        ],
+        last_names: &[
+            "Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano", "Colombo",
+        ],
     },
     Country {
         code: "DE",
@@ -72,7 +90,14 @@ pub(crate) static COUNTRIES: [Country; 12] = [
         zones: &[zone("Europe/Berlin", 60)],
         cities: &["Berlin", "München", "Hamburg", "Köln"],
         first_names: &["Lukas", "Hannah", "Leon", "Mia", "Felix", "Lena", "Jonas"],
-        last_names: &["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Wagner"],
+        last_names: &[
+            "Müller",
+            "Schmidt",
+            "Schneider",
+            "Fischer",
+            "Weber",
+            "Wagner",
+        ],
     },
     Country {
         code: "FR",
@@ -81,8 +106,12 @@ pub(crate) static COUNTRIES: [Country; 12] = [
         weight: 9,
         zones: &[zone("Europe/Paris", 60)],
         cities: &["Paris", "Lyon", "Marseille", "Toulouse"],
-        first_names: &["Léa", "Hugo", "Chloé", "Louis", "Manon", "Gabriel", "Camille"],
-        last_names: &["Martin", "Bernard", "Dubois", "Moreau", "Laurent", "Lefèvre"],
+        first_names: &[
+            "Léa", "Hugo", "Chloé", "Louis", "Manon", "Gabriel", "Camille",
+        ],
+        last_names: &[
+            "Martin", "Bernard", "Dubois", "Moreau", "Laurent", "Lefèvre",
+        ],
     },
     Country {
         code: "ES",
@@ -92,7 +121,14 @@ pub(crate) static COUNTRIES: [Country; 12] = [
         zones: &[zone("Europe/Madrid", 60)],
         cities: &["Madrid", "Barcelona", "Valencia", "Sevilla"],
         first_names: &["Lucía", "Pablo", "Martina", "Javier", "Carmen", "Diego"],
-        last_names: &["García", "Fernández", "López", "Martínez", "Sánchez", "Pérez"],
+        last_names: &[
+            "García",
+            "Fernández",
+            "López",
+            "Martínez",
+            "Sánchez",
+            "Pérez",
+        ],
     },
     Country {
         code: "BR",
@@ -131,7 +167,14 @@ pub(crate) static COUNTRIES: [Country; 12] = [
         weight: 4,
         zones: &[zone("Australia/Sydney", 600), zone("Australia/Perth", 480)],
         cities: &["Sydney", "Melbourne", "Perth", "Brisbane"],
-        first_names: &["Charlotte", "Noah", "Olivia", "William", "Matilda", "Lachlan"],
+        first_names: &[
+            "Charlotte",
+            "Noah",
+            "Olivia",
+            "William",
+            "Matilda",
+            "Lachlan",
+        ],
         last_names: &["Nguyen", "Kelly", "Ryan", "Campbell", "Murphy"],
     },
     Country {
@@ -139,7 +182,10 @@ pub(crate) static COUNTRIES: [Country; 12] = [
         locale: "en-CA",
         phone_prefix: "+1",
         weight: 4,
-        zones: &[zone("America/Toronto", -300), zone("America/Vancouver", -480)],
+        zones: &[
+            zone("America/Toronto", -300),
+            zone("America/Vancouver", -480),
+        ],
         cities: &["Toronto", "Vancouver", "Montréal", "Calgary"],
         first_names: &["Liam", "Emma", "Ethan", "Chloe", "Lucas", "Abigail"],
         last_names: &["Tremblay", "Roy", "Macdonald", "Leblanc", "Anderson"],
@@ -157,12 +203,8 @@ pub(crate) static COUNTRIES: [Country; 12] = [
 ];
 
 /// Reserved example domains, so generated addresses can never reach anyone.
-pub(crate) static EMAIL_DOMAINS: [&str; 4] = [
-    "example.com",
-    "example.net",
-    "example.org",
-    "mail.example",
-];
+pub(crate) static EMAIL_DOMAINS: [&str; 4] =
+    ["example.com", "example.net", "example.org", "mail.example"];
 
 /// Companies for the few B2B buyers that get a `group` call.
 pub(crate) static COMPANIES: [(&str, &str, u32); 5] = [
@@ -174,7 +216,7 @@ pub(crate) static COMPANIES: [(&str, &str, u32); 5] = [
 ];
 
 /// ASCII form of a name for e-mail local parts: lowercased, accents dropped.
-pub(crate) fn fold_ascii(name: &str, out: &mut Vec<u8>) {
+pub(crate) fn fold_ascii(name: &str, out: &mut String) {
     for ch in name.chars() {
         let folded = match ch {
             'à' | 'á' | 'â' | 'ã' | 'ä' => 'a',
@@ -187,7 +229,7 @@ pub(crate) fn fold_ascii(name: &str, out: &mut Vec<u8>) {
             c if c.is_ascii_alphanumeric() => c.to_ascii_lowercase(),
             _ => continue,
         };
-        out.push(folded as u8);
+        out.push(folded);
     }
 }
 
@@ -197,9 +239,9 @@ mod tests {
 
     #[test]
     fn folding_keeps_only_lowercase_ascii() {
-        let mut out = Vec::new();
+        let mut out = String::new();
         fold_ascii("Müller-Lefèvre João", &mut out);
-        assert_eq!(out, b"mullerlefevrejoao");
+        assert_eq!(out, "mullerlefevrejoao");
     }
 
     #[test]

@@ -1,0 +1,87 @@
+//! Command-line surface: every subcommand and its flags.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+
+/// Percorso: collect every customer interaction, resolve who it is, and
+/// orchestrate each customer's journey in real time.
+#[derive(Debug, Parser)]
+#[command(name = "percorso", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Configuration file (TOML). Default: ./percorso.toml when it exists.
+    #[arg(long, global = true, env = "PERCORSO_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory holding the event log, sources and admin token.
+    /// Default: ./percorso-data.
+    #[arg(long, global = true, env = "PERCORSO_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the Segment-compatible tracking API and the admin API.
+    Serve(crate::serve::ServeArgs),
+    /// Import events from a JSONL or CSV file into the data directory.
+    Import(crate::import::ImportArgs),
+    /// Print the stored events of a user or anonymous id, or the quarantine.
+    Events(crate::events_cmd::EventsArgs),
+    /// Write realistic multichannel journeys as Segment-shaped JSONL.
+    Generate(crate::generate_cmd::GenerateArgs),
+    /// Create and list sources (each has its own write key).
+    Sources {
+        #[command(subcommand)]
+        command: crate::sources_cmd::SourcesCommand,
+    },
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Measure performance.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check the configuration file and print the effective settings, or
+    /// every problem with its key.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Drive /v1/batch over loopback with concurrent clients against a fresh
+    /// server, and against a no-op handler on the same HTTP stack as baseline.
+    Ingest(crate::bench::IngestBenchArgs),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let load = || Config::load(cli.global.config.as_deref(), cli.global.data.as_deref());
+    match cli.command {
+        Command::Serve(args) => crate::serve::run(load()?, args),
+        Command::Import(args) => crate::import::run(&load()?, args),
+        Command::Events(args) => crate::events_cmd::run(&load()?, args),
+        Command::Generate(args) => crate::generate_cmd::run(args),
+        Command::Sources { command } => crate::sources_cmd::run(&load()?, command),
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => crate::config::check(cli.global.config.as_deref(), cli.global.data.as_deref()),
+        Command::Bench {
+            command: BenchCommand::Ingest(args),
+        } => crate::bench::run(args),
+    }
+}

@@ -1,0 +1,278 @@
+//! `percorso import FILE`: bulk import of JSONL or CSV through the same
+//! collection path as the HTTP API (normalised, deduplicated, quarantined).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use percorso_collect::{
+    BatchDefaults, Collector, DataDir, IncomingItem, IngestOutcome, Origin, Rejection, Source,
+    SourceRegistry,
+};
+use percorso_core::{format_millis, Clock, SystemClock};
+use percorso_log::OpenMode;
+use serde_json::{Map, Value};
+
+use crate::config::Config;
+use crate::csv_mapping::CsvMapping;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Jsonl,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// File to import: JSONL (one Segment message per line) or CSV with a header row.
+    pub file: PathBuf,
+    /// Source the events are recorded under (created if missing).
+    #[arg(long, default_value = "import")]
+    pub source: String,
+    /// File format; by default from the extension (.jsonl/.ndjson/.json or .csv).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// CSV: fill FIELD from COLUMN, e.g. --map userId=customer_id --map properties.revenue=amount.
+    #[arg(long = "map", value_name = "FIELD=COLUMN")]
+    pub map: Vec<String>,
+    /// CSV: a JSON or TOML file of FIELD = COLUMN pairs.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// CSV: message type of rows without a type column.
+    #[arg(long = "type", default_value = "track")]
+    pub message_type: String,
+    /// Events per durable append.
+    #[arg(long, default_value_t = 2000)]
+    pub batch: usize,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Totals of one import.
+#[derive(Debug, Default, serde::Serialize)]
+struct Summary {
+    file: String,
+    lines: u64,
+    stored: usize,
+    duplicates: usize,
+    rejected: Vec<percorso_collect::RejectedItem>,
+}
+
+pub fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
+    let format = match args.format {
+        Some(format) => format,
+        None => format_from_extension(&args.file)?,
+    };
+    let file =
+        File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let data = DataDir::new(&config.data_dir);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let collector = Collector::open(
+        &data,
+        config.collect.clone(),
+        clock.clone(),
+        OpenMode::ReadWrite,
+    )?;
+    let registry = SourceRegistry::open(data.sources())?;
+    let source = match registry.by_name(&args.source)? {
+        Some(source) => source,
+        None => registry.create(&args.source, format_millis(clock.now_millis()))?,
+    };
+    let progress = progress_bar(size);
+    let reader = progress.wrap_read(file);
+    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let mut summary = Summary {
+        file: args.file.display().to_string(),
+        ..Summary::default()
+    };
+    let mut sink = |items: Vec<IncomingItem>| -> anyhow::Result<()> {
+        let outcome =
+            runtime.block_on(collector.ingest(&source, None, &BatchDefaults::default(), items))?;
+        add(&mut summary, outcome);
+        Ok(())
+    };
+    let lines = match format {
+        Format::Jsonl => read_jsonl(reader, args.batch, &mut sink)?,
+        Format::Csv => {
+            let mapping = CsvMapping::new(&args.map, args.mapping.as_deref(), &args.message_type)?;
+            read_csv(reader, &args.file, &mapping, args.batch, &mut sink)?
+        }
+    };
+    progress.finish_and_clear();
+    summary.lines = lines;
+    collector.log().close();
+    report(&summary, &source, args.json)
+}
+
+fn format_from_extension(path: &Path) -> anyhow::Result<Format> {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("jsonl" | "ndjson" | "json") => Ok(Format::Jsonl),
+        Some("csv") => Ok(Format::Csv),
+        _ => bail!(
+            "{}: cannot tell the format from the extension; pass --format jsonl or --format csv",
+            path.display()
+        ),
+    }
+}
+
+fn progress_bar(size: u64) -> ProgressBar {
+    let bar = ProgressBar::new(size);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn add(summary: &mut Summary, outcome: IngestOutcome) {
+    summary.stored += outcome.stored;
+    summary.duplicates += outcome.duplicates;
+    summary.rejected.extend(outcome.rejected);
+}
+
+/// A line without a `messageId` gets one derived from its bytes, so
+/// importing the same file again stores nothing twice.
+fn ensure_message_id(fields: &mut Map<String, Value>, raw: &[u8]) {
+    if fields
+        .get("messageId")
+        .is_none_or(|v| v.is_null() || v.as_str() == Some(""))
+    {
+        let id = format!("import-{:032x}", xxhash_rust::xxh3::xxh3_128(raw));
+        fields.insert("messageId".into(), Value::String(id));
+    }
+}
+
+fn read_jsonl(
+    reader: impl Read,
+    batch: usize,
+    sink: &mut dyn FnMut(Vec<IncomingItem>) -> anyhow::Result<()>,
+) -> anyhow::Result<u64> {
+    let mut reader = BufReader::with_capacity(1 << 20, reader);
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    let mut items = Vec::with_capacity(batch);
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        number += 1;
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let origin = Origin::Line(number);
+        let item = match serde_json::from_slice::<Value>(text) {
+            Ok(Value::Object(mut fields)) => {
+                ensure_message_id(&mut fields, text);
+                IncomingItem::object(origin, fields, text.len())
+            }
+            Ok(other) => IncomingItem::refused(
+                origin,
+                other,
+                Rejection::new("invalid_item", "line is not a JSON object"),
+            ),
+            Err(e) => IncomingItem::refused(
+                origin,
+                Value::String(String::from_utf8_lossy(text).into_owned()),
+                Rejection::new("invalid_json", format!("not valid JSON: {e}")),
+            ),
+        };
+        items.push(item);
+        if items.len() >= batch {
+            sink(std::mem::take(&mut items))?;
+        }
+    }
+    if !items.is_empty() {
+        sink(items)?;
+    }
+    Ok(number)
+}
+
+fn read_csv(
+    reader: impl Read,
+    path: &Path,
+    mapping: &CsvMapping,
+    batch: usize,
+    sink: &mut dyn FnMut(Vec<IncomingItem>) -> anyhow::Result<()>,
+) -> anyhow::Result<u64> {
+    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    let headers = csv
+        .headers()
+        .with_context(|| format!("{}: cannot read the header row", path.display()))?
+        .clone();
+    mapping.check_header(&headers, path)?;
+    let mut items = Vec::with_capacity(batch);
+    let mut last_line = 1;
+    for row in csv.records() {
+        let row = row.with_context(|| format!("{}: malformed CSV", path.display()))?;
+        let line = row.position().map_or(last_line + 1, |p| p.line());
+        last_line = line;
+        let origin = Origin::Line(line);
+        if row.len() != headers.len() {
+            let raw = Value::String(row.iter().collect::<Vec<_>>().join(","));
+            let rejection = Rejection::new(
+                "invalid_row",
+                format!(
+                    "row has {} fields, the header has {}",
+                    row.len(),
+                    headers.len()
+                ),
+            );
+            items.push(IncomingItem::refused(origin, raw, rejection));
+        } else {
+            let mut fields = mapping.message(&headers, &row);
+            let raw: Vec<u8> = row.iter().flat_map(|c| c.bytes().chain([0u8])).collect();
+            ensure_message_id(&mut fields, &raw);
+            items.push(IncomingItem::object(origin, fields, raw.len()));
+        }
+        if items.len() >= batch {
+            sink(std::mem::take(&mut items))?;
+        }
+    }
+    if !items.is_empty() {
+        sink(items)?;
+    }
+    Ok(last_line)
+}
+
+fn report(summary: &Summary, source: &Source, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(summary)?);
+        return Ok(());
+    }
+    println!(
+        "{}: {} stored, {} duplicate, {} rejected (source '{}')",
+        summary.file,
+        summary.stored,
+        summary.duplicates,
+        summary.rejected.len(),
+        source.name
+    );
+    const SHOWN: usize = 20;
+    for rejected in summary.rejected.iter().take(SHOWN) {
+        println!(
+            "  {}: {}: {}",
+            rejected.origin, rejected.code, rejected.message
+        );
+    }
+    if summary.rejected.len() > SHOWN {
+        println!("  … and {} more", summary.rejected.len() - SHOWN);
+    }
+    if !summary.rejected.is_empty() {
+        println!("rejected events are kept with their reasons: percorso events --quarantine");
+    }
+    Ok(())
+}

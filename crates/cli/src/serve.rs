@@ -1,0 +1,127 @@
+//! `percorso serve`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use percorso_collect::{atomic_write, Collector, DataDir, SourceRegistry};
+use percorso_core::{format_millis, Clock, SystemClock};
+use percorso_log::OpenMode;
+use percorso_server::{install_metrics, router, AppState};
+
+use crate::config::Config;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (overrides server.listen and PERCORSO_LISTEN).
+    /// Use port 0 to pick a free port; the chosen address is printed.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+}
+
+pub fn run(config: Config, args: ServeArgs) -> anyhow::Result<()> {
+    let data = DataDir::new(&config.data_dir);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let collector = Arc::new(
+        Collector::open(
+            &data,
+            config.collect.clone(),
+            clock.clone(),
+            OpenMode::ReadWrite,
+        )
+        .with_context(|| format!("cannot open data directory {}", data.root().display()))?,
+    );
+    let sources = Arc::new(SourceRegistry::open(data.sources())?);
+    if sources.list()?.is_empty() {
+        let source = sources.create("default", format_millis(clock.now_millis()))?;
+        println!(
+            "created source 'default'; its write key is {}",
+            source.write_key
+        );
+    }
+    let admin_token = admin_token(&config, &data)?;
+    install_metrics();
+    let state = AppState {
+        collector: collector.clone(),
+        sources,
+        admin_token: admin_token.into(),
+        limits: config.limits,
+    };
+    let listen = args.listen.unwrap_or(config.listen);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let serving = collector.clone();
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        println!(
+            "percorso listening on http://{addr} (data: {})",
+            data.root().display()
+        );
+        std::io::stdout().flush()?;
+        let pruner = serving;
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                pruner.prune_dedup();
+            }
+        });
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("server failed")
+    })?;
+    collector.log().close();
+    Ok(())
+}
+
+/// The admin token from the config or environment, else the one stored in
+/// the data directory, else a new one stored there. Only its location is
+/// printed: secrets stay out of logs.
+fn admin_token(config: &Config, data: &DataDir) -> anyhow::Result<String> {
+    if let Some(token) = &config.admin_token {
+        return Ok(token.clone());
+    }
+    let path = data.admin_token();
+    if let Ok(token) = std::fs::read_to_string(&path) {
+        let token = token.trim().to_owned();
+        if !token.is_empty() {
+            return Ok(token);
+        }
+    }
+    let token = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    atomic_write(&path, token.as_bytes())?;
+    println!("generated an admin token in {}", path.display());
+    Ok(token)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

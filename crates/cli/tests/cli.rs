@@ -1,0 +1,10 @@
+//! End-to-end tests of the `percorso` binary: real processes, real sockets,
+//! real SDK clients, real `kill -9`.
+
+mod cli {
+    pub mod commands;
+    pub mod crash;
+    pub mod import;
+    pub mod sdk;
+    pub mod support;
+}

@@ -1,0 +1,114 @@
+//! Help, sources, and configuration checks.
+
+use super::support::percorso;
+
+fn run(args: &[&str]) -> std::process::Output {
+    percorso().args(args).output().unwrap()
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    let top = String::from_utf8(run(&["--help"]).stdout).unwrap();
+    for command in [
+        "serve", "import", "events", "generate", "sources", "config", "bench",
+    ] {
+        assert!(top.contains(command), "top-level help lacks {command}");
+    }
+    for args in [
+        &["serve", "--help"][..],
+        &["import", "--help"],
+        &["events", "--help"],
+        &["generate", "--help"],
+        &["sources", "create", "--help"],
+        &["sources", "list", "--help"],
+        &["config", "check", "--help"],
+        &["bench", "ingest", "--help"],
+    ] {
+        let output = run(args);
+        assert!(output.status.success(), "{args:?}");
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            text.contains("Usage:") && text.lines().count() > 3,
+            "{args:?}: {text}"
+        );
+    }
+}
+
+#[test]
+fn sources_create_prints_the_write_key_last_and_refuses_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let output = percorso()
+        .args(["sources", "create", "web", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let key = stdout.lines().last().unwrap().trim().to_owned();
+    assert_eq!(key.len(), 32, "write key: {key}");
+    let sources = std::fs::read_to_string(data.join("sources.json")).unwrap();
+    assert!(sources.contains(&key));
+    let again = percorso()
+        .args(["sources", "create", "web", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let bad = percorso()
+        .args(["sources", "create", "no spaces", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid source name"));
+}
+
+#[test]
+fn config_check_reports_every_problem_with_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("percorso.toml");
+    std::fs::write(
+        &file,
+        "colour = 1\n[server]\nlisten = \"nowhere\"\n[ingest]\ndedup_window = \"soon\"\n[log]\npartitions = 0\nshards = 3\n",
+    )
+    .unwrap();
+    let output = percorso()
+        .args(["config", "check", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    for expected in [
+        "colour: unknown key",
+        "server.listen",
+        "ingest.dedup_window",
+        "[log]: unknown field `shards`",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing '{expected}' in: {stderr}"
+        );
+    }
+    std::fs::write(
+        &file,
+        "data_dir = \"elsewhere\"\n[ingest]\ndedup_window = \"2h\"\n",
+    )
+    .unwrap();
+    let output = percorso()
+        .args(["config", "check", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains("elsewhere") && stdout.contains("2h"),
+        "{stdout}"
+    );
+}

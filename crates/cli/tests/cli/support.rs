@@ -1,0 +1,133 @@
+//! Starting and stopping `percorso serve` as a child process, and talking to it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
+
+pub fn percorso() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_percorso"));
+    command
+        .env_remove("PERCORSO_CONFIG")
+        .env_remove("PERCORSO_DATA")
+        .env_remove("PERCORSO_LISTEN");
+    command.env("PERCORSO_LOG", "warn");
+    command
+}
+
+/// A running `percorso serve` on a free loopback port.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub data: PathBuf,
+}
+
+impl Server {
+    pub fn start(data: &Path) -> Server {
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data.with_extension("stderr.log"))
+            .expect("stderr log");
+        let mut child = percorso()
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .env("PERCORSO_ADMIN_TOKEN", ADMIN_TOKEN)
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn percorso serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .unwrap_or_else(|| {
+                    panic!(
+                        "percorso serve exited; see {}",
+                        data.with_extension("stderr.log").display()
+                    )
+                })
+                .expect("read stdout");
+            if let Some(rest) = line.strip_prefix("percorso listening on ") {
+                break rest.split_whitespace().next().expect("address").to_owned();
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child,
+            base,
+            data: data.to_owned(),
+        }
+    }
+
+    /// SIGKILL: no chance to flush or clean up.
+    pub fn kill9(mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("wait");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The write key of the `default` source the server made on first start.
+pub fn default_write_key(data: &Path) -> String {
+    let text = std::fs::read_to_string(data.join("sources.json")).expect("sources.json");
+    let value: serde_json::Value = serde_json::from_str(&text).expect("sources json");
+    value["sources"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .find(|s| s["name"] == "default")
+        .and_then(|s| s["write_key"].as_str())
+        .expect("default source")
+        .to_owned()
+}
+
+/// Every stored event of a user id, via the admin API.
+pub async fn events_of(
+    client: &reqwest::Client,
+    server: &Server,
+    user_id: &str,
+) -> Vec<serde_json::Value> {
+    let response = client
+        .get(server.url("/api/v1/events"))
+        .query(&[("user_id", user_id), ("limit", "10000")])
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("events request");
+    assert!(
+        response.status().is_success(),
+        "events: {}",
+        response.status()
+    );
+    let page: serde_json::Value = response.json().await.expect("events json");
+    page["events"].as_array().expect("events array").clone()
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Path of the repository root (for scripts and the test venv).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
+}

@@ -1,0 +1,172 @@
+//! `messageId` deduplication: a retried event is acknowledged but stored
+//! once, within a window of time, across restarts, per source.
+
+use axum::http::Method;
+use serde_json::{json, Value};
+
+use crate::harness::{config, track, without, Key, TestApp};
+
+const WINDOW: i64 = 60_000;
+
+fn windowed_app() -> TestApp {
+    let mut config = config();
+    config.dedup_window_millis = WINDOW;
+    TestApp::with_config(config)
+}
+
+fn batch_item(user: &str, message_id: &str, event: &str) -> Value {
+    json!({ "type": "track", "userId": user, "event": event, "messageId": message_id })
+}
+
+#[tokio::test]
+async fn a_repeated_message_id_is_acknowledged_as_duplicate_and_stored_once() {
+    let app = TestApp::new();
+    let first = track("u-dup", "same-id");
+    let reply = app.post("/v1/track", &first).await;
+    reply.assert_ok();
+    assert_eq!(reply.json["duplicate"], false);
+
+    // A retry, even with a different body, is the same message.
+    let mut retry = first.clone();
+    retry["properties"] = json!({ "revenue": 99 });
+    for path in ["/v1/track", "/v1/identify"] {
+        let reply = app.post(path, &retry).await;
+        reply.assert_ok();
+        assert_eq!(reply.json["duplicate"], true, "{path}: {}", reply.text);
+    }
+    let events = app.events_of("u-dup").await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0]["properties"], first["properties"],
+        "the first copy is kept"
+    );
+
+    let reply = app
+        .post(
+            "/v1/batch",
+            &json!({ "batch": [batch_item("u-dup", "same-id", "Again")] }),
+        )
+        .await;
+    reply.assert_ok();
+    assert_eq!(
+        (&reply.json["stored"], &reply.json["duplicates"]),
+        (&json!(0), &json!(1))
+    );
+    assert_eq!(app.events_of("u-dup").await.len(), 1);
+}
+
+#[tokio::test]
+async fn duplicates_within_one_batch_are_stored_once() {
+    let app = TestApp::new();
+    let batch = json!({ "batch": [
+        batch_item("u-batchdup", "a", "First"),
+        batch_item("u-batchdup", "b", "Other"),
+        batch_item("u-batchdup", "a", "Second"),
+    ]});
+    let reply = app.post("/v1/batch", &batch).await;
+    reply.assert_ok();
+    assert_eq!(reply.json["received"], 3);
+    assert_eq!(reply.json["stored"], 2);
+    assert_eq!(reply.json["duplicates"], 1);
+    assert_eq!(reply.json["rejected"], 0);
+    let names: Vec<Value> = app
+        .events_of("u-batchdup")
+        .await
+        .iter()
+        .map(|e| e["event"].clone())
+        .collect();
+    assert_eq!(names, ["First", "Other"]);
+}
+
+#[tokio::test]
+async fn a_message_id_is_new_again_once_it_left_the_window() {
+    let app = windowed_app();
+    app.post("/v1/track", &track("u-window", "m"))
+        .await
+        .assert_ok();
+    app.clock.advance(WINDOW - 1);
+    let reply = app.post("/v1/track", &track("u-window", "m")).await;
+    assert_eq!(reply.json["duplicate"], true, "still inside the window");
+    app.clock.advance(1);
+    let reply = app.post("/v1/track", &track("u-window", "m")).await;
+    reply.assert_ok();
+    assert_eq!(
+        reply.json["duplicate"], false,
+        "the window is measured from the first"
+    );
+    // The new copy opens a new window.
+    app.clock.advance(WINDOW - 1);
+    let reply = app.post("/v1/track", &track("u-window", "m")).await;
+    assert_eq!(reply.json["duplicate"], true);
+    assert_eq!(app.events_of("u-window").await.len(), 2);
+}
+
+#[tokio::test]
+async fn deduplication_survives_a_restart() {
+    let app = windowed_app();
+    app.post("/v1/track", &track("u-restart", "m1"))
+        .await
+        .assert_ok();
+    app.post("/v1/track", &track("u-restart", "m2"))
+        .await
+        .assert_ok();
+    app.clock.advance(WINDOW / 2);
+    let app = app.restart();
+
+    let reply = app.post("/v1/track", &track("u-restart", "m1")).await;
+    reply.assert_ok();
+    assert_eq!(reply.json["duplicate"], true, "remembered from the log");
+    let events = app.events_of("u-restart").await;
+    assert_eq!(
+        events.len(),
+        2,
+        "stored events are read back after a restart"
+    );
+
+    // Restarted past the window, the log no longer makes it a duplicate.
+    app.clock.advance(WINDOW / 2);
+    let app = app.restart();
+    let reply = app.post("/v1/track", &track("u-restart", "m2")).await;
+    assert_eq!(reply.json["duplicate"], false, "{}", reply.text);
+    assert_eq!(app.events_of("u-restart").await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_rejected_event_does_not_claim_its_message_id() {
+    let app = TestApp::new();
+    let invalid = without(track("u-claim", "m"), "event");
+    let reply = app.post("/v1/track", &invalid).await;
+    assert_eq!(reply.json["code"], "missing_event");
+    let reply = app.post("/v1/track", &track("u-claim", "m")).await;
+    reply.assert_ok();
+    assert_eq!(reply.json["duplicate"], false);
+    assert_eq!(app.events_of("u-claim").await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_same_message_id_from_two_sources_is_two_events() {
+    let app = TestApp::new();
+    let created = app
+        .admin(
+            Method::POST,
+            "/api/v1/sources",
+            Some(&json!({ "name": "ios" })),
+        )
+        .await;
+    let other_key = created.json["write_key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!other_key.is_empty(), "{}", created.text);
+
+    app.post("/v1/track", &track("u-sources", "shared"))
+        .await
+        .assert_ok();
+    let body = track("u-sources", "shared").to_string().into_bytes();
+    let reply = app
+        .post_raw("/v1/track", Key::Bearer(&other_key), &[], body)
+        .await;
+    reply.assert_ok();
+    assert_eq!(reply.json["duplicate"], false);
+    assert_eq!(app.events_of("u-sources").await.len(), 2);
+}
