@@ -215,6 +215,9 @@ async fn drive(
     })
 }
 
+/// Filler for the events' free-text property.
+static PADDING: [u8; 1024] = [b'x'; 1024];
+
 /// A batch of distinct track events (unique messageIds, so none is deduplicated).
 fn batch_body(client: usize, sequence: &mut u64, batch: usize, event_bytes: usize) -> String {
     let mut body = String::with_capacity(batch * (event_bytes + 16) + 64);
@@ -239,7 +242,9 @@ fn batch_body(client: usize, sequence: &mut u64, batch: usize, event_bytes: usiz
         body.push_str(&event);
         let tail = "\"},\"context\":{\"ip\":\"203.0.113.7\",\"userAgent\":\"Mozilla/5.0 (X11; Linux x86_64)\"}}";
         let padding = event_bytes.saturating_sub(event.len() + tail.len());
-        body.extend(std::iter::repeat_n('x', padding));
+        body.push_str(
+            std::str::from_utf8(&PADDING[..padding.min(PADDING.len())]).unwrap_or_default(),
+        );
         body.push_str(tail);
     }
     body.push_str("],\"sentAt\":\"2026-11-24T10:00:01.000Z\"}");

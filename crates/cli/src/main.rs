@@ -12,6 +12,12 @@ mod sources_cmd;
 
 use clap::Parser;
 
+// Ingest allocates many small, short-lived objects per event across threads;
+// glibc malloc spent about a third of the server's CPU on them (see
+// docs/BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("PERCORSO_LOG")

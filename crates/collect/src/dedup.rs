@@ -1,8 +1,9 @@
 //! `messageId` deduplication over a time window. The table lives in memory
 //! and is rebuilt from the log on start, so the window survives restarts.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
+
+use crate::prehashed::PrehashedMap;
 
 const SHARDS: usize = 32;
 
@@ -19,19 +20,23 @@ pub fn dedup_key(source_id: &str, message_id: &str) -> u128 {
 #[derive(Debug)]
 pub struct DedupIndex {
     window_millis: i64,
-    shards: Vec<Mutex<HashMap<u128, i64>>>,
+    shards: Vec<Mutex<PrehashedMap<u128, i64>>>,
 }
 
 impl DedupIndex {
     pub fn new(window_millis: i64) -> Self {
         Self {
             window_millis,
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(PrehashedMap::default()))
+                .collect(),
         }
     }
 
-    fn shard(&self, key: u128) -> std::sync::MutexGuard<'_, HashMap<u128, i64>> {
-        self.shards[(key as usize) % SHARDS]
+    fn shard(&self, key: u128) -> std::sync::MutexGuard<'_, PrehashedMap<u128, i64>> {
+        // The top bits pick the shard, so keys within a shard still differ
+        // in the bits the map itself uses.
+        self.shards[((key >> 120) as usize) % SHARDS]
             .lock()
             .unwrap_or_else(|e| e.into_inner())
     }

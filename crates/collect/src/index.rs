@@ -2,10 +2,11 @@
 //! hashes and locations; the events themselves are read from the log, and
 //! their ids checked, when asked for.
 
-use std::collections::HashMap;
 use std::sync::RwLock;
 
 use percorso_log::RecordLocation;
+
+use crate::prehashed::PrehashedMap;
 
 /// The kind of identifier an event is looked up by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +34,7 @@ pub struct IndexedEvent {
 
 #[derive(Debug, Default)]
 pub struct EventIndex {
-    by_id: RwLock<HashMap<u64, Vec<IndexedEvent>>>,
+    by_id: RwLock<PrehashedMap<u64, Vec<IndexedEvent>>>,
 }
 
 impl EventIndex {

@@ -11,6 +11,7 @@ mod error;
 mod incoming;
 mod index;
 mod normalize;
+mod prehashed;
 mod quarantine;
 mod reading;
 mod rejection;

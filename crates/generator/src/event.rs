@@ -269,3 +269,48 @@ pub(crate) fn finish_stream(events: &mut [Event]) {
         };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(at: i64, order: u32, device: u8, what: What) -> Event {
+        Event {
+            at,
+            order,
+            device,
+            with_user: false,
+            what,
+        }
+    }
+
+    #[test]
+    fn devices_carry_user_id_only_from_their_own_identify_on() {
+        let viewed = What::ProductViewed { product: 0 };
+        let mut events = [
+            event(30, 0, 1, viewed),
+            event(10, 1, 0, viewed),
+            event(20, 2, 0, What::Identify),
+            event(20, 3, 0, What::Alias),
+            event(5, 4, NO_DEVICE, What::NpsAnswered { score: 9 }),
+            event(40, 5, 0, viewed),
+        ];
+        finish_stream(&mut events);
+        let seen: Vec<(i64, bool)> = events.iter().map(|e| (e.at, e.with_user)).collect();
+        assert_eq!(
+            seen,
+            [
+                (5, true),
+                (10, false),
+                (20, true),
+                (20, true),
+                (30, false),
+                (40, true)
+            ]
+        );
+        assert!(
+            matches!(events[2].what, What::Identify),
+            "ties keep creation order"
+        );
+    }
+}

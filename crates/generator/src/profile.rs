@@ -176,14 +176,12 @@ impl Journey<'_> {
         self.last_service_at = self.last_service_at.max(at);
     }
 
-    /// Remembers a ticket; `false` when the per-window ticket limit is reached.
-    pub(crate) fn remember_ticket(&mut self, span: TicketSpan) -> bool {
-        if self.ticket_count == MAX_TICKETS {
-            return false;
+    /// Remembers a ticket for the NPS rule; callers check `ticket_slots_left`.
+    pub(crate) fn remember_ticket(&mut self, span: TicketSpan) {
+        if self.ticket_count < MAX_TICKETS {
+            self.tickets[self.ticket_count] = span;
+            self.ticket_count += 1;
         }
-        self.tickets[self.ticket_count] = span;
-        self.ticket_count += 1;
-        true
     }
 
     pub(crate) fn ticket_slots_left(&self) -> bool {

@@ -73,8 +73,10 @@ pub fn require_admin(headers: &HeaderMap, admin_token: &str) -> Result<(), ApiEr
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(|v| v.trim().split_once(' '))
+        // The scheme is case-insensitive (RFC 9110 §11.1), as for write keys.
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
     match presented {
         Some(token) if constant_time_eq(token.as_bytes(), admin_token.as_bytes()) => Ok(()),
         Some(_) => Err(ApiError::unauthorized(

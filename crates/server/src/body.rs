@@ -36,7 +36,9 @@ pub async fn read_body(
 
 fn gunzip(raw: &[u8], limit: usize, what: Limited) -> Result<Bytes, ApiError> {
     let mut out = Vec::with_capacity(raw.len() * 4);
-    let decoder = flate2::read::GzDecoder::new(raw);
+    // A gzip body may hold several members (RFC 1952); `GzDecoder` would
+    // stop after the first and silently drop the rest.
+    let decoder = flate2::read::MultiGzDecoder::new(raw);
     decoder
         .take(limit as u64 + 1)
         .read_to_end(&mut out)

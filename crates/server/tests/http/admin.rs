@@ -50,6 +50,30 @@ async fn admin_routes_need_the_admin_token() {
 }
 
 #[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive_as_for_write_keys() {
+    // RFC 9110 §11.1: the scheme of an Authorization header is case-insensitive.
+    let app = TestApp::new();
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let request = Request::builder()
+            .uri("/api/v1/sources")
+            .header(
+                header::AUTHORIZATION,
+                format!("{scheme} {}", crate::harness::ADMIN_TOKEN),
+            )
+            .body(Body::empty())
+            .expect("request");
+        let reply = app.send(request).await;
+        assert_eq!(reply.status, StatusCode::OK, "{scheme}: {}", reply.text);
+        let body = track("u-scheme", scheme).to_string().into_bytes();
+        let key = format!("{scheme} {}", app.write_key());
+        app.post_raw("/v1/track", Key::None, &[("authorization", &key)], body)
+            .await
+            .assert_ok();
+    }
+    assert_eq!(app.events_of("u-scheme").await.len(), 3);
+}
+
+#[tokio::test]
 async fn events_need_exactly_one_id_and_a_sane_limit() {
     let app = TestApp::new();
     for query in [

@@ -1,8 +1,10 @@
 //! `messageId` deduplication: a retried event is acknowledged but stored
 //! once, within a window of time, across restarts, per source.
 
-use axum::http::Method;
+use axum::body::Body;
+use axum::http::{header, Method, Request};
 use serde_json::{json, Value};
+use tower::ServiceExt;
 
 use crate::harness::{config, track, without, Key, TestApp};
 
@@ -110,18 +112,26 @@ async fn deduplication_survives_a_restart() {
     app.post("/v1/track", &track("u-restart", "m2"))
         .await
         .assert_ok();
+    let refused = without(track("u-restart", "m3"), "event");
+    assert_eq!(
+        app.post("/v1/track", &refused).await.json["code"],
+        "missing_event"
+    );
+    let events = app.events_of("u-restart").await;
+    let quarantined = app.quarantine().await;
     app.clock.advance(WINDOW / 2);
     let app = app.restart();
 
+    assert_eq!(
+        app.events_of("u-restart").await,
+        events,
+        "read back from the log"
+    );
+    assert_eq!(app.quarantine().await, quarantined);
     let reply = app.post("/v1/track", &track("u-restart", "m1")).await;
     reply.assert_ok();
     assert_eq!(reply.json["duplicate"], true, "remembered from the log");
-    let events = app.events_of("u-restart").await;
-    assert_eq!(
-        events.len(),
-        2,
-        "stored events are read back after a restart"
-    );
+    assert_eq!(app.events_of("u-restart").await.len(), 2);
 
     // Restarted past the window, the log no longer makes it a duplicate.
     app.clock.advance(WINDOW / 2);
@@ -169,4 +179,57 @@ async fn the_same_message_id_from_two_sources_is_two_events() {
     reply.assert_ok();
     assert_eq!(reply.json["duplicate"], false);
     assert_eq!(app.events_of("u-sources").await.len(), 2);
+}
+
+#[tokio::test]
+async fn events_without_a_message_id_get_one_and_are_never_duplicates() {
+    let app = TestApp::new();
+    let body = without(track("u-noid", "unused"), "messageId");
+    for _ in 0..2 {
+        let reply = app.post("/v1/track", &body).await;
+        reply.assert_ok();
+        assert_eq!(reply.json["duplicate"], false);
+    }
+    let ids: Vec<String> = app
+        .events_of("u-noid")
+        .await
+        .iter()
+        .map(|e| e["messageId"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.iter().all(|id| !id.is_empty()), "{ids:?}");
+    assert_ne!(ids[0], ids[1]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_retries_of_one_message_store_it_once() {
+    let app = TestApp::new();
+    let body = track("u-race", "raced").to_string();
+    let auth = format!("Bearer {}", app.write_key());
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let router = percorso_server::router(app.state.clone());
+            let request = Request::post("/v1/track")
+                .header(header::AUTHORIZATION, &auth)
+                .body(Body::from(body.clone()))
+                .expect("request");
+            tokio::spawn(async move {
+                let response = router.oneshot(request).await.expect("router");
+                let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                    .await
+                    .expect("body");
+                serde_json::from_slice::<Value>(&bytes).expect("json")
+            })
+        })
+        .collect();
+    let mut fresh = 0;
+    for task in tasks {
+        let reply = task.await.expect("task");
+        assert_eq!(reply["success"], true, "{reply}");
+        if reply["duplicate"] == false {
+            fresh += 1;
+        }
+    }
+    assert_eq!(fresh, 1, "exactly one request stored it");
+    assert_eq!(app.events_of("u-race").await.len(), 1);
 }

@@ -4,12 +4,10 @@
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
-use crate::harness::{track, without, Key, TestApp};
+use crate::harness::{track, without, Key, Reply, TestApp};
 
-async fn post_text(app: &TestApp, path: &str, body: &str) -> crate::harness::Reply {
-    let key = app.write_key().to_owned();
-    app.post_raw(path, Key::Basic(&key), &[], body.as_bytes().to_vec())
-        .await
+async fn post_text(app: &TestApp, path: &str, body: &str) -> Reply {
+    app.post_bytes(path, &[], body.as_bytes().to_vec()).await
 }
 
 #[tokio::test]

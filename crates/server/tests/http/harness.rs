@@ -199,6 +199,12 @@ impl TestApp {
             .await
     }
 
+    /// POSTs raw bytes as the `web` source, with extra headers.
+    pub async fn post_bytes(&self, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
+        let key = self.write_key().to_owned();
+        self.post_raw(path, Key::Basic(&key), headers, body).await
+    }
+
     /// A request to the admin API with the right token.
     pub async fn admin(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
         let request = Request::builder()

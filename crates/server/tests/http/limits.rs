@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
-use crate::harness::{gzip, Key, Reply, TestApp};
+use crate::harness::{gzip, TestApp};
 
 const MAX_EVENT: usize = 32 * 1024;
 const MAX_BATCH: usize = 500 * 1024;
@@ -35,13 +35,6 @@ fn batch_of(user: &str, count: usize) -> Value {
         .map(|i| json!({ "type": "track", "userId": user, "event": "E", "messageId": format!("{user}-{i}") }))
         .collect();
     json!({ "batch": items })
-}
-
-impl TestApp {
-    async fn post_bytes(&self, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
-        let key = self.write_key().to_owned();
-        self.post_raw(path, Key::Basic(&key), headers, body).await
-    }
 }
 
 #[tokio::test]
@@ -111,6 +104,32 @@ async fn invalid_gzip_is_400_and_unknown_encoding_is_415() {
             .contains(encoding));
     }
     assert!(app.events_of("u-enc").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_gzip_body_of_several_members_is_read_whole() {
+    // RFC 1952 allows a gzip file to be several members one after another
+    // (streaming compressors and `cat a.gz b.gz` make them); reading only
+    // the first would cut the body short.
+    let app = TestApp::new();
+    let text = batch_of("u-members", 2).to_string();
+    let (head, tail) = text.split_at(text.len() / 2);
+    let mut body = gzip(head.as_bytes());
+    body.extend(gzip(tail.as_bytes()));
+    let reply = app
+        .post_bytes("/v1/batch", &[("content-encoding", "gzip")], body)
+        .await;
+    reply.assert_ok();
+    assert_eq!(app.events_of("u-members").await.len(), 2);
+
+    // Bytes after the last member are not gzip, and are not ignored either.
+    let mut body = gzip(track_bytes("u-members").as_slice());
+    body.extend_from_slice(b"trailing");
+    let reply = app
+        .post_bytes("/v1/track", &[("content-encoding", "gzip")], body)
+        .await;
+    reply.assert_error(StatusCode::BAD_REQUEST, "invalid_gzip", "invalid_request");
+    assert_eq!(app.events_of("u-members").await.len(), 2);
 }
 
 fn track_bytes(user: &str) -> Vec<u8> {
@@ -227,4 +246,25 @@ async fn an_oversized_item_in_a_batch_is_quarantined_and_the_rest_stored() {
     assert_eq!(quarantined[0]["code"], "event_too_large");
     assert_eq!(quarantined[0]["origin"], "batch item 1");
     assert_eq!(quarantined[0]["event"], big, "the event is kept whole");
+}
+
+#[tokio::test]
+async fn each_batch_item_may_be_32_kb_and_not_a_byte_more() {
+    let app = TestApp::new();
+    let at_limit = event_of_len("u-item-size", "at-limit", MAX_EVENT);
+    let over = event_of_len("u-item-size", "over", MAX_EVENT + 1);
+    // Built by hand so each item's text is exactly as long as measured.
+    let mut body = b"{\"batch\": [".to_vec();
+    body.extend(&at_limit);
+    body.extend(b", ");
+    body.extend(&over);
+    body.extend(b"]}");
+    let reply = app.post_bytes("/v1/batch", &[], body).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json["stored"], 1);
+    assert_eq!(reply.json["errors"][0]["index"], 1);
+    assert_eq!(reply.json["errors"][0]["code"], "event_too_large");
+    let events = app.events_of("u-item-size").await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["messageId"], "at-limit");
 }
