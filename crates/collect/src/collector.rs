@@ -14,7 +14,7 @@ use crate::error::CollectError;
 use crate::incoming::{IncomingItem, IngestOutcome, ItemBody, RejectedItem};
 use crate::index::{EventIndex, IndexedEvent};
 use crate::normalize::{normalize, BatchDefaults, NormalizedEvent};
-use crate::quarantine::{self, QuarantinedEvent};
+use crate::quarantine;
 use crate::rejection::Rejection;
 use crate::routing::{ProfileKeyResolver, UserOrAnonymousId};
 use crate::sources::Source;
@@ -244,12 +244,21 @@ impl Collector {
         Ok(())
     }
 
-    /// Keeps a refusal that happened before an event could be parsed into
-    /// items (e.g. a whole request body that is not JSON).
-    pub async fn quarantine_one(&self, event: QuarantinedEvent) -> Result<(), CollectError> {
-        self.quarantine
-            .append(0, vec![quarantine::encode(&event)])
+    /// Keeps a request that could not even be split into events (its
+    /// body is not JSON), so that it is not lost without a trace.
+    pub async fn quarantine_unreadable(
+        &self,
+        source: &Source,
+        origin: crate::Origin,
+        raw: &[u8],
+        rejection: Rejection,
+    ) -> Result<(), CollectError> {
+        let now = self.clock.now_millis();
+        let text = Value::String(String::from_utf8_lossy(raw).into_owned());
+        let mut outcome = IngestOutcome::default();
+        self.quarantine_refused(source, vec![(origin, rejection, text)], now, &mut outcome)
             .await?;
+        self.count(source, &outcome);
         Ok(())
     }
 

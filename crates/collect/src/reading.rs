@@ -78,7 +78,12 @@ impl Collector {
                 .collect();
             workers
                 .into_iter()
-                .map(|w| w.join().unwrap_or_else(|_| Ok(0)))
+                // A worker that panicked would leave its partition out of the
+                // index and the dedup window; better to fail the open loudly.
+                .map(|w| {
+                    w.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
                 .collect::<Result<Vec<u64>, CollectError>>()
         })?;
         let stats = RebuildStats {

@@ -39,13 +39,14 @@ pub async fn events(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<EventPage>, ApiError> {
     require_admin(&headers, &state.admin_token)?;
-    let (kind, id) = match (params.get("user_id"), params.get("anonymous_id")) {
+    let non_empty = |key: &str| params.get(key).filter(|v| !v.is_empty());
+    let (kind, id) = match (non_empty("user_id"), non_empty("anonymous_id")) {
         (Some(id), None) => (IdKind::UserId, id.clone()),
         (None, Some(id)) => (IdKind::AnonymousId, id.clone()),
         _ => {
             return Err(ApiError::bad_request(
                 "invalid_parameter",
-                "give exactly one of user_id or anonymous_id",
+                "give exactly one non-empty user_id or anonymous_id",
             ))
         }
     };

@@ -33,13 +33,17 @@ pub async fn single(
     };
     let max_event = state.collector.config().max_event_bytes;
     let bytes = read_body(headers, body, max_event, Limited::Event).await?;
-    let mut fields = match parse_json::<Value>(&bytes)? {
-        Value::Object(fields) => fields,
-        _ => {
-            return Err(ApiError::bad_request(
-                "invalid_body",
-                "request body must be a JSON object",
-            ))
+    let parsed = parse_json::<Value>(&bytes).and_then(|value| match value {
+        Value::Object(fields) => Ok(fields),
+        _ => Err(ApiError::bad_request(
+            "invalid_body",
+            "request body must be a JSON object",
+        )),
+    });
+    let mut fields = match parsed {
+        Ok(fields) => fields,
+        Err(error) => {
+            return Err(quarantine_unreadable(state, early.as_deref(), &bytes, error).await)
         }
     };
     let body_key = take_write_key(&mut fields);
@@ -97,7 +101,12 @@ pub async fn batch(
         None => None,
     };
     let bytes = read_body(&headers, body, state.limits.max_batch_bytes, Limited::Batch).await?;
-    let parsed: BatchBody<'_> = parse_json(&bytes)?;
+    let parsed: BatchBody<'_> = match parse_json(&bytes) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            return Err(quarantine_unreadable(&state, early.as_deref(), &bytes, error).await)
+        }
+    };
     let source = match early {
         Some(source) => source,
         None => authenticate_source(&state.sources, None, parsed.write_key.as_deref())?,
@@ -166,6 +175,29 @@ fn batch_response(outcome: &IngestOutcome) -> Response {
         return (StatusCode::BAD_REQUEST, Json(body)).into_response();
     }
     Json(body).into_response()
+}
+
+/// A body that cannot be read is refused; when the sender is known it is
+/// also kept in the quarantine, so a broken integration can be debugged
+/// from what it actually sent.
+async fn quarantine_unreadable(
+    state: &AppState,
+    source: Option<&percorso_collect::Source>,
+    bytes: &[u8],
+    error: ApiError,
+) -> ApiError {
+    let Some(source) = source else {
+        return error;
+    };
+    let rejection = Rejection::new(error.code, error.message.clone());
+    match state
+        .collector
+        .quarantine_unreadable(source, Origin::Request, bytes, rejection)
+        .await
+    {
+        Ok(()) => error,
+        Err(storage) => storage.into(),
+    }
 }
 
 /// The write key may travel in the body; it is a credential, not event data.

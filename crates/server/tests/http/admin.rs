@@ -85,6 +85,8 @@ async fn events_need_exactly_one_id_and_a_sane_limit() {
         "?user_id=u&limit=ten",
         "?user_id=u&limit=10001",
         "?anonymous_id=a&limit=",
+        "?user_id=",
+        "?user_id=&anonymous_id=a&anonymous_id=",
     ] {
         let reply = app.admin_get(&format!("/api/v1/events{query}")).await;
         reply.assert_error(

@@ -11,14 +11,25 @@ async fn post_text(app: &TestApp, path: &str, body: &str) -> Reply {
 }
 
 #[tokio::test]
-async fn a_body_that_is_not_json_is_400_invalid_json() {
+async fn a_body_that_is_not_json_is_400_invalid_json_and_kept_in_quarantine() {
     let app = TestApp::new();
+    let mut sent = Vec::new();
     for path in ["/v1/track", "/v1/batch"] {
         for body in ["{\"userId\": \"u\",", "not json", ""] {
             let reply = post_text(&app, path, body).await;
             reply.assert_error(StatusCode::BAD_REQUEST, "invalid_json", "invalid_request");
+            sent.push(body);
         }
     }
+    let quarantined = app.quarantine().await;
+    let kept: Vec<_> = quarantined
+        .iter()
+        .map(|q| q["event"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(kept, sent, "the sender is known, so what it sent is kept");
+    assert!(quarantined
+        .iter()
+        .all(|q| q["code"] == "invalid_json" && q["origin"] == "request"));
 }
 
 #[tokio::test]
