@@ -1,14 +1,18 @@
-"""Send events to Percorso with the real Segment Python SDK.
+"""Send events to Percorso with a real, unmodified analytics SDK.
 
-Usage: segment_send.py HOST WRITE_KEY USER_PREFIX COUNT
+Usage: sdk_send.py segment|rudderstack HOST WRITE_KEY USER_PREFIX COUNT
 Prints one JSON object: {"sent": [messageId, ...], "errors": [...]}.
 """
 import json
 import sys
 
-import segment.analytics as analytics
-
-host, write_key, prefix, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+sdk, host, write_key, prefix, count = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+if sdk == "segment":
+    from segment.analytics import Client
+elif sdk == "rudderstack":
+    from rudderstack.analytics.client import Client
+else:
+    sys.exit(f"unknown SDK {sdk}")
 errors = []
 
 
@@ -16,7 +20,7 @@ def on_error(error, items):
     errors.append(str(error))
 
 
-client = analytics.Client(write_key, host=host, on_error=on_error, max_retries=3, sync_mode=False, gzip=True)
+client = Client(write_key, host=host, on_error=on_error, max_retries=3, sync_mode=False, gzip=True)
 sent = []
 
 
