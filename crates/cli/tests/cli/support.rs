@@ -20,7 +20,6 @@ pub fn percorso() -> Command {
 pub struct Server {
     child: Child,
     pub base: String,
-    pub data: PathBuf,
 }
 
 impl Server {
@@ -56,11 +55,7 @@ impl Server {
         };
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Server {
-            child,
-            base,
-            data: data.to_owned(),
-        }
+        Server { child, base }
     }
 
     /// SIGKILL: no chance to flush or clean up.
