@@ -15,7 +15,7 @@ use percorso_collect::{
 };
 use percorso_core::{format_millis, Clock, SystemClock};
 use percorso_log::OpenMode;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::config::Config;
 use crate::csv_mapping::CsvMapping;
@@ -141,16 +141,10 @@ fn add(summary: &mut Summary, outcome: IngestOutcome) {
     summary.rejected.extend(outcome.rejected);
 }
 
-/// A line without a `messageId` gets one derived from its bytes, so
+/// The `messageId` of a line that has none: derived from its bytes, so
 /// importing the same file again stores nothing twice.
-fn ensure_message_id(fields: &mut Map<String, Value>, raw: &[u8]) {
-    if fields
-        .get("messageId")
-        .is_none_or(|v| v.is_null() || v.as_str() == Some(""))
-    {
-        let id = format!("import-{:032x}", xxhash_rust::xxh3::xxh3_128(raw));
-        fields.insert("messageId".into(), Value::String(id));
-    }
+fn content_message_id(raw: &[u8]) -> String {
+    format!("import-{:032x}", xxhash_rust::xxh3::xxh3_128(raw))
 }
 
 fn read_jsonl(
@@ -174,20 +168,16 @@ fn read_jsonl(
             continue;
         }
         let origin = Origin::Line(number);
-        let item = match serde_json::from_slice::<Value>(text) {
-            Ok(Value::Object(mut fields)) => {
-                ensure_message_id(&mut fields, text);
-                IncomingItem::object(origin, fields, text.len())
-            }
-            Ok(other) => IncomingItem::refused(
+        let item = match std::str::from_utf8(text) {
+            Ok(json) => IncomingItem::json_with_fallback_id(
                 origin,
-                other,
-                Rejection::new("invalid_item", "line is not a JSON object"),
+                json.to_owned(),
+                content_message_id(text),
             ),
             Err(e) => IncomingItem::refused(
                 origin,
                 Value::String(String::from_utf8_lossy(text).into_owned()),
-                Rejection::new("invalid_json", format!("not valid JSON: {e}")),
+                Rejection::new("invalid_json", format!("line is not UTF-8: {e}")),
             ),
         };
         items.push(item);
@@ -233,10 +223,13 @@ fn read_csv(
             );
             items.push(IncomingItem::refused(origin, raw, rejection));
         } else {
-            let mut fields = mapping.message(&headers, &row);
+            let message = Value::Object(mapping.message(&headers, &row)).to_string();
             let raw: Vec<u8> = row.iter().flat_map(|c| c.bytes().chain([0u8])).collect();
-            ensure_message_id(&mut fields, &raw);
-            items.push(IncomingItem::object(origin, fields, raw.len()));
+            items.push(IncomingItem::json_with_fallback_id(
+                origin,
+                message,
+                content_message_id(&raw),
+            ));
         }
         if items.len() >= batch {
             sink(std::mem::take(&mut items))?;

@@ -120,28 +120,39 @@ impl Collector {
         let mut by_partition: BTreeMap<u16, Vec<Pending>> = BTreeMap::new();
         let mut refused = Vec::new();
         for item in items {
-            let (fields, bytes) = match item.body {
+            let (text, fallback_message_id) = match item.body {
                 ItemBody::Refused { raw, rejection } => {
                     refused.push((item.origin, rejection, raw));
                     continue;
                 }
-                ItemBody::Object { fields, bytes } => (fields, bytes),
+                ItemBody::Json {
+                    text,
+                    fallback_message_id,
+                } => (text, fallback_message_id),
             };
-            if bytes > self.config.max_event_bytes {
+            if text.len() > self.config.max_event_bytes {
                 let rejection = Rejection::new(
                     "event_too_large",
                     format!(
-                        "event is {bytes} bytes; the limit is {} bytes",
+                        "event is {} bytes; the limit is {} bytes",
+                        text.len(),
                         self.config.max_event_bytes
                     ),
                 );
-                refused.push((item.origin, rejection, Value::Object(fields)));
+                refused.push((item.origin, rejection, as_sent(text)));
                 continue;
             }
-            let event = match normalize(fields, route_type, defaults, now) {
+            let normalized = normalize(
+                &text,
+                fallback_message_id.as_deref(),
+                route_type,
+                defaults,
+                now,
+            );
+            let event = match normalized {
                 Ok(event) => event,
-                Err((rejection, fields)) => {
-                    refused.push((item.origin, rejection, Value::Object(fields)));
+                Err(rejection) => {
+                    refused.push((item.origin, rejection, as_sent(text)));
                     continue;
                 }
             };
@@ -279,6 +290,19 @@ impl Collector {
     /// Forgets deduplication keys that left the window.
     pub fn prune_dedup(&self) -> usize {
         self.dedup.prune(self.clock.now_millis())
+    }
+}
+
+/// A refused message as it will be shown in the quarantine: its JSON when
+/// it is JSON, else its text; never the write key it may carry.
+fn as_sent(text: String) -> Value {
+    match serde_json::from_str(&text) {
+        Ok(Value::Object(mut fields)) => {
+            fields.remove("writeKey");
+            Value::Object(fields)
+        }
+        Ok(other) => other,
+        Err(_) => Value::String(text),
     }
 }
 

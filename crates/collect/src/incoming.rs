@@ -1,7 +1,7 @@
 //! What arrives to be collected, and what became of it.
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::rejection::Rejection;
 
@@ -35,20 +35,36 @@ pub struct IncomingItem {
 
 #[derive(Debug, Clone)]
 pub enum ItemBody {
-    /// A JSON object and the size it had on the wire.
-    Object {
-        fields: Map<String, Value>,
-        bytes: usize,
+    /// The message as sent: JSON text that should hold an object.
+    Json {
+        text: String,
+        /// The `messageId` to use when the message has none.
+        fallback_message_id: Option<String>,
     },
     /// Something that is already known to be bad, kept for the quarantine.
     Refused { raw: Value, rejection: Rejection },
 }
 
 impl IncomingItem {
-    pub fn object(origin: Origin, fields: Map<String, Value>, bytes: usize) -> Self {
+    pub fn json(origin: Origin, text: String) -> Self {
         Self {
             origin,
-            body: ItemBody::Object { fields, bytes },
+            body: ItemBody::Json {
+                text,
+                fallback_message_id: None,
+            },
+        }
+    }
+
+    /// Like [`IncomingItem::json`], with the `messageId` to use if the
+    /// message has none.
+    pub fn json_with_fallback_id(origin: Origin, text: String, message_id: String) -> Self {
+        Self {
+            origin,
+            body: ItemBody::Json {
+                text,
+                fallback_message_id: Some(message_id),
+            },
         }
     }
 

@@ -1,10 +1,14 @@
 //! Turns one Segment spec message into the event Percorso stores: checks
 //! required fields, merges batch-level defaults, stamps `receivedAt` and
 //! corrects `timestamp` for the sender's clock skew.
+//!
+//! Only top-level fields are read; every other member is copied to the
+//! stored event as the exact text that was sent, in the order it was sent.
 
 use percorso_core::{format_millis, parse_timestamp_millis};
 use serde_json::{Map, Value};
 
+use crate::raw_object::{is_object, write_key, RawObject};
 use crate::rejection::Rejection;
 
 /// The Segment message types.
@@ -29,7 +33,7 @@ pub struct NormalizedEvent {
     pub json: Vec<u8>,
 }
 
-/// What validation learned about a message before anything is changed.
+/// What validation learned about a message.
 struct Checked {
     kind: String,
     user_id: String,
@@ -40,37 +44,47 @@ struct Checked {
     sent_at: Option<i64>,
 }
 
-/// Normalises `item`. `route_type` is the type implied by the endpoint
-/// (`/v1/track` → `track`); batch items and imports must carry their own.
-/// A refused item is handed back untouched, to be quarantined as it came.
+/// The top-level fields the server sets or rewrites, in the order they are
+/// appended when the message did not have them.
+const MANAGED: [&str; 10] = [
+    "type",
+    "messageId",
+    "userId",
+    "anonymousId",
+    "timestamp",
+    "originalTimestamp",
+    "sentAt",
+    "receivedAt",
+    "context",
+    "integrations",
+];
+
+/// Normalises the message in `text` (a JSON object). `route_type` is the
+/// type implied by the endpoint (`/v1/track` → `track`); batch items and
+/// imports carry their own. `fallback_message_id` is used when the message
+/// has none (imports derive one from the line, so re-imports deduplicate);
+/// without either, a random one is made.
 pub fn normalize(
-    mut item: Map<String, Value>,
+    text: &str,
+    fallback_message_id: Option<&str>,
     route_type: Option<&str>,
     defaults: &BatchDefaults,
     received_at: i64,
-) -> Result<NormalizedEvent, (Rejection, Map<String, Value>)> {
-    let checked = match check(&item, route_type, defaults) {
-        Ok(checked) => checked,
-        Err(rejection) => return Err((rejection, item)),
-    };
-    item.insert("type".into(), Value::String(checked.kind));
-    for (field, value) in [
-        ("userId", &checked.user_id),
-        ("anonymousId", &checked.anonymous_id),
-    ] {
-        if !value.is_empty() {
-            item.insert(field.into(), Value::String(value.clone()));
+) -> Result<NormalizedEvent, Rejection> {
+    let object = RawObject::parse(text).map_err(|e| {
+        if e.is_data() {
+            Rejection::new("invalid_item", "an event must be a JSON object")
+        } else {
+            Rejection::new("invalid_json", format!("not valid JSON: {e}"))
         }
+    })?;
+    let mut checked = check(&object, route_type, defaults)?;
+    if checked.message_id.is_empty() {
+        checked.message_id = match fallback_message_id {
+            Some(id) => id.to_owned(),
+            None => format!("percorso-{}", uuid::Uuid::new_v4()),
+        };
     }
-    let message_id = if checked.message_id.is_empty() {
-        format!("percorso-{}", uuid::Uuid::new_v4())
-    } else {
-        checked.message_id
-    };
-    item.insert("messageId".into(), Value::String(message_id.clone()));
-    merge_defaults(&mut item, "context", defaults.context.as_ref());
-    merge_defaults(&mut item, "integrations", defaults.integrations.as_ref());
-
     // Segment's rule: the client's clock may be wrong, but the gap between
     // when it recorded the event and when it sent it is right; so the event
     // happened that long before the server received it.
@@ -79,24 +93,10 @@ pub fn normalize(
         (Some((_, original)), None) => original,
         (None, _) => received_at,
     };
-    if let Some((field, _)) = checked.original {
-        if let Some(value) = item.get(field).cloned() {
-            item.insert("originalTimestamp".into(), value);
-        }
-    }
-    if item.get("sentAt").is_none_or(Value::is_null) {
-        if let Some(sent_at) = &defaults.sent_at {
-            item.insert("sentAt".into(), sent_at.clone());
-        }
-    }
-    item.insert("timestamp".into(), Value::String(format_millis(timestamp)));
-    item.insert(
-        "receivedAt".into(),
-        Value::String(format_millis(received_at)),
-    );
-    let json = serde_json::to_vec(&item).unwrap_or_default();
+    let managed = managed_values(&object, &checked, defaults, timestamp, received_at);
+    let json = write_event(&object, &managed, text.len());
     Ok(NormalizedEvent {
-        message_id,
+        message_id: checked.message_id,
         user_id: checked.user_id,
         anonymous_id: checked.anonymous_id,
         timestamp,
@@ -106,16 +106,16 @@ pub fn normalize(
 }
 
 fn check(
-    item: &Map<String, Value>,
+    object: &RawObject<'_>,
     route_type: Option<&str>,
     defaults: &BatchDefaults,
 ) -> Result<Checked, Rejection> {
     let kind = match route_type {
         Some(kind) => kind.to_owned(),
-        None => message_type(item)?,
+        None => message_type(object)?,
     };
-    let user_id = identifier(item, "userId")?;
-    let anonymous_id = identifier(item, "anonymousId")?;
+    let user_id = identifier(object, "userId")?;
+    let anonymous_id = identifier(object, "anonymousId")?;
     if user_id.is_empty() && anonymous_id.is_empty() {
         return Err(Rejection::new(
             "missing_user_id",
@@ -123,45 +123,55 @@ fn check(
         ));
     }
     match kind.as_str() {
-        "track" => require_string(item, "event", "missing_event")?,
-        "group" => require_identifier(item, "groupId", "missing_group_id")?,
-        "alias" => require_identifier(item, "previousId", "missing_previous_id")?,
+        "track" => require_string(object, "event", "missing_event")?,
+        "group" => require_identifier(object, "groupId", "missing_group_id")?,
+        "alias" => require_identifier(object, "previousId", "missing_previous_id")?,
         _ => {}
     }
     for field in ["context", "integrations", "traits", "properties"] {
-        if !matches!(
-            item.get(field),
-            None | Some(Value::Object(_)) | Some(Value::Null)
-        ) {
+        if object.present(field).is_some_and(|raw| !is_object(raw)) {
             return Err(Rejection::invalid_field(field, "must be a JSON object"));
         }
     }
     // analytics.js and Segment's libraries send `timestamp`; RudderStack's
     // send `originalTimestamp`. Either is the client's clock reading.
-    let original_field = if item.get("timestamp").is_some_and(|v| !v.is_null()) {
+    let original_field = if object.present("timestamp").is_some() {
         "timestamp"
     } else {
         "originalTimestamp"
     };
-    let original = parse_time_field(item.get(original_field), original_field)?;
-    let sent_at = match item.get("sentAt").filter(|v| !v.is_null()) {
-        Some(value) => parse_time_field(Some(value), "sentAt")?,
-        None => parse_time_field(defaults.sent_at.as_ref(), "sentAt")?,
+    let original = parse_time(
+        small_value(object, original_field)?.as_ref(),
+        original_field,
+    )?;
+    let sent_at = match small_value(object, "sentAt")? {
+        Some(value) => parse_time(Some(&value), "sentAt")?,
+        None => parse_time(defaults.sent_at.as_ref(), "sentAt")?,
     };
     Ok(Checked {
         kind,
         user_id,
         anonymous_id,
-        message_id: identifier(item, "messageId")?,
+        message_id: identifier(object, "messageId")?,
         original: original.map(|ms| (original_field, ms)),
         sent_at,
     })
 }
 
-fn message_type(item: &Map<String, Value>) -> Result<String, Rejection> {
-    match item.get("type") {
-        None | Some(Value::Null) => Err(Rejection::new("missing_type", "type is required")),
-        Some(Value::String(t)) if MESSAGE_TYPES.contains(&t.as_str()) => Ok(t.clone()),
+/// Parses a small top-level member (an id, a name, a time); `None` if absent or null.
+fn small_value(object: &RawObject<'_>, field: &str) -> Result<Option<Value>, Rejection> {
+    object
+        .present(field)
+        .map(|raw| {
+            serde_json::from_str(raw).map_err(|e| Rejection::invalid_field(field, &e.to_string()))
+        })
+        .transpose()
+}
+
+fn message_type(object: &RawObject<'_>) -> Result<String, Rejection> {
+    match small_value(object, "type")? {
+        None => Err(Rejection::new("missing_type", "type is required")),
+        Some(Value::String(t)) if MESSAGE_TYPES.contains(&t.as_str()) => Ok(t),
         Some(other) => Err(Rejection::new(
             "invalid_type",
             format!("type {other} is not one of {}", MESSAGE_TYPES.join(", ")),
@@ -169,12 +179,12 @@ fn message_type(item: &Map<String, Value>) -> Result<String, Rejection> {
     }
 }
 
-/// Reads an identifier field; Segment libraries may send numbers, which are
-/// kept as their decimal text so they match the same id sent as a string.
-fn identifier(item: &Map<String, Value>, field: &str) -> Result<String, Rejection> {
-    match item.get(field) {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s.clone()),
+/// Reads an identifier; Segment libraries may send numbers, which are kept
+/// as their decimal text so they match the same id sent as a string.
+fn identifier(object: &RawObject<'_>, field: &str) -> Result<String, Rejection> {
+    match small_value(object, field)? {
+        None => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s),
         Some(Value::Number(n)) => Ok(n.to_string()),
         Some(_) => Err(Rejection::invalid_field(
             field,
@@ -184,52 +194,30 @@ fn identifier(item: &Map<String, Value>, field: &str) -> Result<String, Rejectio
 }
 
 fn require_identifier(
-    item: &Map<String, Value>,
+    object: &RawObject<'_>,
     field: &str,
     code: &'static str,
 ) -> Result<(), Rejection> {
-    if identifier(item, field)?.is_empty() {
+    if identifier(object, field)?.is_empty() {
         return Err(Rejection::new(code, format!("{field} is required")));
     }
     Ok(())
 }
 
 fn require_string(
-    item: &Map<String, Value>,
+    object: &RawObject<'_>,
     field: &str,
     code: &'static str,
 ) -> Result<(), Rejection> {
-    match item.get(field) {
+    match small_value(object, field)? {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(()),
-        None | Some(Value::Null) => Err(Rejection::new(code, format!("{field} is required"))),
+        None => Err(Rejection::new(code, format!("{field} is required"))),
         Some(Value::String(_)) => Err(Rejection::new(code, format!("{field} must not be empty"))),
         Some(_) => Err(Rejection::invalid_field(field, "must be a string")),
     }
 }
 
-/// Item-level keys win over batch-level ones, key by key.
-fn merge_defaults(
-    item: &mut Map<String, Value>,
-    field: &str,
-    defaults: Option<&Map<String, Value>>,
-) {
-    let Some(defaults) = defaults.filter(|d| !d.is_empty()) else {
-        return;
-    };
-    let entry = item
-        .entry(field.to_owned())
-        .or_insert_with(|| Value::Object(Map::new()));
-    if entry.is_null() {
-        *entry = Value::Object(Map::new());
-    }
-    if let Value::Object(target) = entry {
-        for (key, value) in defaults {
-            target.entry(key.clone()).or_insert_with(|| value.clone());
-        }
-    }
-}
-
-fn parse_time_field(value: Option<&Value>, field: &str) -> Result<Option<i64>, Rejection> {
+fn parse_time(value: Option<&Value>, field: &str) -> Result<Option<i64>, Rejection> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
@@ -240,5 +228,124 @@ fn parse_time_field(value: Option<&Value>, field: &str) -> Result<Option<i64>, R
             field,
             "must be an ISO 8601 string",
         )),
+    }
+}
+
+/// The JSON text of each managed field in the stored event; `None` keeps
+/// what was sent (or leaves the field out when nothing was sent).
+fn managed_values(
+    object: &RawObject<'_>,
+    checked: &Checked,
+    defaults: &BatchDefaults,
+    timestamp: i64,
+    received_at: i64,
+) -> [Option<String>; MANAGED.len()] {
+    let quoted = |text: &str| serde_json::to_string(text).ok();
+    let id = |text: &str| if text.is_empty() { None } else { quoted(text) };
+    let original = checked
+        .original
+        .and_then(|(field, _)| object.present(field))
+        .map(str::to_owned);
+    let sent_at = match object.present("sentAt") {
+        Some(_) => None,
+        None => defaults
+            .sent_at
+            .as_ref()
+            .filter(|v| !v.is_null())
+            .map(Value::to_string),
+    };
+    [
+        quoted(&checked.kind),
+        quoted(&checked.message_id),
+        id(&checked.user_id),
+        id(&checked.anonymous_id),
+        quoted(&format_millis(timestamp)),
+        original,
+        sent_at,
+        quoted(&format_millis(received_at)),
+        merged(object.present("context"), defaults.context.as_ref()),
+        merged(
+            object.present("integrations"),
+            defaults.integrations.as_ref(),
+        ),
+    ]
+}
+
+/// An object field with the batch's defaults filled in (the item's keys
+/// win); `None` when there is nothing to merge.
+fn merged(raw: Option<&str>, defaults: Option<&Map<String, Value>>) -> Option<String> {
+    let defaults = defaults.filter(|d| !d.is_empty())?;
+    let mut target: Map<String, Value> = raw
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or_default();
+    for (key, value) in defaults {
+        target.entry(key.clone()).or_insert_with(|| value.clone());
+    }
+    serde_json::to_string(&target).ok()
+}
+
+/// Writes the stored event: the message's members in their order, managed
+/// ones replaced in place, missing managed ones appended, `writeKey` left out.
+fn write_event(
+    object: &RawObject<'_>,
+    managed: &[Option<String>; MANAGED.len()],
+    size_hint: usize,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size_hint + 192);
+    let mut first = true;
+    let mut written = [false; MANAGED.len()];
+    out.push(b'{');
+    for (key, raw) in &object.members {
+        if key == "writeKey" {
+            continue; // a credential, not event data
+        }
+        write_key(&mut out, &mut first, key);
+        match MANAGED.iter().position(|m| m == key) {
+            Some(slot) => {
+                written[slot] = true;
+                let text = managed[slot].as_deref().unwrap_or(raw.get());
+                out.extend_from_slice(text.as_bytes());
+            }
+            None => out.extend_from_slice(raw.get().as_bytes()),
+        }
+    }
+    for (slot, key) in MANAGED.iter().enumerate() {
+        if let (false, Some(text)) = (written[slot], &managed[slot]) {
+            write_key(&mut out, &mut first, key);
+            out.extend_from_slice(text.as_bytes());
+        }
+    }
+    out.push(b'}');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_unmanaged_members_verbatim_and_rewrites_managed_ones_in_place() {
+        let text = r#"{"event":"Bought","properties":{"b": 1,  "a":[2]},"userId":42,"writeKey":"k","x":null}"#;
+        let event = normalize(
+            text,
+            Some("fallback"),
+            Some("track"),
+            &BatchDefaults::default(),
+            0,
+        )
+        .unwrap();
+        let json = String::from_utf8(event.json).unwrap();
+        assert_eq!(
+            json,
+            concat!(
+                r#"{"event":"Bought","properties":{"b": 1,  "a":[2]},"userId":"42","x":null,"#,
+                r#""type":"track","messageId":"fallback","timestamp":"1970-01-01T00:00:00.000Z","#,
+                r#""receivedAt":"1970-01-01T00:00:00.000Z"}"#
+            )
+        );
+        assert_eq!(
+            (event.user_id.as_str(), event.message_id.as_str()),
+            ("42", "fallback")
+        );
     }
 }

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use percorso_collect::{BatchDefaults, IncomingItem, IngestOutcome, Origin, Rejection};
+use percorso_collect::{BatchDefaults, IncomingItem, IngestOutcome, Origin, RawObject, Rejection};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
@@ -33,25 +33,17 @@ pub async fn single(
     };
     let max_event = state.collector.config().max_event_bytes;
     let bytes = read_body(headers, body, max_event, Limited::Event).await?;
-    let parsed = parse_json::<Value>(&bytes).and_then(|value| match value {
-        Value::Object(fields) => Ok(fields),
-        _ => Err(ApiError::bad_request(
-            "invalid_body",
-            "request body must be a JSON object",
-        )),
-    });
-    let mut fields = match parsed {
-        Ok(fields) => fields,
+    let (text, body_key) = match single_message(&bytes) {
+        Ok(parsed) => parsed,
         Err(error) => {
             return Err(quarantine_unreadable(state, early.as_deref(), &bytes, error).await)
         }
     };
-    let body_key = take_write_key(&mut fields);
     let source = match early {
         Some(source) => source,
         None => authenticate_source(&state.sources, None, body_key.as_deref())?,
     };
-    let item = IncomingItem::object(Origin::Request, fields, bytes.len());
+    let item = IncomingItem::json(Origin::Request, text.to_owned());
     let outcome = state
         .collector
         .ingest(
@@ -130,26 +122,26 @@ pub async fn batch(
 }
 
 fn batch_item(index: usize, raw: &RawValue) -> IncomingItem {
-    let origin = Origin::BatchItem(index);
-    match serde_json::from_str::<Value>(raw.get()) {
-        Ok(Value::Object(mut fields)) => {
-            take_write_key(&mut fields);
-            IncomingItem::object(origin, fields, raw.get().len())
+    IncomingItem::json(Origin::BatchItem(index), raw.get().to_owned())
+}
+
+/// Checks that a single-message body is a JSON object and finds the write
+/// key it may carry; the message itself is normalised later, as text.
+fn single_message(bytes: &[u8]) -> Result<(&str, Option<String>), ApiError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        ApiError::bad_request("invalid_json", format!("request body is not UTF-8: {e}"))
+    })?;
+    let object = RawObject::parse(text).map_err(|e| {
+        if e.is_data() {
+            ApiError::bad_request("invalid_body", "request body must be a JSON object")
+        } else {
+            ApiError::bad_request("invalid_json", format!("request body: {e}"))
         }
-        Ok(other) => IncomingItem::refused(
-            origin,
-            other,
-            Rejection::new(
-                "invalid_item",
-                format!("batch item {index} must be a JSON object"),
-            ),
-        ),
-        Err(e) => IncomingItem::refused(
-            origin,
-            Value::String(raw.get().to_owned()),
-            Rejection::new("invalid_json", format!("batch item {index}: {e}")),
-        ),
-    }
+    })?;
+    let write_key = object
+        .present("writeKey")
+        .and_then(|raw| serde_json::from_str::<String>(raw).ok());
+    Ok((text, write_key))
 }
 
 fn batch_response(outcome: &IngestOutcome) -> Response {
@@ -197,13 +189,5 @@ async fn quarantine_unreadable(
     {
         Ok(()) => error,
         Err(storage) => storage.into(),
-    }
-}
-
-/// The write key may travel in the body; it is a credential, not event data.
-fn take_write_key(fields: &mut Map<String, Value>) -> Option<String> {
-    match fields.remove("writeKey") {
-        Some(Value::String(key)) => Some(key),
-        _ => None,
     }
 }
