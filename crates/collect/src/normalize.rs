@@ -71,13 +71,8 @@ pub fn normalize(
     defaults: &BatchDefaults,
     received_at: i64,
 ) -> Result<NormalizedEvent, Rejection> {
-    let object = RawObject::parse(text).map_err(|e| {
-        if e.is_data() {
-            Rejection::new("invalid_item", "an event must be a JSON object")
-        } else {
-            Rejection::new("invalid_json", format!("not valid JSON: {e}"))
-        }
-    })?;
+    let not_an_object = Rejection::new("invalid_item", "an event must be a JSON object");
+    let object = RawObject::parse_message(text, not_an_object)?;
     let mut checked = check(&object, route_type, defaults)?;
     if checked.message_id.is_empty() {
         checked.message_id = match fallback_message_id {

@@ -9,6 +9,8 @@ use std::fmt;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+use crate::rejection::Rejection;
+
 /// Top-level members of a JSON object, in order; a repeated key keeps its
 /// first position and its last value, as JSON parsers commonly do.
 #[derive(Debug, Default)]
@@ -23,6 +25,18 @@ impl<'a> RawObject<'a> {
         let object = deserializer.deserialize_map(RawObjectVisitor)?;
         deserializer.end()?;
         Ok(object)
+    }
+
+    /// Parses a message, refusing it with `invalid_json` when it is not JSON
+    /// and with `not_an_object` when it is JSON of another kind.
+    pub fn parse_message(text: &'a str, not_an_object: Rejection) -> Result<Self, Rejection> {
+        Self::parse(text).map_err(|e| {
+            if e.is_data() {
+                not_an_object
+            } else {
+                Rejection::new("invalid_json", format!("not valid JSON: {e}"))
+            }
+        })
     }
 
     pub fn get(&self, key: &str) -> Option<&'a RawValue> {

@@ -7,7 +7,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use percorso_collect::{EventPage, EventQuery, IdKind, QuarantinePage};
+use percorso_collect::{CollectError, Collector, EventPage, EventQuery, IdKind, QuarantinePage};
 use percorso_core::format_millis;
 use serde::Deserialize;
 use serde_json::json;
@@ -30,6 +30,18 @@ fn limit_param(params: &HashMap<String, String>, default: usize) -> Result<usize
             )),
         },
     }
+}
+
+/// Runs a read of the log off the async workers: it does file I/O.
+async fn read_log<T: Send + 'static>(
+    state: &AppState,
+    read: impl FnOnce(&Collector) -> Result<T, CollectError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let collector = state.collector.clone();
+    tokio::task::spawn_blocking(move || read(&collector))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+        .map_err(ApiError::from)
 }
 
 /// `GET /api/v1/events?user_id=…|anonymous_id=…&limit=…`
@@ -55,12 +67,7 @@ pub async fn events(
         id,
         limit: limit_param(&params, 100)?,
     };
-    let collector = state.collector.clone();
-    let page = tokio::task::spawn_blocking(move || collector.events(&query))
-        .await
-        .map_err(|e| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-        })??;
+    let page = read_log(&state, move |collector| collector.events(&query)).await?;
     Ok(Json(page))
 }
 
@@ -81,12 +88,10 @@ pub async fn quarantine(
         })?,
     };
     let limit = limit_param(&params, 100)?;
-    let collector = state.collector.clone();
-    let page = tokio::task::spawn_blocking(move || collector.quarantined(offset, limit))
-        .await
-        .map_err(|e| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-        })??;
+    let page = read_log(&state, move |collector| {
+        collector.quarantined(offset, limit)
+    })
+    .await?;
     Ok(Json(page))
 }
 

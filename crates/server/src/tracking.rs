@@ -1,11 +1,15 @@
 //! The Segment HTTP Tracking API: `/v1/{track,identify,page,screen,group,alias,batch}`.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use percorso_collect::{BatchDefaults, IncomingItem, IngestOutcome, Origin, RawObject, Rejection};
+use percorso_collect::{
+    BatchDefaults, IncomingItem, IngestOutcome, Origin, RawObject, Rejection, Source,
+};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
@@ -15,6 +19,17 @@ use crate::auth::{authenticate_source, write_key_from_headers};
 use crate::body::{parse_json, read_body, Limited};
 use crate::error::ApiError;
 
+/// The sender, when it authenticated with a header: checked before the body
+/// is read, so a wrong key costs no parsing.
+fn source_from_headers(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Arc<Source>>, ApiError> {
+    write_key_from_headers(headers)?
+        .map(|key| authenticate_source(&state.sources, Some(key), None))
+        .transpose()
+}
+
 /// Handles a single-message route; `route_type` is the message type it implies.
 pub async fn single(
     state: &AppState,
@@ -22,15 +37,7 @@ pub async fn single(
     body: Body,
     route_type: &'static str,
 ) -> Result<Response, ApiError> {
-    let header_key = write_key_from_headers(headers)?;
-    let early = match &header_key {
-        Some(key) => Some(authenticate_source(
-            &state.sources,
-            Some(key.clone()),
-            None,
-        )?),
-        None => None,
-    };
+    let early = source_from_headers(state, headers)?;
     let max_event = state.collector.config().max_event_bytes;
     let bytes = read_body(headers, body, max_event, Limited::Event).await?;
     let (text, body_key) = match single_message(&bytes) {
@@ -83,15 +90,7 @@ pub async fn batch(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let header_key = write_key_from_headers(&headers)?;
-    let early = match &header_key {
-        Some(key) => Some(authenticate_source(
-            &state.sources,
-            Some(key.clone()),
-            None,
-        )?),
-        None => None,
-    };
+    let early = source_from_headers(&state, &headers)?;
     let bytes = read_body(&headers, body, state.limits.max_batch_bytes, Limited::Batch).await?;
     let parsed: BatchBody<'_> = match parse_json(&bytes) {
         Ok(parsed) => parsed,
@@ -131,13 +130,9 @@ fn single_message(bytes: &[u8]) -> Result<(&str, Option<String>), ApiError> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         ApiError::bad_request("invalid_json", format!("request body is not UTF-8: {e}"))
     })?;
-    let object = RawObject::parse(text).map_err(|e| {
-        if e.is_data() {
-            ApiError::bad_request("invalid_body", "request body must be a JSON object")
-        } else {
-            ApiError::bad_request("invalid_json", format!("request body: {e}"))
-        }
-    })?;
+    let not_an_object = Rejection::new("invalid_body", "must be a JSON object");
+    let object = RawObject::parse_message(text, not_an_object)
+        .map_err(|r| ApiError::bad_request(r.code, format!("request body: {}", r.message)))?;
     let write_key = object
         .present("writeKey")
         .and_then(|raw| serde_json::from_str::<String>(raw).ok());
@@ -174,7 +169,7 @@ fn batch_response(outcome: &IngestOutcome) -> Response {
 /// from what it actually sent.
 async fn quarantine_unreadable(
     state: &AppState,
-    source: Option<&percorso_collect::Source>,
+    source: Option<&Source>,
     bytes: &[u8],
     error: ApiError,
 ) -> ApiError {
