@@ -9,7 +9,17 @@ use crate::config::Config;
 /// Percorso: collect every customer interaction, resolve who it is, and
 /// orchestrate each customer's journey in real time.
 #[derive(Debug, Parser)]
-#[command(name = "percorso", version, propagate_version = true)]
+#[command(
+    name = "percorso",
+    version,
+    propagate_version = true,
+    after_help = "Getting started:\n  \
+        percorso serve                                  # API on 127.0.0.1:8080, data in ./percorso-data\n  \
+        percorso sources create web                     # a write key for your tracking\n  \
+        percorso generate --profiles 1000 -o demo.jsonl # realistic journeys\n  \
+        percorso import demo.jsonl                      # (with the server stopped)\n  \
+        percorso events --user-id USER                  # read a person's events back"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
