@@ -1,7 +1,7 @@
 //! Reading events back, and rebuilding what is derived from the log.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::collector::Collector;
 use crate::error::CollectError;
@@ -20,7 +20,8 @@ pub struct EventQuery {
 /// Stored events in time order.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventPage {
-    pub events: Vec<Value>,
+    /// Each event as stored: its members in the order they were sent.
+    pub events: Vec<Box<RawValue>>,
     /// How many events the id has in all; more than `events.len()` when
     /// the limit cut the list.
     pub total: usize,
@@ -51,8 +52,9 @@ impl Collector {
             }
             total += 1;
             if events.len() < query.limit {
-                let value =
-                    serde_json::from_slice(stored.json).map_err(|e| CollectError::Decode {
+                let value = serde_json::from_slice::<&RawValue>(stored.json)
+                    .map(RawValue::to_owned)
+                    .map_err(|e| CollectError::Decode {
                         location: format!("{:?}", candidate.location),
                         reason: e.to_string(),
                     })?;
