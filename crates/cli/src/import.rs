@@ -10,8 +10,7 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use percorso_collect::{
-    BatchDefaults, Collector, DataDir, IncomingItem, IngestOutcome, Origin, Rejection, Source,
-    SourceRegistry,
+    BatchDefaults, Collector, DataDir, IncomingItem, Origin, Rejection, Source, SourceRegistry,
 };
 use percorso_core::{format_millis, Clock, SystemClock};
 use percorso_log::OpenMode;
@@ -19,6 +18,7 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::csv_mapping::CsvMapping;
+use crate::import_http::HttpImporter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -51,16 +51,132 @@ pub struct ImportArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Send through a running server's /v1/batch instead of writing the
+    /// data directory (which the server holds), e.g. http://127.0.0.1:8080.
+    #[arg(long, value_name = "URL", requires = "write_key")]
+    pub url: Option<String>,
+    /// With --url: the write key of the source to send as.
+    #[arg(long, env = "PERCORSO_WRITE_KEY", hide_env_values = true)]
+    pub write_key: Option<String>,
+}
+
+/// A line that was not stored, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RefusedLine {
+    pub line: u64,
+    pub code: String,
+    pub message: String,
+}
+
+impl RefusedLine {
+    pub fn new(origin: Origin, code: impl Into<String>, message: impl Into<String>) -> Self {
+        let line = match origin {
+            Origin::Line(line) => line,
+            Origin::Request | Origin::BatchItem(_) => 0,
+        };
+        Self {
+            line,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What became of one chunk of lines.
+#[derive(Debug, Default)]
+pub struct ImportedChunk {
+    pub stored: usize,
+    pub duplicates: usize,
+    pub rejected: Vec<RefusedLine>,
 }
 
 /// Totals of one import.
 #[derive(Debug, Default, serde::Serialize)]
 struct Summary {
     file: String,
+    /// The source name, or the server URL with --url.
+    destination: String,
     lines: u64,
     stored: usize,
     duplicates: usize,
-    rejected: Vec<percorso_collect::RejectedItem>,
+    rejected: Vec<RefusedLine>,
+}
+
+/// Where the lines go: straight into the data directory, or to a server.
+enum Destination {
+    Local {
+        collector: Collector,
+        source: Arc<Source>,
+        runtime: tokio::runtime::Runtime,
+    },
+    Server(HttpImporter),
+}
+
+impl Destination {
+    fn open(config: &Config, args: &ImportArgs) -> anyhow::Result<(Self, String)> {
+        if let (Some(url), Some(key)) = (&args.url, &args.write_key) {
+            return Ok((
+                Destination::Server(HttpImporter::new(url, key)?),
+                url.clone(),
+            ));
+        }
+        let data = DataDir::new(&config.data_dir);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let collector = Collector::open(
+            &data,
+            config.collect.clone(),
+            clock.clone(),
+            OpenMode::ReadWrite,
+        )?;
+        let registry = SourceRegistry::open(data.sources())?;
+        let source = match registry.by_name(&args.source)? {
+            Some(source) => source,
+            None => registry.create(&args.source, format_millis(clock.now_millis()))?,
+        };
+        let name = format!("source '{}'", source.name);
+        let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+        Ok((
+            Destination::Local {
+                collector,
+                source,
+                runtime,
+            },
+            name,
+        ))
+    }
+
+    fn send(&self, items: Vec<IncomingItem>) -> anyhow::Result<ImportedChunk> {
+        match self {
+            Destination::Local {
+                collector,
+                source,
+                runtime,
+            } => {
+                let outcome = runtime.block_on(collector.ingest(
+                    source,
+                    None,
+                    &BatchDefaults::default(),
+                    items,
+                ))?;
+                Ok(ImportedChunk {
+                    stored: outcome.stored,
+                    duplicates: outcome.duplicates,
+                    rejected: outcome
+                        .rejected
+                        .into_iter()
+                        .map(|r| RefusedLine::new(r.origin, r.code, r.message))
+                        .collect(),
+                })
+            }
+            Destination::Server(importer) => importer.send(items),
+        }
+    }
+
+    fn close(&self) {
+        if let Destination::Local { collector, .. } = self {
+            collector.log().close();
+        }
+    }
 }
 
 pub fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
@@ -71,30 +187,19 @@ pub fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     let file =
         File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let data = DataDir::new(&config.data_dir);
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let collector = Collector::open(
-        &data,
-        config.collect.clone(),
-        clock.clone(),
-        OpenMode::ReadWrite,
-    )?;
-    let registry = SourceRegistry::open(data.sources())?;
-    let source = match registry.by_name(&args.source)? {
-        Some(source) => source,
-        None => registry.create(&args.source, format_millis(clock.now_millis()))?,
-    };
+    let (destination, destination_name) = Destination::open(config, &args)?;
     let progress = progress_bar(size);
     let reader = progress.wrap_read(file);
-    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
     let mut summary = Summary {
         file: args.file.display().to_string(),
+        destination: destination_name,
         ..Summary::default()
     };
     let mut sink = |items: Vec<IncomingItem>| -> anyhow::Result<()> {
-        let outcome =
-            runtime.block_on(collector.ingest(&source, None, &BatchDefaults::default(), items))?;
-        add(&mut summary, outcome);
+        let chunk = destination.send(items)?;
+        summary.stored += chunk.stored;
+        summary.duplicates += chunk.duplicates;
+        summary.rejected.extend(chunk.rejected);
         Ok(())
     };
     let lines = match format {
@@ -106,8 +211,8 @@ pub fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     };
     progress.finish_and_clear();
     summary.lines = lines;
-    collector.log().close();
-    report(&summary, &source, args.json)
+    destination.close();
+    report(&summary, args.json)
 }
 
 fn format_from_extension(path: &Path) -> anyhow::Result<Format> {
@@ -133,12 +238,6 @@ fn progress_bar(size: u64) -> ProgressBar {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar
-}
-
-fn add(summary: &mut Summary, outcome: IngestOutcome) {
-    summary.stored += outcome.stored;
-    summary.duplicates += outcome.duplicates;
-    summary.rejected.extend(outcome.rejected);
 }
 
 /// The `messageId` of a line that has none: derived from its bytes, so
@@ -241,24 +340,24 @@ fn read_csv(
     Ok(last_line)
 }
 
-fn report(summary: &Summary, source: &Source, json: bool) -> anyhow::Result<()> {
+fn report(summary: &Summary, json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(summary)?);
         return Ok(());
     }
     println!(
-        "{}: {} stored, {} duplicate, {} rejected (source '{}')",
+        "{}: {} stored, {} duplicate, {} rejected ({})",
         summary.file,
         summary.stored,
         summary.duplicates,
         summary.rejected.len(),
-        source.name
+        summary.destination
     );
     const SHOWN: usize = 20;
     for rejected in summary.rejected.iter().take(SHOWN) {
         println!(
-            "  {}: {}: {}",
-            rejected.origin, rejected.code, rejected.message
+            "  line {}: {}: {}",
+            rejected.line, rejected.code, rejected.message
         );
     }
     if summary.rejected.len() > SHOWN {

@@ -7,6 +7,7 @@ mod csv_mapping;
 mod events_cmd;
 mod generate_cmd;
 mod import;
+mod import_http;
 mod serve;
 mod sources_cmd;
 

@@ -2,7 +2,22 @@
 
 use std::path::Path;
 
-use super::support::percorso;
+use super::support::{default_write_key, events_of, percorso, runtime, Server, ADMIN_TOKEN};
+
+/// Three good events, one without `event` (line 2), a blank line, and a
+/// line that is not JSON (line 5).
+const HISTORY: &str = concat!(
+    r#"{"type":"track","userId":"u1","event":"Signed Up","timestamp":"2025-03-01T10:00:00Z"}"#,
+    "\n",
+    r#"{"type":"track","userId":"u1","timestamp":"2025-03-02T10:00:00Z"}"#,
+    "\n",
+    "\n",
+    r#"{"type":"identify","userId":"u1","traits":{"email":"u1@example.com"},"timestamp":"2025-03-01T09:00:00Z"}"#,
+    "\n",
+    "not json at all\n",
+    r#"{"type":"page","anonymousId":"a9","name":"Home","messageId":"m-page"}"#,
+    "\n",
+);
 
 fn import(data: &Path, file: &Path, extra: &[&str]) -> serde_json::Value {
     let output = percorso()
@@ -45,18 +60,7 @@ fn jsonl_import_reports_rejected_lines_and_stores_nothing_twice_when_rerun() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let file = dir.path().join("history.jsonl");
-    std::fs::write(
-        &file,
-        concat!(
-            r#"{"type":"track","userId":"u1","event":"Signed Up","timestamp":"2025-03-01T10:00:00Z"}"#, "\n",
-            r#"{"type":"track","userId":"u1","timestamp":"2025-03-02T10:00:00Z"}"#, "\n",
-            "\n",
-            r#"{"type":"identify","userId":"u1","traits":{"email":"u1@example.com"},"timestamp":"2025-03-01T09:00:00Z"}"#, "\n",
-            "not json at all\n",
-            r#"{"type":"page","anonymousId":"a9","name":"Home","messageId":"m-page"}"#, "\n",
-        ),
-    )
-    .unwrap();
+    std::fs::write(&file, HISTORY).unwrap();
     let first = import(&data, &file, &[]);
     assert_eq!(first["stored"], 3);
     assert_eq!(first["duplicates"], 0);
@@ -85,6 +89,72 @@ fn jsonl_import_reports_rejected_lines_and_stores_nothing_twice_when_rerun() {
     assert_eq!(quarantined.len(), 4, "both runs' refusals are kept");
     assert_eq!(quarantined[0]["origin"], "line 2");
     assert_eq!(quarantined[1]["event"], "not json at all");
+}
+
+#[test]
+fn import_through_a_running_server_matches_a_local_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("history.jsonl");
+    std::fs::write(&file, HISTORY).unwrap();
+    let server = Server::start(&data);
+    let key = default_write_key(&data);
+
+    let local = percorso()
+        .args(["import", "--data"])
+        .arg(&data)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        !local.status.success(),
+        "the server holds the data directory"
+    );
+    assert!(String::from_utf8_lossy(&local.stderr).contains("in use by another percorso process"));
+
+    let via_server = ["--url", server.base.as_str(), "--write-key", key.as_str()];
+    let first = import(&data, &file, &via_server);
+    assert_eq!(first["stored"], 3);
+    let lines: Vec<_> = first["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["code"].clone()))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![(2, "missing_event".into()), (5, "invalid_json".into())]
+    );
+    let again = import(&data, &file, &via_server);
+    assert_eq!(
+        (again["stored"].as_u64(), again["duplicates"].as_u64()),
+        (Some(0), Some(3))
+    );
+
+    let rt = runtime();
+    let client = reqwest::Client::new();
+    assert_eq!(rt.block_on(events_of(&client, &server, "u1")).len(), 2);
+    let quarantine: serde_json::Value = rt
+        .block_on(async {
+            client
+                .get(server.url("/api/v1/quarantine"))
+                .bearer_auth(ADMIN_TOKEN)
+                .send()
+                .await?
+                .json()
+                .await
+        })
+        .unwrap();
+    let kept: Vec<_> = quarantine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["event"].clone())
+        .collect();
+    assert!(
+        kept.contains(&serde_json::json!("not json at all")),
+        "the server keeps the bad line: {kept:?}"
+    );
 }
 
 #[test]
