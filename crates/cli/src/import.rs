@@ -105,7 +105,8 @@ struct Summary {
 /// Where the lines go: straight into the data directory, or to a server.
 enum Destination {
     Local {
-        collector: Collector,
+        // Boxed: the collector is large and the enum is moved around.
+        collector: Box<Collector>,
         source: Arc<Source>,
         runtime: tokio::runtime::Runtime,
     },
@@ -137,7 +138,7 @@ impl Destination {
         let runtime = tokio::runtime::Builder::new_current_thread().build()?;
         Ok((
             Destination::Local {
-                collector,
+                collector: Box::new(collector),
                 source,
                 runtime,
             },

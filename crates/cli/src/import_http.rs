@@ -213,7 +213,10 @@ mod tests {
             with_message_id(r#"{"a":1}"#, Some("m")),
             r#"{"messageId":"m","a":1}"#
         );
-        assert_eq!(with_message_id(" { } ", Some("m")), r#"{"messageId":"m"} "#);
+        assert_eq!(
+            with_message_id(" { } ", Some("m")),
+            r#"{"messageId":"m" } "#
+        );
         assert_eq!(
             with_message_id(r#"{"messageId":"x"}"#, Some("m")),
             r#"{"messageId":"x"}"#
