@@ -62,7 +62,8 @@ impl HttpImporter {
     /// Sends `items` in as many requests as the size limit needs.
     pub fn send(&self, items: Vec<IncomingItem>) -> anyhow::Result<ImportedChunk> {
         let mut chunk = ImportedChunk::default();
-        let mut body = Vec::new();
+        // The batch items sent next, comma-separated.
+        let mut body = String::new();
         // For each item in `body`: its line, and the local reason if it was
         // refused before sending (it is still sent, so the server keeps it
         // in its quarantine).
@@ -92,7 +93,10 @@ impl HttpImporter {
             if !sent.is_empty() && body.len() + text.len() + 32 > MAX_BODY_BYTES {
                 self.post(&mut body, &mut sent, &mut chunk)?;
             }
-            body.push(text);
+            if !body.is_empty() {
+                body.push(',');
+            }
+            body.push_str(&text);
             sent.push((item.origin, local));
         }
         if !sent.is_empty() {
@@ -103,11 +107,11 @@ impl HttpImporter {
 
     fn post(
         &self,
-        body: &mut Vec<String>,
+        body: &mut String,
         sent: &mut Vec<(Origin, Option<RefusedLine>)>,
         chunk: &mut ImportedChunk,
     ) -> anyhow::Result<()> {
-        let payload = format!("{{\"batch\":[{}]}}", body.join(","));
+        let payload = format!("{{\"batch\":[{body}]}}");
         let answer = self.runtime.block_on(self.post_with_retries(payload))?;
         if let Some(code) = answer.code.as_deref().filter(|c| *c != "invalid_batch") {
             bail!(

@@ -131,9 +131,20 @@ fn import_through_a_running_server_matches_a_local_import() {
         (Some(0), Some(3))
     );
 
+    // More than one request's worth (the server takes 500 KB a batch).
+    let big = dir.path().join("big.jsonl");
+    let padding = "x".repeat(400);
+    let lines: Vec<String> = (0..3000)
+        .map(|i| format!(r#"{{"type":"track","userId":"bulk","event":"E","properties":{{"i":{i},"pad":"{padding}"}}}}"#))
+        .collect();
+    std::fs::write(&big, lines.join("\n")).unwrap();
+    assert!(std::fs::metadata(&big).unwrap().len() > 1_000_000);
+    assert_eq!(import(&data, &big, &via_server)["stored"], 3000);
+
     let rt = runtime();
     let client = reqwest::Client::new();
     assert_eq!(rt.block_on(events_of(&client, &server, "u1")).len(), 2);
+    assert_eq!(rt.block_on(events_of(&client, &server, "bulk")).len(), 3000);
     let quarantine: serde_json::Value = rt
         .block_on(async {
             client
