@@ -274,7 +274,9 @@ fn read_or_create_meta(dir: &Path, partitions: u16, mode: OpenMode) -> Result<u1
             sync_dir(dir)?;
             Ok(partitions)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(bad("no log here yet (nothing has been written)".into()))
+        }
         Err(e) => Err(LogError::io(&path)(e)),
     }
 }

@@ -166,6 +166,11 @@ fn read_only_open_leaves_a_damaged_tail_untouched() {
     assert_eq!(replay(&log, 0, 0).len(), 9);
     assert!(log.append_blocking(0, vec![b"no".to_vec()]).is_err());
     assert_eq!(std::fs::metadata(&tail).unwrap().len(), len - 3);
+
+    let empty = tempfile::tempdir().unwrap();
+    let error =
+        EventLog::open(empty.path(), LogOptions::default(), OpenMode::ReadOnly).unwrap_err();
+    assert!(error.to_string().contains("no log here"), "{error}");
 }
 
 #[derive(Debug, Clone)]
