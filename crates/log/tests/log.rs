@@ -180,7 +180,7 @@ enum Damage {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     /// Whatever happens to the tail at byte `cut`, recovery keeps every record
     /// that ends before it, returns none that differs from what was written,
