@@ -9,7 +9,7 @@ use percorso_log::{EventLog, LogOptions, OpenMode};
 use serde_json::Value;
 
 use crate::data_dir::{DataDir, DataDirLock};
-use crate::dedup::{dedup_key, DedupIndex};
+use crate::dedup::{dedup_key, Claim, DedupIndex};
 use crate::error::CollectError;
 use crate::incoming::{IncomingItem, IngestOutcome, ItemBody, RejectedItem};
 use crate::index::{EventIndex, IndexedEvent};
@@ -117,7 +117,7 @@ impl Collector {
             received: items.len(),
             ..IngestOutcome::default()
         };
-        let mut by_partition: BTreeMap<u16, Vec<Pending>> = BTreeMap::new();
+        let mut accepted = Vec::new();
         let mut refused = Vec::new();
         for item in items {
             let (text, fallback_message_id) = match item.body {
@@ -149,31 +149,58 @@ impl Collector {
                 defaults,
                 now,
             );
-            let event = match normalized {
-                Ok(event) => event,
-                Err(rejection) => {
-                    refused.push((item.origin, rejection, as_sent(text)));
-                    continue;
+            match normalized {
+                Ok(event) => {
+                    let key = dedup_key(&source.id, &event.message_id);
+                    accepted.push(Pending {
+                        event,
+                        dedup_key: key,
+                    });
                 }
-            };
-            let key = dedup_key(&source.id, &event.message_id);
-            if !self.dedup.claim(key, now) {
-                outcome.duplicates += 1;
-                continue;
+                Err(rejection) => refused.push((item.origin, rejection, as_sent(text))),
             }
-            let partition = self
-                .log
-                .partition_for(self.key_resolver.profile_key(&event).as_bytes());
-            by_partition.entry(partition).or_default().push(Pending {
-                event,
-                dedup_key: key,
-            });
         }
-        outcome.stored = self.append(source, by_partition, now).await?;
+        self.store_once(source, accepted, now, &mut outcome).await?;
         self.quarantine_refused(source, refused, now, &mut outcome)
             .await?;
         self.count(source, &outcome);
         Ok(outcome)
+    }
+
+    /// Stores each event unless a copy of it is already durable. A copy
+    /// that another request is still storing is waited for: answering
+    /// "duplicate" before that copy is durable could acknowledge an event
+    /// that is then lost.
+    async fn store_once(
+        &self,
+        source: &Source,
+        mut events: Vec<Pending>,
+        now: i64,
+        outcome: &mut IngestOutcome,
+    ) -> Result<(), CollectError> {
+        while !events.is_empty() {
+            let mut by_partition: BTreeMap<u16, Vec<Pending>> = BTreeMap::new();
+            let mut in_flight = Vec::new();
+            for pending in events {
+                match self.dedup.claim(pending.dedup_key, now) {
+                    Claim::New => {
+                        let key = self.key_resolver.profile_key(&pending.event);
+                        let partition = self.log.partition_for(key.as_bytes());
+                        by_partition.entry(partition).or_default().push(pending);
+                    }
+                    Claim::Duplicate => outcome.duplicates += 1,
+                    Claim::InFlight(settled) => in_flight.push((pending, settled)),
+                }
+            }
+            outcome.stored += self.append(source, by_partition, now).await?;
+            events = Vec::with_capacity(in_flight.len());
+            for (pending, mut settled) in in_flight {
+                // The other copy's claim is settled when its sender is dropped.
+                let _ = settled.changed().await;
+                events.push(pending);
+            }
+        }
+        Ok(())
     }
 
     async fn append(
@@ -208,12 +235,17 @@ impl Collector {
                                 indexed,
                             )
                         }));
+                    // Indexed first, then committed: once a copy counts as a
+                    // duplicate, the stored event can be read back.
+                    for p in &pending {
+                        self.dedup.commit(p.dedup_key, now);
+                    }
                     stored += pending.len();
                 }
                 Err(e) => {
                     // Not stored, so a retry must not be taken for a duplicate.
                     for p in &pending {
-                        self.dedup.release(p.dedup_key, now);
+                        self.dedup.release(p.dedup_key);
                     }
                     failure = Some(e);
                 }

@@ -51,15 +51,14 @@ pub async fn single(
         None => authenticate_source(&state.sources, None, body_key.as_deref())?,
     };
     let item = IncomingItem::json(Origin::Request, text.to_owned());
-    let outcome = state
-        .collector
-        .ingest(
-            &source,
-            Some(route_type),
-            &BatchDefaults::default(),
-            vec![item],
-        )
-        .await?;
+    let outcome = ingest_to_completion(
+        state,
+        source,
+        Some(route_type),
+        BatchDefaults::default(),
+        vec![item],
+    )
+    .await?;
     if let Some(rejected) = outcome.rejected.first() {
         return Err(ApiError::bad_request(
             rejected.code,
@@ -113,11 +112,34 @@ pub async fn batch(
         .enumerate()
         .map(|(i, raw)| batch_item(i, raw))
         .collect();
-    let outcome = state
-        .collector
-        .ingest(&source, None, &defaults, items)
-        .await?;
+    let outcome = ingest_to_completion(&state, source, None, defaults, items).await?;
     Ok(batch_response(&outcome))
+}
+
+/// Runs an ingest on its own task. If the client hangs up, hyper drops the
+/// handler; an ingest dropped half-way would leave events durable but not
+/// indexed, and dedup claims unsettled. On its own task it always finishes.
+async fn ingest_to_completion(
+    state: &AppState,
+    source: Arc<Source>,
+    route_type: Option<&'static str>,
+    defaults: BatchDefaults,
+    items: Vec<IncomingItem>,
+) -> Result<IngestOutcome, ApiError> {
+    let collector = state.collector.clone();
+    let task = tokio::spawn(async move {
+        collector
+            .ingest(&source, route_type, &defaults, items)
+            .await
+    });
+    match task.await {
+        Ok(outcome) => Ok(outcome?),
+        Err(e) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("ingest task failed: {e}"),
+        )),
+    }
 }
 
 fn batch_item(index: usize, raw: &RawValue) -> IncomingItem {

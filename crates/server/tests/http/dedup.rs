@@ -233,3 +233,48 @@ async fn concurrent_retries_of_one_message_store_it_once() {
     assert_eq!(fresh, 1, "exactly one request stored it");
     assert_eq!(app.events_of("u-race").await.len(), 1);
 }
+
+/// Regression: a retry that arrived while the first copy was still being
+/// fsynced was answered "duplicate" at once; had the first copy then been
+/// lost, the retry's acknowledgement would have been a lie. Now a duplicate
+/// is only acknowledged once the first copy is durable, so it can be read
+/// back the moment the duplicate's answer arrives.
+#[tokio::test]
+async fn a_duplicate_is_acknowledged_only_after_the_first_copy_is_durable() {
+    let app = TestApp::new();
+    let auth = format!("Bearer {}", app.write_key());
+    for round in 0..40 {
+        let user = format!("u-durable-{round}");
+        let body = track(&user, &format!("m-{round}")).to_string();
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let router = percorso_server::router(app.state.clone());
+                let request = Request::post("/v1/track")
+                    .header(header::AUTHORIZATION, &auth)
+                    .body(Body::from(body.clone()))
+                    .expect("request");
+                let reader = app.state.collector.clone();
+                let user = user.clone();
+                tokio::spawn(async move {
+                    let response = router.oneshot(request).await.expect("router");
+                    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                        .await
+                        .expect("body");
+                    let reply: Value = serde_json::from_slice(&bytes).expect("json");
+                    // Read back right away, before any other copy can finish.
+                    let query = percorso_collect::EventQuery {
+                        kind: percorso_collect::IdKind::UserId,
+                        id: user,
+                        limit: 10,
+                    };
+                    (reply, reader.events(&query).expect("read").total)
+                })
+            })
+            .collect();
+        for task in tasks {
+            let (reply, readable) = task.await.expect("task");
+            assert_eq!(reply["success"], true, "{reply}");
+            assert_eq!(readable, 1, "acknowledged ({reply}) but not yet stored");
+        }
+    }
+}
