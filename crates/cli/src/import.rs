@@ -153,12 +153,11 @@ impl Destination {
                 source,
                 runtime,
             } => {
-                let outcome = runtime.block_on(collector.ingest(
-                    source,
-                    None,
-                    &BatchDefaults::default(),
-                    items,
-                ))?;
+                let history = BatchDefaults {
+                    historical: true,
+                    ..BatchDefaults::default()
+                };
+                let outcome = runtime.block_on(collector.ingest(source, None, &history, items))?;
                 Ok(ImportedChunk {
                     stored: outcome.stored,
                     duplicates: outcome.duplicates,

@@ -111,7 +111,7 @@ impl HttpImporter {
         sent: &mut Vec<(Origin, Option<RefusedLine>)>,
         chunk: &mut ImportedChunk,
     ) -> anyhow::Result<()> {
-        let payload = format!("{{\"batch\":[{body}]}}");
+        let payload = format!("{{\"historical\":true,\"batch\":[{body}]}}");
         let answer = self.runtime.block_on(self.post_with_retries(payload))?;
         if let Some(code) = answer.code.as_deref().filter(|c| *c != "invalid_batch") {
             bail!(
@@ -186,25 +186,26 @@ impl HttpImporter {
     }
 }
 
-/// Puts `message_id` first in the object when it has no `messageId`, so the
-/// server deduplicates re-imports exactly as a local import does.
+/// Gives the object `message_id` when its own `messageId` is missing,
+/// null or empty, so the server deduplicates re-imports exactly as a local
+/// import does. Text that is not an object is sent as it is.
 fn with_message_id(text: &str, message_id: Option<&str>) -> String {
     let Some(id) = message_id else {
         return text.to_owned();
     };
-    let has_id = percorso_collect::RawObject::parse(text)
-        .map(|o| o.present("messageId").is_some_and(|raw| raw != "\"\""))
-        .unwrap_or(true);
-    let Some(rest) = text.trim_start().strip_prefix('{').filter(|_| !has_id) else {
+    let Ok(object) = percorso_collect::RawObject::parse(text) else {
         return text.to_owned();
     };
-    let quoted = Value::String(id.to_owned()).to_string();
-    let separator = if rest.trim_start().starts_with('}') {
-        ""
-    } else {
-        ","
-    };
-    format!("{{\"messageId\":{quoted}{separator}{rest}")
+    if object.present("messageId").is_some_and(|raw| raw != "\"\"") {
+        return text.to_owned();
+    }
+    let mut members = vec![format!("\"messageId\":{}", Value::String(id.to_owned()))];
+    for (key, value) in &object.members {
+        if key != "messageId" {
+            members.push(format!("{}:{}", Value::String(key.clone()), value.get()));
+        }
+    }
+    format!("{{{}}}", members.join(","))
 }
 
 #[cfg(test)]
@@ -213,19 +214,17 @@ mod tests {
 
     #[test]
     fn adds_a_message_id_only_where_there_is_none() {
-        assert_eq!(
-            with_message_id(r#"{"a":1}"#, Some("m")),
-            r#"{"messageId":"m","a":1}"#
-        );
-        assert_eq!(
-            with_message_id(" { } ", Some("m")),
-            r#"{"messageId":"m" } "#
-        );
-        assert_eq!(
-            with_message_id(r#"{"messageId":"x"}"#, Some("m")),
-            r#"{"messageId":"x"}"#
-        );
-        assert_eq!(with_message_id("not json", Some("m")), "not json");
+        let cases = [
+            (r#"{"a": [1, 2]}"#, r#"{"messageId":"m","a":[1, 2]}"#),
+            (" { } ", r#"{"messageId":"m"}"#),
+            (r#"{"messageId":"x"}"#, r#"{"messageId":"x"}"#),
+            (r#"{"messageId":null,"a":1}"#, r#"{"messageId":"m","a":1}"#),
+            (r#"{"a":1,"messageId":""}"#, r#"{"messageId":"m","a":1}"#),
+            ("not json", "not json"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(with_message_id(text, Some("m")), expected, "{text}");
+        }
         assert_eq!(with_message_id(r#"{"a":1}"#, None), r#"{"a":1}"#);
     }
 }

@@ -27,7 +27,7 @@ pub use dedup::{dedup_key, DedupIndex};
 pub use error::CollectError;
 pub use incoming::{IncomingItem, IngestOutcome, ItemBody, Origin, RejectedItem};
 pub use index::IdKind;
-pub use normalize::{normalize, BatchDefaults, NormalizedEvent, MESSAGE_TYPES};
+pub use normalize::{normalize, BatchDefaults, NormalizedEvent, MAX_ID_BYTES, MESSAGE_TYPES};
 pub use quarantine::{QuarantineEntry, QuarantinePage, QuarantinedEvent};
 pub use raw_object::RawObject;
 pub use reading::{EventPage, EventQuery, RebuildStats};

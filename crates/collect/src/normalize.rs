@@ -5,7 +5,7 @@
 //! Only top-level fields are read; every other member is copied to the
 //! stored event as the exact text that was sent, in the order it was sent.
 
-use percorso_core::{format_millis, parse_timestamp_millis};
+use percorso_core::{format_millis, millis_in_range, parse_timestamp_millis};
 use serde_json::{Map, Value};
 
 use crate::raw_object::{is_object, write_key, RawObject};
@@ -14,13 +14,22 @@ use crate::rejection::Rejection;
 /// The Segment message types.
 pub const MESSAGE_TYPES: [&str; 6] = ["track", "identify", "page", "screen", "group", "alias"];
 
-/// Fields a batch envelope may give for all of its items.
+/// Fields a batch envelope may give for all of its items, and how to read
+/// their times.
 #[derive(Debug, Clone, Default)]
 pub struct BatchDefaults {
     pub context: Option<Map<String, Value>>,
     pub integrations: Option<Map<String, Value>>,
     pub sent_at: Option<Value>,
+    /// The items are history being imported: `timestamp` is kept as given
+    /// (an export's is already corrected), not corrected for clock skew
+    /// against the time of import.
+    pub historical: bool,
 }
+
+/// Longest identifier (`userId`, `messageId`, ...) accepted; ids are keys,
+/// not documents, and the stored header keeps them in 16-bit lengths.
+pub const MAX_ID_BYTES: usize = 1024;
 
 /// A message ready to be stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +50,8 @@ struct Checked {
     message_id: String,
     /// The field holding the client's clock reading, and its value.
     original: Option<(&'static str, i64)>,
+    /// The `timestamp` member as sent.
+    timestamp: Option<i64>,
     sent_at: Option<i64>,
 }
 
@@ -80,14 +91,13 @@ pub fn normalize(
             None => format!("percorso-{}", uuid::Uuid::new_v4()),
         };
     }
-    // Segment's rule: the client's clock may be wrong, but the gap between
-    // when it recorded the event and when it sent it is right; so the event
-    // happened that long before the server received it.
-    let timestamp = match (checked.original, checked.sent_at) {
-        (Some((_, original)), Some(sent_at)) => received_at - (sent_at - original),
-        (Some((_, original)), None) => original,
-        (None, _) => received_at,
-    };
+    let timestamp = event_time(&checked, defaults.historical, received_at);
+    if !millis_in_range(timestamp) {
+        return Err(Rejection::new(
+            "invalid_timestamp",
+            "timestamp, corrected for clock skew with sentAt, is outside the range of ISO 8601 timestamps",
+        ));
+    }
     let managed = managed_values(&object, &checked, defaults, timestamp, received_at);
     let json = write_event(&object, &managed, text.len());
     Ok(NormalizedEvent {
@@ -98,6 +108,26 @@ pub fn normalize(
         received_at,
         json,
     })
+}
+
+/// When the event happened.
+fn event_time(checked: &Checked, historical: bool, received_at: i64) -> i64 {
+    if historical {
+        return checked
+            .timestamp
+            .or(checked.original.map(|(_, ms)| ms))
+            .unwrap_or(received_at);
+    }
+    // Segment's rule: the client's clock may be wrong, but the gap between
+    // when it recorded the event and when it sent it is right; so the event
+    // happened that long before the server received it.
+    match (checked.original, checked.sent_at) {
+        (Some((_, original)), Some(sent_at)) => {
+            received_at.saturating_sub(sent_at.saturating_sub(original))
+        }
+        (Some((_, original)), None) => original,
+        (None, _) => received_at,
+    }
 }
 
 fn check(
@@ -128,17 +158,19 @@ fn check(
             return Err(Rejection::invalid_field(field, "must be a JSON object"));
         }
     }
-    // analytics.js and Segment's libraries send `timestamp`; RudderStack's
-    // send `originalTimestamp`. Either is the client's clock reading.
-    let original_field = if object.present("timestamp").is_some() {
-        "timestamp"
-    } else {
+    // The client's clock reading: RudderStack's libraries send it as
+    // `originalTimestamp`, Segment's as `timestamp`; a message carrying both
+    // (an export, say) has it in `originalTimestamp`.
+    let original_field = if object.present("originalTimestamp").is_some() {
         "originalTimestamp"
+    } else {
+        "timestamp"
     };
     let original = parse_time(
         small_value(object, original_field)?.as_ref(),
         original_field,
     )?;
+    let timestamp = parse_time(small_value(object, "timestamp")?.as_ref(), "timestamp")?;
     let sent_at = match small_value(object, "sentAt")? {
         Some(value) => parse_time(Some(&value), "sentAt")?,
         None => parse_time(defaults.sent_at.as_ref(), "sentAt")?,
@@ -149,6 +181,7 @@ fn check(
         anonymous_id,
         message_id: identifier(object, "messageId")?,
         original: original.map(|ms| (original_field, ms)),
+        timestamp,
         sent_at,
     })
 }
@@ -179,6 +212,10 @@ fn message_type(object: &RawObject<'_>) -> Result<String, Rejection> {
 fn identifier(object: &RawObject<'_>, field: &str) -> Result<String, Rejection> {
     match small_value(object, field)? {
         None => Ok(String::new()),
+        Some(Value::String(s)) if s.len() > MAX_ID_BYTES => Err(Rejection::invalid_field(
+            field,
+            &format!("is {} bytes long; the limit is {MAX_ID_BYTES}", s.len()),
+        )),
         Some(Value::String(s)) => Ok(s),
         Some(Value::Number(n)) => Ok(n.to_string()),
         Some(_) => Err(Rejection::invalid_field(
@@ -267,16 +304,27 @@ fn managed_values(
 }
 
 /// An object field with the batch's defaults filled in (the item's keys
-/// win); `None` when there is nothing to merge.
+/// win); `None` when there is nothing to merge. The item's members are kept
+/// as the text that was sent, so nothing in them is reinterpreted.
 fn merged(raw: Option<&str>, defaults: Option<&Map<String, Value>>) -> Option<String> {
     let defaults = defaults.filter(|d| !d.is_empty())?;
-    let mut target: Map<String, Value> = raw
-        .and_then(|r| serde_json::from_str(r).ok())
-        .unwrap_or_default();
-    for (key, value) in defaults {
-        target.entry(key.clone()).or_insert_with(|| value.clone());
+    // `check` made sure a present field is an object within valid JSON.
+    let item = raw.map(RawObject::parse).transpose().ok()?;
+    let mut out = Vec::with_capacity(raw.map_or(0, str::len) + 64);
+    let mut first = true;
+    out.push(b'{');
+    for (key, value) in item.iter().flat_map(|o| &o.members) {
+        write_key(&mut out, &mut first, key);
+        out.extend_from_slice(value.get().as_bytes());
     }
-    serde_json::to_string(&target).ok()
+    for (key, value) in defaults {
+        if item.as_ref().is_none_or(|o| o.get(key).is_none()) {
+            write_key(&mut out, &mut first, key);
+            serde_json::to_writer(&mut out, value).ok()?;
+        }
+    }
+    out.push(b'}');
+    String::from_utf8(out).ok()
 }
 
 /// Writes the stored event: the message's members in their order, managed

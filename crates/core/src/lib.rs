@@ -5,4 +5,4 @@ mod clock;
 mod time;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use time::{format_millis, parse_timestamp_millis, TimestampError};
+pub use time::{format_millis, millis_in_range, parse_timestamp_millis, TimestampError};

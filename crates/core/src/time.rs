@@ -38,6 +38,12 @@ pub fn parse_timestamp_millis(value: &str) -> Result<i64, TimestampError> {
     Err(err())
 }
 
+/// Whether epoch milliseconds fall within the years 0000–9999 that
+/// ISO 8601 timestamps can express.
+pub fn millis_in_range(millis: i64) -> bool {
+    jiff::Timestamp::from_millisecond(millis).is_ok()
+}
+
 /// Formats epoch milliseconds as `2026-01-31T12:00:00.000Z`.
 pub fn format_millis(millis: i64) -> String {
     match jiff::Timestamp::from_millisecond(millis) {

@@ -80,6 +80,10 @@ struct BatchBody<'a> {
     sent_at: Option<Value>,
     #[serde(default, rename = "writeKey")]
     write_key: Option<String>,
+    /// Percorso's extension for importers: the items are history, so their
+    /// `timestamp` is kept rather than corrected for clock skew.
+    #[serde(default)]
+    historical: bool,
 }
 
 /// `POST /v1/batch`: valid items are stored, invalid ones quarantined, and
@@ -105,6 +109,7 @@ pub async fn batch(
         context: parsed.context,
         integrations: parsed.integrations,
         sent_at: parsed.sent_at,
+        historical: parsed.historical,
     };
     let items = parsed
         .batch

@@ -7,7 +7,7 @@ use super::support::{default_write_key, events_of, percorso, runtime, Server, AD
 /// Three good events, one without `event` (line 2), a blank line, and a
 /// line that is not JSON (line 5).
 const HISTORY: &str = concat!(
-    r#"{"type":"track","userId":"u1","event":"Signed Up","timestamp":"2025-03-01T10:00:00Z"}"#,
+    r#"{"type":"track","userId":"u1","event":"Signed Up","timestamp":"2025-03-01T10:00:00Z","sentAt":"2025-03-01T10:00:03Z"}"#,
     "\n",
     r#"{"type":"track","userId":"u1","timestamp":"2025-03-02T10:00:00Z"}"#,
     "\n",
@@ -143,7 +143,16 @@ fn import_through_a_running_server_matches_a_local_import() {
 
     let rt = runtime();
     let client = reqwest::Client::new();
-    assert_eq!(rt.block_on(events_of(&client, &server, "u1")).len(), 2);
+    let u1 = rt.block_on(events_of(&client, &server, "u1"));
+    let times: Vec<_> = u1
+        .iter()
+        .map(|e| e["timestamp"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        times,
+        ["2025-03-01T09:00:00.000Z", "2025-03-01T10:00:00.000Z"],
+        "history keeps its times"
+    );
     assert_eq!(rt.block_on(events_of(&client, &server, "bulk")).len(), 3000);
     let quarantine: serde_json::Value = rt
         .block_on(async {

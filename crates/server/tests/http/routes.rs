@@ -252,3 +252,45 @@ async fn numeric_ids_are_stored_as_text_so_they_match_the_same_id_sent_as_a_stri
     let ids: Vec<&Value> = events.iter().map(|e| &e["userId"]).collect();
     assert_eq!(ids, [&json!("42"), &json!("42")]);
 }
+
+#[tokio::test]
+async fn batch_context_is_merged_without_reinterpreting_the_items_context() {
+    let app = TestApp::new();
+    let item = serde_json::json!({ "type": "track", "userId": "u-ctx-text", "event": "E" });
+    // Built as text: a number beyond f64 and a key order serde would sort.
+    let item_text = item.to_string().replacen(
+        '{',
+        r#"{"context":{"z":1,"big":123456789012345678901234567890,"a":{"x":1e400}},"#,
+        1,
+    );
+    let body = format!(r#"{{"context":{{"ip":"203.0.113.1","z":0}},"batch":[{item_text}]}}"#);
+    app.post_bytes("/v1/batch", &[], body.into_bytes())
+        .await
+        .assert_ok();
+    let stored = app
+        .admin_get("/api/v1/events?user_id=u-ctx-text")
+        .await
+        .text;
+    assert!(
+        stored.contains(r#""context":{"z":1,"big":123456789012345678901234567890,"a":{"x":1e400},"ip":"203.0.113.1"}"#),
+        "{stored}"
+    );
+}
+
+#[tokio::test]
+async fn identifiers_longer_than_the_limit_are_refused() {
+    let app = TestApp::new();
+    let long = "u".repeat(percorso_collect::MAX_ID_BYTES + 1);
+    let reply = app
+        .post(
+            "/v1/track",
+            &serde_json::json!({ "userId": long, "event": "E" }),
+        )
+        .await;
+    reply.assert_error(
+        axum::http::StatusCode::BAD_REQUEST,
+        "invalid_field",
+        "invalid_request",
+    );
+    assert!(reply.json["message"].as_str().unwrap().contains("userId"));
+}

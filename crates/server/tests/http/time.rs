@@ -150,3 +150,51 @@ async fn unparseable_times_are_rejected_and_quarantined() {
         ["invalid_timestamp", "invalid_timestamp", "invalid_field"]
     );
 }
+
+#[tokio::test]
+async fn when_both_are_sent_original_timestamp_is_the_clients_reading_and_is_kept() {
+    let app = TestApp::new();
+    let event = stored_after(
+        &app,
+        "u-both",
+        json!({
+            "originalTimestamp": "2026-01-01T09:00:00Z",
+            "timestamp": "2026-01-01T09:00:05Z",
+            "sentAt": "2026-01-01T09:00:10Z"
+        }),
+    )
+    .await;
+    assert_eq!(event["originalTimestamp"], "2026-01-01T09:00:00Z");
+    assert_eq!(
+        event["timestamp"], "2026-01-01T11:59:50.000Z",
+        "corrected from originalTimestamp"
+    );
+}
+
+#[tokio::test]
+async fn a_historical_batch_keeps_its_timestamps() {
+    let app = TestApp::new();
+    let item = json!({
+        "type": "track", "userId": "u-history", "event": "Bought",
+        "timestamp": "2023-03-01T10:00:00.000Z", "sentAt": "2023-03-01T10:00:02Z"
+    });
+    app.post("/v1/batch", &json!({ "historical": true, "batch": [item] }))
+        .await
+        .assert_ok();
+    let events = app.events_of("u-history").await;
+    assert_eq!(events[0]["timestamp"], "2023-03-01T10:00:00.000Z");
+    assert_eq!(events[0]["receivedAt"], "2026-01-01T12:00:00.000Z");
+}
+
+#[tokio::test]
+async fn a_skew_correction_out_of_range_is_refused() {
+    let app = TestApp::new();
+    let body = json!({ "userId": "u-far", "event": "E",
+        "timestamp": "2026-01-01T00:00:00Z", "sentAt": "9999-12-31T23:59:59Z" });
+    let reply = app.post("/v1/track", &body).await;
+    reply.assert_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_timestamp",
+        "invalid_request",
+    );
+}
