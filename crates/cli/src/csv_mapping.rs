@@ -173,6 +173,14 @@ fn typed(cell: &str) -> Value {
         }
         return Value::String(cell.to_owned());
     }
+    // Digits beyond i64 (card numbers, long ids) would lose precision as floats.
+    if cell
+        .trim_start_matches('-')
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+    {
+        return Value::String(cell.to_owned());
+    }
     if let Some(n) = cell.parse::<f64>().ok().and_then(Number::from_f64) {
         if !cell.starts_with('0') || cell.starts_with("0.") {
             return Value::Number(n);

@@ -305,31 +305,11 @@ fn read_csv(
     mapping.check_header(&headers, path)?;
     let mut items = Vec::with_capacity(batch);
     let mut last_line = 1;
-    for row in csv.records() {
+    for row in csv.byte_records() {
         let row = row.with_context(|| format!("{}: malformed CSV", path.display()))?;
         let line = row.position().map_or(last_line + 1, |p| p.line());
         last_line = line;
-        let origin = Origin::Line(line);
-        if row.len() != headers.len() {
-            let raw = Value::String(row.iter().collect::<Vec<_>>().join(","));
-            let rejection = Rejection::new(
-                "invalid_row",
-                format!(
-                    "row has {} fields, the header has {}",
-                    row.len(),
-                    headers.len()
-                ),
-            );
-            items.push(IncomingItem::refused(origin, raw, rejection));
-        } else {
-            let message = Value::Object(mapping.message(&headers, &row)).to_string();
-            let raw: Vec<u8> = row.iter().flat_map(|c| c.bytes().chain([0u8])).collect();
-            items.push(IncomingItem::json_with_fallback_id(
-                origin,
-                message,
-                content_message_id(&raw),
-            ));
-        }
+        items.push(csv_item(Origin::Line(line), row, &headers, mapping));
         if items.len() >= batch {
             sink(std::mem::take(&mut items))?;
         }
@@ -338,6 +318,52 @@ fn read_csv(
         sink(items)?;
     }
     Ok(last_line)
+}
+
+/// One CSV row as an item: a message, or a refusal naming what is wrong.
+fn csv_item(
+    origin: Origin,
+    row: csv::ByteRecord,
+    headers: &csv::StringRecord,
+    mapping: &CsvMapping,
+) -> IncomingItem {
+    let refuse = |raw: &csv::ByteRecord, message: String| {
+        let text = raw
+            .iter()
+            .map(String::from_utf8_lossy)
+            .collect::<Vec<_>>()
+            .join(",");
+        IncomingItem::refused(
+            origin,
+            Value::String(text),
+            Rejection::new("invalid_row", message),
+        )
+    };
+    if row.len() != headers.len() {
+        let message = format!(
+            "row has {} fields, the header has {}",
+            row.len(),
+            headers.len()
+        );
+        return refuse(&row, message);
+    }
+    let raw: Vec<u8> = row
+        .iter()
+        .flat_map(|cell| cell.iter().copied().chain([0u8]))
+        .collect();
+    match csv::StringRecord::from_byte_record(row) {
+        Ok(row) => {
+            let message = Value::Object(mapping.message(headers, &row)).to_string();
+            IncomingItem::json_with_fallback_id(origin, message, content_message_id(&raw))
+        }
+        Err(e) => {
+            let field = e.utf8_error().field() + 1;
+            refuse(
+                &e.into_byte_record(),
+                format!("field {field} is not UTF-8 text"),
+            )
+        }
+    }
 }
 
 fn report(summary: &Summary, json: bool) -> anyhow::Result<()> {

@@ -90,6 +90,17 @@ impl HttpImporter {
                     (raw.to_string(), Some(local))
                 }
             };
+            if text.len() + 64 > MAX_BODY_BYTES {
+                // Too big for any request; the server would refuse it anyway.
+                let message = format!(
+                    "event is {} bytes, more than a batch request may carry",
+                    text.len()
+                );
+                chunk
+                    .rejected
+                    .push(RefusedLine::new(item.origin, "event_too_large", message));
+                continue;
+            }
             if !sent.is_empty() && body.len() + text.len() + 32 > MAX_BODY_BYTES {
                 self.post(&mut body, &mut sent, &mut chunk)?;
             }

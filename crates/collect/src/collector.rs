@@ -297,7 +297,7 @@ impl Collector {
         rejection: Rejection,
     ) -> Result<(), CollectError> {
         let now = self.clock.now_millis();
-        let text = Value::String(String::from_utf8_lossy(raw).into_owned());
+        let text = Value::String(quarantine::redact_write_keys(&String::from_utf8_lossy(raw)));
         let mut outcome = IngestOutcome::default();
         self.quarantine_refused(source, vec![(origin, rejection, text)], now, &mut outcome)
             .await?;
@@ -317,6 +317,13 @@ impl Collector {
             metrics::counter!("percorso_events_rejected_total", "source" => name.clone(), "code" => rejected.code)
                 .increment(1);
         }
+    }
+
+    /// `Err` with the reason when the event log or the quarantine stopped
+    /// accepting writes (after a failed write or fsync; restart to recover).
+    pub fn health(&self) -> Result<(), String> {
+        self.log.health()?;
+        self.quarantine.health()
     }
 
     /// Forgets deduplication keys that left the window.

@@ -62,6 +62,37 @@ pub(crate) fn new_entry(
     }
 }
 
+/// Hides the values of `"writeKey": "..."` in text that could not be parsed
+/// as JSON, so a credential never lands in the quarantine.
+pub(crate) fn redact_write_keys(text: &str) -> String {
+    const FIELD: &str = "\"writeKey\"";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(FIELD) {
+        let (before, after) = rest.split_at(at + FIELD.len());
+        out.push_str(before);
+        let value_start = after.trim_start().strip_prefix(':').map(str::trim_start);
+        let Some(value) = value_start.and_then(|v| v.strip_prefix('"')) else {
+            rest = after;
+            continue;
+        };
+        // The string ends at the first quote not escaped by a backslash.
+        let mut escaped = false;
+        let end = value
+            .char_indices()
+            .find(|&(_, c)| {
+                let closes = c == '"' && !escaped;
+                escaped = c == '\\' && !escaped;
+                closes
+            })
+            .map_or(value.len(), |(i, _)| i);
+        out.push_str(":\"[redacted]");
+        rest = &value[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Reads up to `limit` quarantined events starting at `offset`.
 pub(crate) fn read_page(
     log: &EventLog,
@@ -88,4 +119,22 @@ pub(crate) fn read_page(
         next_offset,
         end,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_write_keys;
+
+    #[test]
+    fn write_keys_in_broken_json_are_redacted() {
+        let text = r#"{"writeKey" : "s3cr\"et", "userId": "u", "x": {"writeKey":"two"#;
+        let redacted = redact_write_keys(text);
+        assert!(
+            !redacted.contains("s3cr") && !redacted.contains("two"),
+            "{redacted}"
+        );
+        assert!(redacted.contains(r#""userId": "u""#), "{redacted}");
+        assert_eq!(redact_write_keys("no key here"), "no key here");
+        assert_eq!(redact_write_keys(r#""writeKey": 5"#), r#""writeKey": 5"#);
+    }
 }

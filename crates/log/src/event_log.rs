@@ -14,7 +14,8 @@ use crate::partition::{
     sync_dir, AppendReceipt, AppendRequest, PartitionShared, PartitionWriter, RecordLocation,
 };
 use crate::reader::PartitionReader;
-use crate::segment::{list_segments, scan, segment_path};
+use crate::recovery::recover_tail;
+use crate::segment::list_segments;
 
 /// How a log is laid out when it is first created.
 #[derive(Debug, Clone, Copy)]
@@ -44,15 +45,7 @@ pub enum OpenMode {
     ReadOnly,
 }
 
-/// What recovery found in one partition.
-#[derive(Debug, Clone, Serialize)]
-pub struct PartitionRecovery {
-    pub partition: u16,
-    pub next_offset: u64,
-    /// Bytes cut from the tail segment because they did not hold valid records.
-    pub truncated_bytes: u64,
-    pub damage: Option<String>,
-}
+pub use crate::recovery::PartitionRecovery;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RecoveryReport {
@@ -81,7 +74,7 @@ impl EventLog {
         mode: OpenMode,
     ) -> Result<(Self, RecoveryReport), LogError> {
         if mode == OpenMode::ReadWrite {
-            std::fs::create_dir_all(dir).map_err(LogError::io(dir))?;
+            create_dir_durably(dir)?;
         }
         let partition_count = read_or_create_meta(dir, options.partitions, mode)?;
         let mut partitions = Vec::new();
@@ -93,7 +86,7 @@ impl EventLog {
         for id in 0..partition_count {
             let pdir = dir.join(format!("p{id:04}"));
             if mode == OpenMode::ReadWrite {
-                std::fs::create_dir_all(&pdir).map_err(LogError::io(&pdir))?;
+                create_dir_durably(&pdir)?;
             }
             let mut segments = if pdir.exists() {
                 list_segments(&pdir)?
@@ -149,6 +142,18 @@ impl EventLog {
     /// (the profile key) an event is routed by; the log only hashes it.
     pub fn partition_for(&self, key: &[u8]) -> u16 {
         (xxhash_rust::xxh3::xxh3_64(key) % self.partitions.len() as u64) as u16
+    }
+
+    /// `Err` with the reason when a partition stopped accepting appends
+    /// after a failed write or fsync.
+    pub fn health(&self) -> Result<(), String> {
+        for partition in &self.partitions {
+            let poisoned = partition.poisoned.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(reason) = poisoned.as_ref() {
+                return Err(reason.clone());
+            }
+        }
+        Ok(())
     }
 
     /// Offset one past the last durable record of `partition`.
@@ -237,6 +242,19 @@ impl Drop for EventLog {
     }
 }
 
+/// Creates `dir` if missing and syncs its parent, so the new entry survives
+/// a power cut along with the files later written into it.
+fn create_dir_durably(dir: &Path) -> Result<(), LogError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).map_err(LogError::io(dir))?;
+    match dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => sync_dir(parent),
+        None => Ok(()),
+    }
+}
+
 fn read_or_create_meta(dir: &Path, partitions: u16, mode: OpenMode) -> Result<u16, LogError> {
     let path = dir.join("meta.json");
     let bad = |reason: String| LogError::Meta {
@@ -279,51 +297,4 @@ fn read_or_create_meta(dir: &Path, partitions: u16, mode: OpenMode) -> Result<u1
         }
         Err(e) => Err(LogError::io(&path)(e)),
     }
-}
-
-/// Scans the tail segment and, in read-write mode, cuts off whatever follows
-/// the last valid record. Earlier segments were synced before the tail was
-/// created, so only the tail can hold a torn write.
-fn recover_tail(
-    dir: &Path,
-    partition: u16,
-    segments: &[u64],
-    mode: OpenMode,
-) -> Result<(u64, u64, u64, PartitionRecovery), LogError> {
-    let Some(&tail) = segments.last() else {
-        let recovery = PartitionRecovery {
-            partition,
-            next_offset: 0,
-            truncated_bytes: 0,
-            damage: None,
-        };
-        return Ok((0, 0, 0, recovery));
-    };
-    let path = segment_path(dir, tail);
-    let outcome = scan(&path, tail)?;
-    let file_len = std::fs::metadata(&path).map_err(LogError::io(&path))?.len();
-    let truncated_bytes = file_len - outcome.valid_bytes;
-    if truncated_bytes > 0 && mode == OpenMode::ReadWrite {
-        tracing::warn!(
-            partition,
-            segment = %path.display(),
-            truncated_bytes,
-            damage = outcome.damage.unwrap_or("trailing bytes"),
-            "recovery truncated the log tail"
-        );
-        let file = OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .map_err(LogError::io(&path))?;
-        file.set_len(outcome.valid_bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(LogError::io(&path))?;
-    }
-    let recovery = PartitionRecovery {
-        partition,
-        next_offset: outcome.next_offset,
-        truncated_bytes,
-        damage: outcome.damage.map(str::to_owned),
-    };
-    Ok((tail, outcome.valid_bytes, outcome.next_offset, recovery))
 }

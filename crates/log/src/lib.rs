@@ -17,10 +17,11 @@ mod event_log;
 mod frame;
 mod partition;
 mod reader;
+mod recovery;
 mod segment;
 
 pub use error::LogError;
-pub use event_log::{EventLog, LogOptions, OpenMode, RecoveryReport};
+pub use event_log::{EventLog, LogOptions, OpenMode, PartitionRecovery, RecoveryReport};
 pub use frame::{Record, MAX_PAYLOAD_BYTES};
 pub use partition::{AppendReceipt, RecordLocation};
 pub use reader::PartitionReader;

@@ -49,6 +49,8 @@ pub(crate) struct PartitionShared {
     /// Segment base offsets, ascending.
     pub segments: RwLock<Vec<u64>>,
     read_handles: Mutex<HashMap<u64, Arc<File>>>,
+    /// Why the writer stopped accepting appends, if it did.
+    pub poisoned: Mutex<Option<String>>,
 }
 
 impl PartitionShared {
@@ -59,6 +61,7 @@ impl PartitionShared {
             committed: AtomicU64::new(committed),
             segments: RwLock::new(segments),
             read_handles: Mutex::new(HashMap::new()),
+            poisoned: Mutex::new(None),
         }
     }
 
@@ -114,7 +117,7 @@ impl PartitionShared {
 }
 
 /// Largest group written with one fsync; bounds the write buffer.
-const MAX_GROUP_BYTES: usize = 16 << 20;
+pub(crate) const MAX_GROUP_BYTES: usize = 16 << 20;
 
 /// The single writer of a partition. Runs on its own thread.
 pub(crate) struct PartitionWriter {
@@ -238,6 +241,11 @@ impl PartitionWriter {
     fn poison(&mut self, reason: String) -> String {
         tracing::error!(partition = self.shared.id, %reason, "log write failed; partition stops accepting writes");
         self.poisoned = Some(reason.clone());
+        *self
+            .shared
+            .poisoned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(reason.clone());
         reason
     }
 

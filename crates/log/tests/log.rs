@@ -173,6 +173,42 @@ fn read_only_open_leaves_a_damaged_tail_untouched() {
     assert!(error.to_string().contains("no log here"), "{error}");
 }
 
+#[test]
+fn bytes_cut_by_recovery_are_kept_beside_the_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = open(dir.path(), options(1, 1 << 20));
+        for i in 0..100 {
+            log.append_blocking(0, vec![payload(i)]).unwrap();
+        }
+    }
+    let tail = tail_segment(dir.path());
+    let original = std::fs::read(&tail).unwrap();
+    let middle = original.len() / 2;
+    let mut damaged = original.clone();
+    damaged[middle] ^= 0xff;
+    std::fs::write(&tail, &damaged).unwrap();
+
+    let (log, report) =
+        EventLog::open(dir.path(), options(1, 1 << 20), OpenMode::ReadWrite).unwrap();
+    let recovery = &report.partitions[0];
+    let kept = recovery.set_aside.clone().expect("cut bytes are kept");
+    let valid = std::fs::metadata(&tail).unwrap().len() as usize;
+    assert!(valid <= middle && recovery.next_offset < 100);
+    assert_eq!(
+        std::fs::read(&kept).unwrap(),
+        damaged[valid..],
+        "exactly the bytes cut"
+    );
+    assert_eq!(replay(&log, 0, 0).len() as u64, recovery.next_offset);
+    drop(log);
+    let (_, again) = EventLog::open(dir.path(), options(1, 1 << 20), OpenMode::ReadWrite).unwrap();
+    assert!(
+        again.partitions[0].set_aside.is_none(),
+        "a clean reopen cuts nothing"
+    );
+}
+
 #[derive(Debug, Clone)]
 enum Damage {
     Truncate,

@@ -34,7 +34,8 @@ pub fn write_key_from_headers(headers: &HeaderMap) -> Result<Option<String>, Api
         let user = decoded
             .split_once(':')
             .map_or(decoded.as_str(), |(user, _)| user);
-        return Ok(Some(user.to_owned()));
+        // An empty user name is no key: the body may still carry one.
+        return Ok(Some(user.to_owned()).filter(|u| !u.is_empty()));
     }
     if scheme.eq_ignore_ascii_case("bearer") {
         return Ok(Some(credentials.to_owned()));

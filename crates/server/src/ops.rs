@@ -2,11 +2,14 @@
 
 use std::sync::OnceLock;
 
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
+
+use crate::app::AppState;
 
 static METRICS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -39,8 +42,17 @@ pub fn install_metrics() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-pub async fn healthz() -> impl IntoResponse {
-    Json(json!({ "status": "ok" }))
+/// `200 {"status":"ok"}`, or `503` with the reason when events can no
+/// longer be stored, so a load balancer stops sending here.
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    match state.collector.health() {
+        Ok(()) => Json(json!({ "status": "ok" })).into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "failing", "code": "storage_unavailable", "message": reason, "type": "internal" })),
+        )
+            .into_response(),
+    }
 }
 
 pub async fn metrics() -> impl IntoResponse {

@@ -182,15 +182,15 @@ fn csv_import_maps_columns_and_types_values() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let file = dir.path().join("orders.csv");
-    std::fs::write(
-        &file,
-        "customer,action,when,amount,zip,store\n\
+    let mut csv = b"customer,action,when,amount,zip,store\n\
          c1,Order Completed,2025-05-01T12:00:00Z,42.5,00123,Milano\n\
          c1,Order Completed,2025-05-02T12:00:00Z,7,20100,Torino\n\
          ,Order Completed,2025-05-03T12:00:00Z,1,1,Roma\n\
-         c2,Order Completed\n",
-    )
-    .unwrap();
+         c2,Order Completed\n\
+         c1,Order Completed,2025-05-05T12:00:00Z,2,12345678901234567890,Bari\n"
+        .to_vec();
+    csv.extend_from_slice(b"c3,Order Completed,2025-05-06T12:00:00Z,1,\xff\xfe,Napoli\n");
+    std::fs::write(&file, csv).unwrap();
     let args = [
         "--map",
         "userId=customer",
@@ -202,7 +202,7 @@ fn csv_import_maps_columns_and_types_values() {
         "context.channel=store",
     ];
     let summary = import(&data, &file, &args);
-    assert_eq!(summary["stored"], 2);
+    assert_eq!(summary["stored"], 3);
     let codes: Vec<_> = summary["rejected"]
         .as_array()
         .unwrap()
@@ -211,10 +211,18 @@ fn csv_import_maps_columns_and_types_values() {
         .collect();
     assert_eq!(
         codes,
-        vec![(4, "missing_user_id".into()), (5, "invalid_row".into())]
+        vec![
+            (4, "missing_user_id".into()),
+            (5, "invalid_row".into()),
+            (7, "invalid_row".into())
+        ]
     );
     let c1 = events(&data, &["--user-id", "c1"]);
-    assert_eq!(c1.len(), 2);
+    assert_eq!(c1.len(), 3);
+    assert_eq!(
+        c1[2]["properties"]["zip"], "12345678901234567890",
+        "too long for a number"
+    );
     assert_eq!(c1[0]["properties"]["amount"], 42.5);
     assert_eq!(
         c1[0]["properties"]["zip"], "00123",
@@ -222,7 +230,7 @@ fn csv_import_maps_columns_and_types_values() {
     );
     assert_eq!(c1[0]["context"]["channel"], "Milano");
     assert_eq!(c1[1]["properties"]["amount"], 7);
-    assert_eq!(import(&data, &file, &args)["duplicates"], 2);
+    assert_eq!(import(&data, &file, &args)["duplicates"], 3);
 }
 
 #[test]

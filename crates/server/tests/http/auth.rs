@@ -151,6 +151,13 @@ async fn header_key_is_checked_before_the_body_key() {
     let events = app.events_of("u-order").await;
     assert_eq!(events.len(), 1);
     assert!(events[0].get("writeKey").is_none());
+    // An empty Basic user name (some proxies add one) is no key at all.
+    let mut body = track("u-order", "m3");
+    body["writeKey"] = json!(key);
+    post_as(&app, "/v1/track", Key::Basic(""), &body)
+        .await
+        .assert_ok();
+    assert_eq!(app.events_of("u-order").await.len(), 2);
 }
 
 #[tokio::test]
