@@ -7,9 +7,12 @@ use crate::frame::Record;
 use crate::partition::{PartitionShared, RecordLocation};
 use crate::segment::{segment_path, Frame, FrameReader};
 
-/// Iterates the durable records of one partition from a starting offset.
-/// It stops at the end that was durable when it was created, so it never
-/// sees a record whose append has not been acknowledged.
+/// Iterates the records of one partition from a starting offset, up to the
+/// end known when it was created. In a log opened for writing that end is
+/// the durable one, so it never sees a record whose append has not been
+/// acknowledged. A log opened read-only beside another process's writer
+/// cannot know what that writer has synced: it sees every intact record
+/// written so far, which may include some still being fsynced.
 #[derive(Debug)]
 pub struct PartitionReader {
     shared: Arc<PartitionShared>,
