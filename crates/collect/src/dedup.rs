@@ -38,8 +38,9 @@ pub enum Claim {
 struct Shard {
     /// Durable keys and when they were first received.
     committed: PrehashedMap<u128, i64>,
-    /// Keys being stored; dropping the sender wakes the waiters.
-    pending: PrehashedMap<u128, watch::Sender<()>>,
+    /// Keys being stored. The channel is made only when a second copy
+    /// comes to wait (rare); dropping its sender wakes the waiters.
+    pending: PrehashedMap<u128, Option<watch::Sender<()>>>,
 }
 
 /// Keys seen within the window.
@@ -73,10 +74,11 @@ impl DedupIndex {
                 return Claim::Duplicate;
             }
         }
-        if let Some(sender) = shard.pending.get(&key) {
+        if let Some(waiters) = shard.pending.get_mut(&key) {
+            let sender = waiters.get_or_insert_with(|| watch::channel(()).0);
             return Claim::InFlight(sender.subscribe());
         }
-        shard.pending.insert(key, watch::channel(()).0);
+        shard.pending.insert(key, None);
         Claim::New
     }
 
