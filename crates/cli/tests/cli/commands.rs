@@ -1,6 +1,8 @@
 //! Help, sources, and configuration checks.
 
-use super::support::percorso;
+use std::time::Duration;
+
+use super::support::{default_write_key, percorso, Server};
 
 fn run(args: &[&str]) -> std::process::Output {
     percorso().args(args).output().unwrap()
@@ -110,5 +112,23 @@ fn config_check_reports_every_problem_with_its_key() {
     assert!(
         stdout.contains("elsewhere") && stdout.contains("2h"),
         "{stdout}"
+    );
+}
+
+#[test]
+fn serve_stops_cleanly_on_sigterm_and_keeps_its_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data);
+    let key = default_write_key(&data);
+    assert!(
+        server.terminate(Duration::from_secs(10)),
+        "serve exits 0 on SIGTERM"
+    );
+    let _again = Server::start(&data);
+    assert_eq!(
+        default_write_key(&data),
+        key,
+        "the same source and key after a restart"
     );
 }

@@ -58,6 +58,25 @@ impl Server {
         Server { child, base }
     }
 
+    /// SIGTERM, then waits for the process to exit; returns whether it
+    /// exited successfully within `patience`.
+    pub fn terminate(mut self, patience: std::time::Duration) -> bool {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        assert!(sent.success());
+        let deadline = std::time::Instant::now() + patience;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.success();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        false
+    }
+
     /// SIGKILL: no chance to flush or clean up.
     pub fn kill9(mut self) {
         self.child.kill().expect("kill -9");
