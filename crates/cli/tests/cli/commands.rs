@@ -132,3 +132,37 @@ fn serve_stops_cleanly_on_sigterm_and_keeps_its_sources() {
         "the same source and key after a restart"
     );
 }
+
+#[test]
+fn without_a_configured_token_serve_generates_one_readable_only_by_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start_with_admin_token(&data, None);
+    let token_file = data.join("admin-token");
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    assert!(token.len() >= 32);
+    let mode = std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let rt = super::support::runtime();
+    let status = |token: String| {
+        rt.block_on(async {
+            reqwest::Client::new()
+                .get(server.url("/api/v1/sources"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    assert_eq!(status(token.clone()), 200);
+    assert_eq!(status(format!("{token}x")), 401);
+    drop(server);
+    let _again = Server::start_with_admin_token(&data, None);
+    assert_eq!(
+        std::fs::read_to_string(&token_file).unwrap(),
+        token,
+        "kept across restarts"
+    );
+}

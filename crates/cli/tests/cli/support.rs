@@ -24,15 +24,24 @@ pub struct Server {
 
 impl Server {
     pub fn start(data: &Path) -> Server {
+        Self::start_with_admin_token(data, Some(ADMIN_TOKEN))
+    }
+
+    /// Starts with `PERCORSO_ADMIN_TOKEN` set to `token`, or unset.
+    pub fn start_with_admin_token(data: &Path, token: Option<&str>) -> Server {
         let stderr = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(data.with_extension("stderr.log"))
             .expect("stderr log");
-        let mut child = percorso()
+        let mut command = percorso();
+        match token {
+            Some(token) => command.env("PERCORSO_ADMIN_TOKEN", token),
+            None => command.env_remove("PERCORSO_ADMIN_TOKEN"),
+        };
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
-            .env("PERCORSO_ADMIN_TOKEN", ADMIN_TOKEN)
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
