@@ -21,8 +21,11 @@ fn acknowledged_events_survive_kill_9_and_are_never_duplicated() {
     // messageId → userId of every acknowledged event, over all rounds.
     let acked: Arc<Mutex<HashMap<String, String>>> = Arc::default();
     let mut in_flight_at_kill = Vec::new();
+    // Small segments, so kills also land around segment rolls.
+    let config = dir.path().join("percorso.toml");
+    std::fs::write(&config, "[log]\nsegment_bytes = 65536\n").unwrap();
     for round in 0..ROUNDS {
-        let server = Server::start(&data);
+        let server = Server::start_with_config(&data, &config);
         let key = default_write_key(&data);
         let url = server.url("/v1/batch");
         let senders: Vec<_> = (0..SENDERS)
@@ -74,7 +77,7 @@ fn acknowledged_events_survive_kill_9_and_are_never_duplicated() {
             }
         }
     }
-    let server = Server::start(&data);
+    let server = Server::start_with_config(&data, &config);
     let key = default_write_key(&data);
     // A client retries what it never saw acknowledged: each must land once.
     rt.block_on(async {
@@ -94,6 +97,13 @@ fn acknowledged_events_survive_kill_9_and_are_never_duplicated() {
         "acknowledged {} events over {ROUNDS} kill -9 rounds; {} batches in flight at a kill",
         acked.len(),
         in_flight_at_kill.len()
+    );
+    let segments = std::fs::read_dir(data.join("events/p0000"))
+        .unwrap()
+        .count();
+    assert!(
+        segments > 10,
+        "the run should roll many segments, made {segments}"
     );
     assert!(
         acked.len() > 500,

@@ -24,17 +24,29 @@ pub struct Server {
 
 impl Server {
     pub fn start(data: &Path) -> Server {
-        Self::start_with_admin_token(data, Some(ADMIN_TOKEN))
+        Self::launch(data, Some(ADMIN_TOKEN), None)
     }
 
     /// Starts with `PERCORSO_ADMIN_TOKEN` set to `token`, or unset.
     pub fn start_with_admin_token(data: &Path, token: Option<&str>) -> Server {
+        Self::launch(data, token, None)
+    }
+
+    /// Starts with a configuration file.
+    pub fn start_with_config(data: &Path, config: &Path) -> Server {
+        Self::launch(data, Some(ADMIN_TOKEN), Some(config))
+    }
+
+    fn launch(data: &Path, token: Option<&str>, config: Option<&Path>) -> Server {
         let stderr = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(data.with_extension("stderr.log"))
             .expect("stderr log");
         let mut command = percorso();
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
         match token {
             Some(token) => command.env("PERCORSO_ADMIN_TOKEN", token),
             None => command.env_remove("PERCORSO_ADMIN_TOKEN"),
