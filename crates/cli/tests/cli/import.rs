@@ -35,6 +35,16 @@ fn import(data: &Path, file: &Path, extra: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).expect("summary json")
 }
 
+/// `(line, code)` of each rejected line in an import summary.
+fn rejected_lines(summary: &serde_json::Value) -> Vec<(u64, serde_json::Value)> {
+    summary["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["code"].clone()))
+        .collect()
+}
+
 fn events(data: &Path, args: &[&str]) -> Vec<serde_json::Value> {
     let output = percorso()
         .arg("events")
@@ -64,12 +74,10 @@ fn jsonl_import_reports_rejected_lines_and_stores_nothing_twice_when_rerun() {
     let first = import(&data, &file, &[]);
     assert_eq!(first["stored"], 3);
     assert_eq!(first["duplicates"], 0);
-    let rejected = first["rejected"].as_array().unwrap();
-    let lines: Vec<_> = rejected
-        .iter()
-        .map(|r| (r["line"].as_u64().unwrap(), r["code"].as_str().unwrap()))
-        .collect();
-    assert_eq!(lines, vec![(2, "missing_event"), (5, "invalid_json")]);
+    assert_eq!(
+        rejected_lines(&first),
+        vec![(2, "missing_event".into()), (5, "invalid_json".into())]
+    );
 
     let again = import(&data, &file, &[]);
     assert_eq!(again["stored"], 0, "a re-run stores nothing twice");
@@ -115,12 +123,7 @@ fn import_through_a_running_server_matches_a_local_import() {
     let via_server = ["--url", server.base.as_str(), "--write-key", key.as_str()];
     let first = import(&data, &file, &via_server);
     assert_eq!(first["stored"], 3);
-    let lines: Vec<_> = first["rejected"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["line"].as_u64().unwrap(), r["code"].clone()))
-        .collect();
+    let lines = rejected_lines(&first);
     assert_eq!(
         lines,
         vec![(2, "missing_event".into()), (5, "invalid_json".into())]
@@ -203,12 +206,7 @@ fn csv_import_maps_columns_and_types_values() {
     ];
     let summary = import(&data, &file, &args);
     assert_eq!(summary["stored"], 3);
-    let codes: Vec<_> = summary["rejected"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["line"].as_u64().unwrap(), r["code"].clone()))
-        .collect();
+    let codes = rejected_lines(&summary);
     assert_eq!(
         codes,
         vec![
