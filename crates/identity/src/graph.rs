@@ -1,0 +1,232 @@
+//! The identity graph: identifiers joined into profiles.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::identifier::{IdKind, Identifier};
+use crate::rules::IdentityRules;
+
+/// A profile's id: stable for the life of the profile, kept by the
+/// surviving profile of a merge.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ProfileId(pub String);
+
+impl fmt::Display for ProfileId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Profile {
+    /// Creation order; the oldest profile survives a merge.
+    created: u64,
+    identifiers: Vec<Identifier>,
+}
+
+/// One profile folded into another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Merge {
+    pub from: ProfileId,
+    pub into: ProfileId,
+    /// The identifiers that moved with it.
+    pub identifiers: Vec<Identifier>,
+}
+
+/// What resolving one event's identifiers did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Resolution {
+    /// The profile the event belongs to; `None` when it carries no usable
+    /// identifier (all blocked).
+    pub profile: Option<ProfileId>,
+    pub created: bool,
+    pub merged: Vec<Merge>,
+    /// Identifiers new to the graph, now on the profile.
+    pub added: Vec<Identifier>,
+    /// Identifiers left out of the match because joining them would have
+    /// broken a limit (e.g. an email already on another user's profile).
+    pub dropped: Vec<Identifier>,
+    /// Identifiers whose values identify nobody.
+    pub blocked: Vec<Identifier>,
+}
+
+/// Profiles and the identifiers that belong to them. Deterministic: the
+/// same events in the same order give the same profiles and ids.
+#[derive(Debug, Clone)]
+pub struct IdentityGraph {
+    rules: IdentityRules,
+    owner: HashMap<Identifier, ProfileId>,
+    profiles: HashMap<ProfileId, Profile>,
+    next_profile: u64,
+}
+
+impl IdentityGraph {
+    pub fn new(rules: IdentityRules) -> Self {
+        Self {
+            rules,
+            owner: HashMap::new(),
+            profiles: HashMap::new(),
+            next_profile: 0,
+        }
+    }
+
+    /// Resolves the identifiers one event carries. Identifiers are taken
+    /// in priority order and each joins the match unless that would break a
+    /// limit, so higher-priority identifiers win a conflict: an email on
+    /// another user's profile does not pull this user into it.
+    pub fn resolve(&mut self, identifiers: &[Identifier]) -> Resolution {
+        let mut resolution = Resolution::default();
+        let mut candidates: Vec<Identifier> = Vec::new();
+        for identifier in identifiers {
+            if self.rules.is_blocked(identifier) {
+                if !resolution.blocked.contains(identifier) {
+                    resolution.blocked.push(identifier.clone());
+                }
+            } else if !candidates.contains(identifier) {
+                candidates.push(identifier.clone());
+            }
+        }
+        candidates.sort_by(|a, b| self.rules.by_priority(a, b));
+        let mut matched: Vec<Identifier> = Vec::new();
+        for identifier in candidates {
+            matched.push(identifier);
+            if !self.fits(&matched) {
+                resolution.dropped.extend(matched.pop());
+            }
+        }
+        if matched.is_empty() {
+            return resolution;
+        }
+        let mut profiles = self.profiles_of(&matched);
+        let survivor = match profiles.first().cloned() {
+            Some(survivor) => survivor,
+            None => {
+                resolution.created = true;
+                self.create_profile(&matched[0])
+            }
+        };
+        for other in profiles.drain(..).skip(1) {
+            resolution.merged.push(self.merge(&other, &survivor));
+        }
+        for identifier in matched {
+            if !self.owner.contains_key(&identifier) {
+                self.owner.insert(identifier.clone(), survivor.clone());
+                if let Some(profile) = self.profiles.get_mut(&survivor) {
+                    profile.identifiers.push(identifier.clone());
+                }
+                resolution.added.push(identifier);
+            }
+        }
+        resolution.profile = Some(survivor);
+        resolution
+    }
+
+    /// Resolves a whole Segment message: its identifiers, and for an alias
+    /// its `previousId` — a user id the graph knows, else an anonymous id.
+    pub fn resolve_event(
+        &mut self,
+        event: &serde_json::Value,
+        custom_trait_kinds: &[String],
+    ) -> Resolution {
+        let mut extracted = crate::extract::identifiers_of(event, custom_trait_kinds);
+        if let Some(previous) = extracted.previous_id.take() {
+            let as_user = Identifier::new(IdKind::USER_ID, &previous);
+            let identifier = if self.owner.contains_key(&as_user) {
+                as_user
+            } else {
+                Identifier::new(IdKind::ANONYMOUS_ID, &previous)
+            };
+            extracted.identifiers.push(identifier);
+        }
+        self.resolve(&extracted.identifiers)
+    }
+
+    /// The profile holding an identifier.
+    pub fn profile_of(&self, identifier: &Identifier) -> Option<&ProfileId> {
+        self.owner.get(identifier)
+    }
+
+    /// A profile's identifiers, highest priority first.
+    pub fn identifiers(&self, profile: &ProfileId) -> Option<Vec<Identifier>> {
+        let mut identifiers = self.profiles.get(profile)?.identifiers.clone();
+        identifiers.sort_by(|a, b| self.rules.by_priority(a, b));
+        Some(identifiers)
+    }
+
+    pub fn profile_count(&self) -> usize {
+        self.profiles.len()
+    }
+
+    /// Existing profiles the identifiers belong to, oldest first.
+    fn profiles_of(&self, identifiers: &[Identifier]) -> Vec<ProfileId> {
+        let mut found: Vec<&ProfileId> = identifiers
+            .iter()
+            .filter_map(|i| self.owner.get(i))
+            .collect();
+        found.sort_by_key(|p| {
+            self.profiles
+                .get(*p)
+                .map_or(u64::MAX, |profile| profile.created)
+        });
+        found.dedup();
+        found.into_iter().cloned().collect()
+    }
+
+    /// Whether joining `matched` (and the profiles they reach) stays within
+    /// every per-kind limit.
+    fn fits(&self, matched: &[Identifier]) -> bool {
+        let mut counts: HashMap<&IdKind, Vec<&str>> = HashMap::new();
+        let profiles = self.profiles_of(matched);
+        let held = profiles
+            .iter()
+            .filter_map(|p| self.profiles.get(p))
+            .flat_map(|p| p.identifiers.iter());
+        for identifier in held.chain(matched) {
+            let values = counts.entry(&identifier.kind).or_default();
+            if !values.contains(&identifier.value.as_str()) {
+                values.push(&identifier.value);
+            }
+        }
+        counts
+            .iter()
+            .all(|(kind, values)| values.len() <= self.rules.limit(kind))
+    }
+
+    fn create_profile(&mut self, first: &Identifier) -> ProfileId {
+        let sequence = self.next_profile;
+        self.next_profile += 1;
+        let seed = format!("{sequence}\0{first}");
+        let id = ProfileId(format!(
+            "prof_{:016x}",
+            xxhash_rust::xxh3::xxh3_64(seed.as_bytes())
+        ));
+        let profile = Profile {
+            created: sequence,
+            identifiers: Vec::new(),
+        };
+        self.profiles.insert(id.clone(), profile);
+        id
+    }
+
+    fn merge(&mut self, from: &ProfileId, into: &ProfileId) -> Merge {
+        let moved = self
+            .profiles
+            .remove(from)
+            .map(|p| p.identifiers)
+            .unwrap_or_default();
+        for identifier in &moved {
+            self.owner.insert(identifier.clone(), into.clone());
+        }
+        if let Some(survivor) = self.profiles.get_mut(into) {
+            survivor.identifiers.extend(moved.iter().cloned());
+        }
+        Merge {
+            from: from.clone(),
+            into: into.clone(),
+            identifiers: moved,
+        }
+    }
+}
