@@ -1,39 +1,18 @@
 //! Configuration: one TOML file, then environment variables, then flags.
-//! The file is parsed into raw sections (unknown keys refused), then
-//! validated into [`Config`]; `config check` reports every problem at once.
+//! The file is read key by key against the known settings (unknown keys
+//! refused), then validated into [`Config`]; `config check` reports every
+//! problem at once, each with its key and line.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use percorso_collect::CollectConfig;
-use percorso_log::LogOptions;
 use percorso_server::Limits;
-use serde::Deserialize;
+
+use crate::config_file::{locate, read_settings, Problem, Settings};
 
 const DEFAULT_FILE: &str = "percorso.toml";
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawServer {
-    listen: Option<String>,
-    admin_token: Option<String>,
-    max_batch_bytes: Option<usize>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawIngest {
-    max_event_bytes: Option<usize>,
-    dedup_window: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLog {
-    partitions: Option<u16>,
-    segment_bytes: Option<u64>,
-}
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -54,15 +33,7 @@ impl Config {
     pub fn load(file: Option<&Path>, data_flag: Option<&Path>) -> anyhow::Result<Self> {
         let (config, problems) = Self::load_all(file, data_flag)?;
         if !problems.is_empty() {
-            bail!(
-                "invalid configuration in {}:\n  {}",
-                config
-                    .source_file
-                    .as_deref()
-                    .unwrap_or(Path::new(DEFAULT_FILE))
-                    .display(),
-                problems.join("\n  ")
-            );
+            bail!("invalid configuration:\n  {}", render(&config, &problems));
         }
         Ok(config)
     }
@@ -70,25 +41,25 @@ impl Config {
     fn load_all(
         file: Option<&Path>,
         data_flag: Option<&Path>,
-    ) -> anyhow::Result<(Self, Vec<String>)> {
+    ) -> anyhow::Result<(Self, Vec<Problem>)> {
         let path = match file {
             Some(path) => Some(path.to_owned()),
             None => Some(PathBuf::from(DEFAULT_FILE)).filter(|p| p.exists()),
         };
-        let table = match &path {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| {
-                    format!("cannot read configuration file {}", path.display())
-                })?;
-                text.parse::<toml::Table>()
-                    .with_context(|| format!("{} is not valid TOML", path.display()))?
-            }
-            None => toml::Table::new(),
+        let text = match &path {
+            Some(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read configuration file {}", path.display()))?,
+            None => String::new(),
         };
-        let mut problems = Vec::new();
-        let (config, more) = validate(&table);
+        let table = text.parse::<toml::Table>().with_context(|| {
+            let name = path.as_deref().unwrap_or(Path::new(DEFAULT_FILE));
+            format!("{} is not valid TOML", name.display())
+        })?;
+        let (settings, mut problems) = read_settings(&table);
+        let (mut config, more) = validate(&settings);
         problems.extend(more);
-        let mut config = config;
+        locate(&mut problems, &text);
+        problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
         config.source_file = path;
         apply_env(&mut config, &mut problems);
         if let Some(dir) = data_flag {
@@ -98,89 +69,80 @@ impl Config {
     }
 }
 
-fn section<T: Default + for<'de> Deserialize<'de>>(
-    table: &toml::Table,
-    key: &str,
-    problems: &mut Vec<String>,
-) -> T {
-    match table.get(key) {
-        None => T::default(),
-        Some(value) => value
-            .clone()
-            .try_into()
-            .unwrap_or_else(|e: toml::de::Error| {
-                problems.push(format!("[{key}]: {}", e.message()));
-                T::default()
-            }),
-    }
+/// Problems as `FILE:LINE: key: message`, one per line.
+fn render(config: &Config, problems: &[Problem]) -> String {
+    let file = config
+        .source_file
+        .as_deref()
+        .map(|p| p.display().to_string());
+    problems
+        .iter()
+        .map(|p| match (&file, p.line) {
+            (Some(file), Some(line)) => format!("{file}:{line}: {}: {}", p.key, p.message),
+            _ => format!("{}: {}", p.key, p.message),
+        })
+        .collect::<Vec<_>>()
+        .join("\n  ")
 }
 
-/// Turns the parsed file into a config, collecting every problem.
-fn validate(table: &toml::Table) -> (Config, Vec<String>) {
+/// Turns the settings into a config, collecting every problem.
+fn validate(settings: &Settings) -> (Config, Vec<Problem>) {
     let mut problems = Vec::new();
-    for key in table.keys() {
-        if !["data_dir", "server", "ingest", "log"].contains(&key.as_str()) {
-            problems.push(format!(
-                "{key}: unknown key (expected data_dir, [server], [ingest] or [log])"
-            ));
-        }
-    }
-    let data_dir = match table.get("data_dir") {
-        None => PathBuf::from("percorso-data"),
-        Some(toml::Value::String(s)) => PathBuf::from(s),
-        Some(_) => {
-            problems.push("data_dir: must be a string".into());
-            PathBuf::from("percorso-data")
-        }
-    };
-    let server: RawServer = section(table, "server", &mut problems);
-    let ingest: RawIngest = section(table, "ingest", &mut problems);
-    let log: RawLog = section(table, "log", &mut problems);
-
+    let data_dir = PathBuf::from(settings.text("data_dir").unwrap_or("percorso-data"));
     let listen = parse_listen(
-        server.listen.as_deref().unwrap_or("127.0.0.1:8080"),
+        settings.text("server.listen").unwrap_or("127.0.0.1:8080"),
         "server.listen",
         &mut problems,
     );
     let mut collect = CollectConfig::default();
     let mut limits = Limits::default();
-    if let Some(bytes) = server.max_batch_bytes {
-        limits.max_batch_bytes = bytes;
+    if let Some(bytes) = settings.count("server.max_batch_bytes") {
+        limits.max_batch_bytes = bytes as usize;
     }
-    if let Some(bytes) = ingest.max_event_bytes {
-        collect.max_event_bytes = bytes;
+    if let Some(bytes) = settings.count("ingest.max_event_bytes") {
+        collect.max_event_bytes = bytes as usize;
     }
     if collect.max_event_bytes == 0 || collect.max_event_bytes > limits.max_batch_bytes {
-        problems.push(format!(
-            "ingest.max_event_bytes: must be between 1 and server.max_batch_bytes ({})",
-            limits.max_batch_bytes
+        problems.push(Problem::new(
+            "ingest.max_event_bytes",
+            format!(
+                "must be between 1 and server.max_batch_bytes ({})",
+                limits.max_batch_bytes
+            ),
         ));
     }
-    if let Some(window) = &ingest.dedup_window {
+    if let Some(window) = settings.text("ingest.dedup_window") {
         match humantime::parse_duration(window) {
             Ok(d) if !d.is_zero() => collect.dedup_window_millis = d.as_millis() as i64,
-            _ => problems.push(format!(
-                "ingest.dedup_window: '{window}' is not a positive duration such as \"24h\" or \"30m\""
+            _ => problems.push(Problem::new(
+                "ingest.dedup_window",
+                format!("'{window}' is not a positive duration such as \"24h\" or \"30m\""),
             )),
         }
     }
-    collect.log = LogOptions {
-        partitions: log.partitions.unwrap_or(collect.log.partitions),
-        segment_bytes: log.segment_bytes.unwrap_or(collect.log.segment_bytes),
-    };
-    if collect.log.partitions == 0 {
-        problems.push("log.partitions: must be at least 1".into());
+    if let Some(partitions) = settings.count("log.partitions") {
+        match u16::try_from(partitions) {
+            Ok(n) if n >= 1 => collect.log.partitions = n,
+            _ => problems.push(Problem::new("log.partitions", "must be from 1 to 65535")),
+        }
     }
-    if collect.log.segment_bytes < 4096 {
-        problems.push("log.segment_bytes: must be at least 4096".into());
+    if let Some(bytes) = settings.count("log.segment_bytes") {
+        collect.log.segment_bytes = bytes;
+        if bytes < 4096 {
+            problems.push(Problem::new("log.segment_bytes", "must be at least 4096"));
+        }
     }
-    if server.admin_token.as_ref().is_some_and(|t| t.len() < 16) {
-        problems.push("server.admin_token: must be at least 16 characters".into());
+    let admin_token = settings.text("server.admin_token").map(str::to_owned);
+    if admin_token.as_ref().is_some_and(|t| t.len() < 16) {
+        problems.push(Problem::new(
+            "server.admin_token",
+            "must be at least 16 characters",
+        ));
     }
     let config = Config {
         data_dir,
         listen,
-        admin_token: server.admin_token,
+        admin_token,
         limits,
         collect,
         source_file: None,
@@ -188,22 +150,26 @@ fn validate(table: &toml::Table) -> (Config, Vec<String>) {
     (config, problems)
 }
 
-fn parse_listen(text: &str, key: &str, problems: &mut Vec<String>) -> SocketAddr {
+fn parse_listen(text: &str, key: &str, problems: &mut Vec<Problem>) -> SocketAddr {
     text.parse().unwrap_or_else(|_| {
-        problems.push(format!(
-            "{key}: '{text}' is not an address such as 127.0.0.1:8080"
+        problems.push(Problem::new(
+            key,
+            format!("'{text}' is not an address such as 127.0.0.1:8080"),
         ));
         SocketAddr::from(([127, 0, 0, 1], 8080))
     })
 }
 
-fn apply_env(config: &mut Config, problems: &mut Vec<String>) {
+fn apply_env(config: &mut Config, problems: &mut Vec<Problem>) {
     if let Ok(listen) = std::env::var("PERCORSO_LISTEN") {
         config.listen = parse_listen(&listen, "PERCORSO_LISTEN", problems);
     }
     if let Ok(token) = std::env::var("PERCORSO_ADMIN_TOKEN") {
         if token.len() < 16 {
-            problems.push("PERCORSO_ADMIN_TOKEN: must be at least 16 characters".into());
+            problems.push(Problem::new(
+                "PERCORSO_ADMIN_TOKEN",
+                "must be at least 16 characters",
+            ));
         }
         config.admin_token = Some(token);
     }
@@ -220,7 +186,7 @@ pub fn check(file: Option<&Path>, data_flag: Option<&Path>) -> anyhow::Result<()
         bail!(
             "{} problem(s) in {origin}:\n  {}",
             problems.len(),
-            problems.join("\n  ")
+            render(&config, &problems)
         );
     }
     println!("configuration OK ({origin})");

@@ -3,6 +3,7 @@
 mod bench;
 mod cli;
 mod config;
+mod config_file;
 mod csv_mapping;
 mod events_cmd;
 mod generate_cmd;

@@ -67,7 +67,7 @@ fn sources_create_prints_the_write_key_last_and_refuses_duplicates() {
 }
 
 #[test]
-fn config_check_reports_every_problem_with_its_key() {
+fn config_check_reports_every_problem_with_its_file_line_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("percorso.toml");
     std::fs::write(
@@ -82,14 +82,16 @@ fn config_check_reports_every_problem_with_its_key() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8(output.stderr).unwrap();
+    let path = file.display().to_string();
     for expected in [
-        "colour: unknown key",
-        "server.listen",
-        "ingest.dedup_window",
-        "[log]: unknown field `shards`",
+        format!("{path}:1: colour: unknown key"),
+        format!("{path}:3: server.listen: 'nowhere' is not an address"),
+        format!("{path}:5: ingest.dedup_window"),
+        format!("{path}:7: log.partitions: must be from 1"),
+        format!("{path}:8: log.shards: unknown key (expected partitions, segment_bytes)"),
     ] {
         assert!(
-            stderr.contains(expected),
+            stderr.contains(&expected),
             "missing '{expected}' in: {stderr}"
         );
     }
