@@ -1,0 +1,22 @@
+//! Profile state derived from events. This first part holds computed
+//! traits: count, sum, min, max, average, first, last and distinct count of
+//! an event property, with event and property filters, over all time or a
+//! sliding window of days — kept incrementally per event.
+//!
+//! A windowed trait keeps one partial aggregate per day; as time passes the
+//! oldest day leaves the window, which a timer due at
+//! [`TraitState::next_expiry`] applies without rescanning any event. The
+//! value depends only on the events and the time asked about, so a full
+//! replay gives the same values.
+
+mod aggregate;
+mod definition;
+mod filter;
+mod state;
+
+pub use definition::{Aggregation, ComputedTrait, DefinitionError};
+pub use filter::{Comparison, PropertyFilter};
+pub use state::TraitState;
+
+/// Milliseconds in a day: windows are counted in whole UTC days.
+pub const DAY_MILLIS: i64 = 86_400_000;

@@ -1,0 +1,100 @@
+//! One profile's state for one computed trait.
+
+use std::collections::VecDeque;
+
+use serde_json::Value;
+
+use crate::aggregate::Partial;
+use crate::definition::ComputedTrait;
+use crate::DAY_MILLIS;
+
+/// Incremental state of a computed trait for one profile: one partial
+/// aggregate for all time, or one per UTC day for a window.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TraitState {
+    /// `(day, partial)`, days ascending. All-time traits use day 0 only.
+    days: VecDeque<(i64, Partial)>,
+    /// Events applied so far; orders events of the same millisecond.
+    applied: u64,
+}
+
+fn day_of(millis: i64) -> i64 {
+    millis.div_euclid(DAY_MILLIS)
+}
+
+/// The oldest day still in a `window`-day window ending on `now`'s day.
+fn first_day_in_window(window: u32, now: i64) -> i64 {
+    day_of(now) - i64::from(window) + 1
+}
+
+impl TraitState {
+    /// Counts `event` (which happened at `timestamp`) if the trait matches
+    /// it. Returns whether the state changed. An event older than the
+    /// window at `now` is left out: it could only leave again.
+    pub fn apply(
+        &mut self,
+        definition: &ComputedTrait,
+        event: &Value,
+        timestamp: i64,
+        now: i64,
+    ) -> bool {
+        if !definition.matches(event) {
+            return false;
+        }
+        let day = match definition.window_days {
+            Some(window) if day_of(timestamp) < first_day_in_window(window, now) => return false,
+            Some(_) => day_of(timestamp),
+            None => 0,
+        };
+        let at = self.days.partition_point(|(d, _)| *d < day);
+        if self.days.get(at).is_none_or(|(d, _)| *d != day) {
+            self.days.insert(at, (day, Partial::default()));
+        }
+        self.applied += 1;
+        self.days[at]
+            .1
+            .add(timestamp, self.applied, definition.input(event));
+        true
+    }
+
+    /// The trait's value at time `now`.
+    pub fn value(&self, definition: &ComputedTrait, now: i64) -> Value {
+        let oldest = match definition.window_days {
+            Some(window) => first_day_in_window(window, now),
+            None => i64::MIN,
+        };
+        let mut total = Partial::default();
+        for (_, partial) in self.days.iter().filter(|(day, _)| *day >= oldest) {
+            total.merge(partial);
+        }
+        total.value(definition.aggregation)
+    }
+
+    /// Drops the days that left the window by `now`; returns how many. The
+    /// value is the same before and after: this only frees what can no
+    /// longer count.
+    pub fn expire(&mut self, definition: &ComputedTrait, now: i64) -> usize {
+        let Some(window) = definition.window_days else {
+            return 0;
+        };
+        let oldest = first_day_in_window(window, now);
+        let before = self.days.len();
+        while self.days.front().is_some_and(|(day, _)| *day < oldest) {
+            self.days.pop_front();
+        }
+        before - self.days.len()
+    }
+
+    /// When the oldest counted day leaves the window: the time a timer
+    /// should fire to re-evaluate (and [`TraitState::expire`]). `None` for
+    /// all-time traits and empty states.
+    pub fn next_expiry(&self, definition: &ComputedTrait) -> Option<i64> {
+        let window = definition.window_days?;
+        let (oldest, _) = self.days.front()?;
+        Some((oldest + i64::from(window)) * DAY_MILLIS)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.days.is_empty()
+    }
+}
