@@ -14,10 +14,52 @@ pub enum Comparison {
     LessThan,
     LessOrEqual,
     Exists,
+    Missing,
+}
+
+impl Comparison {
+    /// Whether `found` (absent when `None`) compares to `wanted` this way.
+    pub fn holds(self, found: Option<&Value>, wanted: &Value) -> bool {
+        match self {
+            Comparison::Exists => found.is_some_and(|v| !v.is_null()),
+            Comparison::Missing => found.is_none_or(Value::is_null),
+            Comparison::Equals => found == Some(wanted),
+            Comparison::NotEquals => found != Some(wanted),
+            Comparison::GreaterThan => compare(found, wanted).is_some_and(|o| o.is_gt()),
+            Comparison::GreaterOrEqual => compare(found, wanted).is_some_and(|o| o.is_ge()),
+            Comparison::LessThan => compare(found, wanted).is_some_and(|o| o.is_lt()),
+            Comparison::LessOrEqual => compare(found, wanted).is_some_and(|o| o.is_le()),
+        }
+    }
+
+    /// The name used in definitions (`greater_or_equal`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Comparison::Equals => "equals",
+            Comparison::NotEquals => "not_equals",
+            Comparison::GreaterThan => "greater_than",
+            Comparison::GreaterOrEqual => "greater_or_equal",
+            Comparison::LessThan => "less_than",
+            Comparison::LessOrEqual => "less_or_equal",
+            Comparison::Exists => "exists",
+            Comparison::Missing => "missing",
+        }
+    }
+
+    pub const ALL: [Comparison; 8] = [
+        Comparison::Equals,
+        Comparison::NotEquals,
+        Comparison::GreaterThan,
+        Comparison::GreaterOrEqual,
+        Comparison::LessThan,
+        Comparison::LessOrEqual,
+        Comparison::Exists,
+        Comparison::Missing,
+    ];
 }
 
 /// `properties.plan equals "pro"`: a dotted path into the event, a
-/// comparison, and (except for `exists`) a value.
+/// comparison, and (except for `exists` and `missing`) a value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PropertyFilter {
@@ -29,16 +71,8 @@ pub struct PropertyFilter {
 
 impl PropertyFilter {
     pub fn matches(&self, event: &Value) -> bool {
-        let found = lookup(event, &self.path);
-        match self.comparison {
-            Comparison::Exists => found.is_some_and(|v| !v.is_null()),
-            Comparison::Equals => found == Some(&self.value),
-            Comparison::NotEquals => found != Some(&self.value),
-            Comparison::GreaterThan => compare(found, &self.value).is_some_and(|o| o.is_gt()),
-            Comparison::GreaterOrEqual => compare(found, &self.value).is_some_and(|o| o.is_ge()),
-            Comparison::LessThan => compare(found, &self.value).is_some_and(|o| o.is_lt()),
-            Comparison::LessOrEqual => compare(found, &self.value).is_some_and(|o| o.is_le()),
-        }
+        self.comparison
+            .holds(lookup(event, &self.path), &self.value)
     }
 }
 

@@ -1,5 +1,6 @@
-//! Profile state derived from events. This first part holds computed
-//! traits: count, sum, min, max, average, first, last and distinct count of
+//! Profile state derived from events: computed traits and segments.
+//!
+//! Computed traits: count, sum, min, max, average, first, last and distinct count of
 //! an event property, with event and property filters, over all time or a
 //! sliding window of days — kept incrementally per event.
 //!
@@ -12,6 +13,7 @@
 mod aggregate;
 mod definition;
 mod filter;
+pub mod segment;
 mod state;
 
 pub use definition::{Aggregation, ComputedTrait, DefinitionError};

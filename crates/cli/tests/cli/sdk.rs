@@ -18,10 +18,10 @@ fn python() -> std::path::PathBuf {
     venv
 }
 
-/// Runs `tests/sdk/sdk_send.py` and returns the messageIds the SDK sent.
+/// Runs `tests/python/sdk_send.py` and returns the messageIds the SDK sent.
 fn send_with(sdk: &str, server: &Server, key: &str, prefix: &str, count: usize) -> Vec<String> {
     let output = Command::new(python())
-        .arg(repo_root().join("tests/sdk/sdk_send.py"))
+        .arg(repo_root().join("tests/python/sdk_send.py"))
         .args([sdk, &server.base, key, prefix, &count.to_string()])
         .output()
         .expect("run the SDK script");
