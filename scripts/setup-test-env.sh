@@ -9,4 +9,4 @@ fi
 if ! .venv/bin/python -c "import segment.analytics, rudderstack.analytics, jsonschema" 2>/dev/null; then
   .venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 fi
-echo "test environment ready: $(.venv/bin/python --version); $(.venv/bin/pip freeze | grep -E "^(segment-analytics-python|rudder-sdk-python)=" | tr "\n" " ")"
+echo "test environment ready: $(.venv/bin/python --version); $(.venv/bin/pip freeze | grep -E "^(segment-analytics-python|rudder-sdk-python|jsonschema)=" | tr "\n" " ")"
