@@ -1,4 +1,5 @@
-//! Profile state derived from events: computed traits and segments.
+//! Profile state derived from events: traits with provenance, consent per
+//! channel, computed traits and segments.
 //!
 //! Computed traits: count, sum, min, max, average, first, last and distinct count of
 //! an event property, with event and property filters, over all time or a
@@ -11,14 +12,18 @@
 //! replay gives the same values.
 
 mod aggregate;
+mod consent;
 mod definition;
 mod filter;
 pub mod segment;
 mod state;
+mod traits;
 
+pub use consent::{Subscription, Subscriptions, CHANNELS};
 pub use definition::{Aggregation, ComputedTrait, DefinitionError};
 pub use filter::{Comparison, PropertyFilter};
 pub use state::TraitState;
+pub use traits::{ProfileTraits, TraitValue};
 
 /// Milliseconds in a day: windows are counted in whole UTC days.
 pub const DAY_MILLIS: i64 = 86_400_000;

@@ -3,4 +3,5 @@
 mod profiles {
     pub mod computed;
     pub mod segments;
+    pub mod traits;
 }

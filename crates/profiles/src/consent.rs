@@ -1,0 +1,106 @@
+//! Per-channel subscription state, for journeys to respect: from traits
+//! (`emailSubscribed: false`, `sms_opt_in: true`, `unsubscribed: true`) and
+//! from events (`Unsubscribed` / `Subscribed` with `properties.channel`,
+//! `Email Unsubscribed`, `Email Marked as Spam`). The latest event wins.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// Channels whose consent is tracked.
+pub const CHANNELS: [&str; 4] = ["email", "sms", "push", "whatsapp"];
+
+/// The state of one channel and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Subscription {
+    pub subscribed: bool,
+    pub updated_at: i64,
+    /// What set it: `trait emailSubscribed`, `event Unsubscribed`, ...
+    pub reason: String,
+}
+
+/// Subscription state of one profile, by channel; a channel never
+/// mentioned is unknown, which journeys treat as their policy says.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Subscriptions {
+    by_channel: BTreeMap<String, Subscription>,
+}
+
+impl Subscriptions {
+    /// Applies what `event` says about consent; returns changed channels.
+    pub fn apply(&mut self, event: &Value, timestamp: i64) -> Vec<String> {
+        let mut changed = Vec::new();
+        for (channel, subscribed, reason) in statements(event) {
+            let newer = self
+                .by_channel
+                .get(channel)
+                .is_none_or(|s| timestamp >= s.updated_at);
+            if !newer {
+                continue;
+            }
+            let previous = self.by_channel.insert(
+                channel.to_owned(),
+                Subscription {
+                    subscribed,
+                    updated_at: timestamp,
+                    reason,
+                },
+            );
+            if previous.is_none_or(|p| p.subscribed != subscribed) {
+                changed.push(channel.to_owned());
+            }
+        }
+        changed
+    }
+
+    /// `Some(true)` subscribed, `Some(false)` unsubscribed, `None` unknown.
+    pub fn allows(&self, channel: &str) -> Option<bool> {
+        self.by_channel.get(channel).map(|s| s.subscribed)
+    }
+
+    pub fn get(&self, channel: &str) -> Option<&Subscription> {
+        self.by_channel.get(channel)
+    }
+}
+
+/// `(channel, subscribed, reason)` statements an event makes.
+fn statements(event: &Value) -> Vec<(&'static str, bool, String)> {
+    let mut found = Vec::new();
+    if let Some(Value::Object(traits)) = event.get("traits") {
+        if traits.get("unsubscribed") == Some(&Value::Bool(true)) {
+            found.extend(CHANNELS.map(|c| (c, false, "trait unsubscribed".to_owned())));
+        }
+        for channel in CHANNELS {
+            let camel = format!("{channel}Subscribed");
+            let names = [
+                camel.clone(),
+                format!("{channel}_subscribed"),
+                format!("{channel}OptIn"),
+                format!("{channel}_opt_in"),
+            ];
+            for name in names {
+                if let Some(Value::Bool(subscribed)) = traits.get(&name) {
+                    found.push((channel, *subscribed, format!("trait {name}")));
+                }
+            }
+        }
+    }
+    if let Some(name) = event.get("event").and_then(Value::as_str) {
+        let named = event.pointer("/properties/channel").and_then(Value::as_str);
+        let (subscribed, channel) = match name {
+            "Unsubscribed" => (false, named),
+            "Subscribed" => (true, named),
+            "Email Unsubscribed" | "Email Marked as Spam" => (false, Some("email")),
+            "SMS Unsubscribed" => (false, Some("sms")),
+            "Push Unsubscribed" => (false, Some("push")),
+            _ => return found,
+        };
+        if let Some(channel) =
+            channel.and_then(|c| CHANNELS.iter().find(|k| k.eq_ignore_ascii_case(c)))
+        {
+            found.push((channel, subscribed, format!("event {name}")));
+        }
+    }
+    found
+}
