@@ -10,6 +10,28 @@ use crate::harness::{config, track, without, Key, TestApp};
 
 const WINDOW: i64 = 60_000;
 
+/// Sends a track request on its own task and hands the JSON reply to
+/// `then` on that task, as soon as it arrives.
+fn spawn_track<T: Send + 'static>(
+    app: &TestApp,
+    auth: &str,
+    body: &str,
+    then: impl FnOnce(Value) -> T + Send + 'static,
+) -> tokio::task::JoinHandle<T> {
+    let router = percorso_server::router(app.state.clone());
+    let request = Request::post("/v1/track")
+        .header(header::AUTHORIZATION, auth)
+        .body(Body::from(body.to_owned()))
+        .expect("request");
+    tokio::spawn(async move {
+        let response = router.oneshot(request).await.expect("router");
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        then(serde_json::from_slice(&bytes).expect("json"))
+    })
+}
+
 fn windowed_app() -> TestApp {
     let mut config = config();
     config.dedup_window_millis = WINDOW;
@@ -207,20 +229,7 @@ async fn concurrent_retries_of_one_message_store_it_once() {
     let body = track("u-race", "raced").to_string();
     let auth = format!("Bearer {}", app.write_key());
     let tasks: Vec<_> = (0..8)
-        .map(|_| {
-            let router = percorso_server::router(app.state.clone());
-            let request = Request::post("/v1/track")
-                .header(header::AUTHORIZATION, &auth)
-                .body(Body::from(body.clone()))
-                .expect("request");
-            tokio::spawn(async move {
-                let response = router.oneshot(request).await.expect("router");
-                let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-                    .await
-                    .expect("body");
-                serde_json::from_slice::<Value>(&bytes).expect("json")
-            })
-        })
+        .map(|_| spawn_track(&app, &auth, &body, |reply| reply))
         .collect();
     let mut fresh = 0;
     for task in tasks {
@@ -248,20 +257,10 @@ async fn a_duplicate_is_acknowledged_only_after_the_first_copy_is_durable() {
         let body = track(&user, &format!("m-{round}")).to_string();
         let tasks: Vec<_> = (0..4)
             .map(|_| {
-                let router = percorso_server::router(app.state.clone());
-                let request = Request::post("/v1/track")
-                    .header(header::AUTHORIZATION, &auth)
-                    .body(Body::from(body.clone()))
-                    .expect("request");
                 let reader = app.state.collector.clone();
                 let user = user.clone();
-                tokio::spawn(async move {
-                    let response = router.oneshot(request).await.expect("router");
-                    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-                        .await
-                        .expect("body");
-                    let reply: Value = serde_json::from_slice(&bytes).expect("json");
-                    // Read back right away, before any other copy can finish.
+                // Read back right away, before any other copy can finish.
+                spawn_track(&app, &auth, &body, move |reply| {
                     let query = percorso_collect::EventQuery {
                         kind: percorso_collect::IdKind::UserId,
                         id: user,
