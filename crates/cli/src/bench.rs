@@ -10,6 +10,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use percorso_collect::{CollectConfig, Collector, DataDir, SourceRegistry};
 use percorso_core::SystemClock;
+use percorso_engine::Engine;
 use percorso_log::{LogOptions, OpenMode};
 use percorso_server::{install_metrics, noop_router, router, AppState, Limits};
 
@@ -141,8 +142,15 @@ fn start_percorso(
     )?);
     let sources = Arc::new(SourceRegistry::open(data.sources())?);
     let write_key = sources.create("bench", String::new())?.write_key.clone();
+    let engine = Engine::start_for(
+        &collector,
+        &data,
+        Arc::new(SystemClock),
+        rt.handle().clone(),
+    )?;
     let state = AppState {
         collector: collector.clone(),
+        engine,
         sources,
         admin_token: "bench-admin-token-not-used".into(),
         limits: Limits::default(),

@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use percorso_collect::{atomic_write, Collector, DataDir, SourceRegistry};
 use percorso_core::{format_millis, Clock, SystemClock};
+use percorso_engine::Engine;
 use percorso_log::OpenMode;
 use percorso_server::{install_metrics, router, AppState};
 
@@ -44,16 +45,18 @@ pub fn run(config: Config, args: ServeArgs) -> anyhow::Result<()> {
     }
     let admin_token = admin_token(&config, &data)?;
     install_metrics();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let engine = Engine::start_for(&collector, &data, clock.clone(), runtime.handle().clone())?;
     let state = AppState {
         collector: collector.clone(),
+        engine: engine.clone(),
         sources,
         admin_token: admin_token.into(),
         limits: config.limits,
     };
     let listen = args.listen.unwrap_or(config.listen);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     let serving = collector.clone();
     runtime.block_on(async move {
         // Handlers first: a signal that arrives once we say we are listening
@@ -81,6 +84,7 @@ pub fn run(config: Config, args: ServeArgs) -> anyhow::Result<()> {
             .await
             .context("server failed")
     })?;
+    engine.stop();
     collector.log().close();
     Ok(())
 }

@@ -1,24 +1,25 @@
 //! The one path every event takes into the log: normalise, deduplicate,
 //! route by profile key, append durably, index; refusals go to quarantine.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use percorso_core::Clock;
+use percorso_identity::IdentityRules;
 use percorso_log::{EventLog, LogOptions, OpenMode};
 use serde_json::Value;
 
 use crate::data_dir::{DataDir, DataDirLock};
-use crate::dedup::{dedup_key, Claim, DedupIndex};
+use crate::dedup::{dedup_key, DedupIndex};
 use crate::error::CollectError;
+use crate::identity_stage::IdentityStage;
 use crate::incoming::{IncomingItem, IngestOutcome, ItemBody, RejectedItem};
-use crate::index::{EventIndex, IndexedEvent};
-use crate::normalize::{normalize, BatchDefaults, NormalizedEvent};
+use crate::index::EventIndex;
+use crate::normalize::{normalize, BatchDefaults};
 use crate::quarantine;
 use crate::rejection::Rejection;
 use crate::routing::{ProfileKeyResolver, UserOrAnonymousId};
 use crate::sources::Source;
-use crate::stored::StoredEvent;
+use crate::storing::{AppendListener, Pending};
 
 /// Settings of the collection layer.
 #[derive(Debug, Clone)]
@@ -26,6 +27,9 @@ pub struct CollectConfig {
     pub dedup_window_millis: i64,
     pub max_event_bytes: usize,
     pub log: LogOptions,
+    pub identity: IdentityRules,
+    /// Trait names that are identifiers of a custom kind (`loyalty_card`).
+    pub custom_identifiers: Vec<String>,
 }
 
 impl Default for CollectConfig {
@@ -34,14 +38,10 @@ impl Default for CollectConfig {
             dedup_window_millis: 24 * 3_600_000,
             max_event_bytes: 32 * 1024,
             log: LogOptions::default(),
+            identity: IdentityRules::default(),
+            custom_identifiers: Vec::new(),
         }
     }
-}
-
-/// An event accepted and waiting for its partition to make it durable.
-struct Pending {
-    event: NormalizedEvent,
-    dedup_key: u128,
 }
 
 /// The collection layer over one data directory.
@@ -51,9 +51,12 @@ pub struct Collector {
     pub(crate) quarantine: EventLog,
     pub(crate) dedup: DedupIndex,
     pub(crate) index: EventIndex,
+    pub(crate) identity: IdentityStage,
     clock: Arc<dyn Clock>,
     config: CollectConfig,
-    key_resolver: Arc<dyn ProfileKeyResolver>,
+    /// Routes events identity could not resolve (all ids blocked).
+    pub(crate) fallback_key: Arc<dyn ProfileKeyResolver>,
+    pub(crate) listener: OnceLock<Arc<dyn AppendListener>>,
     _lock: Option<DataDirLock>,
 }
 
@@ -82,9 +85,14 @@ impl Collector {
             quarantine,
             dedup: DedupIndex::new(config.dedup_window_millis),
             index: EventIndex::default(),
+            identity: IdentityStage::new(
+                config.identity.clone(),
+                config.custom_identifiers.clone(),
+            ),
             clock,
             config,
-            key_resolver: Arc::new(UserOrAnonymousId),
+            fallback_key: Arc::new(UserOrAnonymousId),
+            listener: OnceLock::new(),
             _lock: lock,
         };
         collector.rebuild_from_log()?;
@@ -101,6 +109,11 @@ impl Collector {
 
     pub fn config(&self) -> &CollectConfig {
         &self.config
+    }
+
+    /// The identity graph built from everything collected.
+    pub fn identity(&self) -> &IdentityStage {
+        &self.identity
     }
 
     /// Collects `items` sent by `source`. Returns once every stored event
@@ -155,6 +168,7 @@ impl Collector {
                     accepted.push(Pending {
                         event,
                         dedup_key: key,
+                        profile: item.profile,
                     });
                 }
                 Err(rejection) => refused.push((item.origin, rejection, as_sent(text))),
@@ -165,96 +179,6 @@ impl Collector {
             .await?;
         self.count(source, &outcome);
         Ok(outcome)
-    }
-
-    /// Stores each event unless a copy of it is already durable. A copy
-    /// that another request is still storing is waited for: answering
-    /// "duplicate" before that copy is durable could acknowledge an event
-    /// that is then lost.
-    async fn store_once(
-        &self,
-        source: &Source,
-        mut events: Vec<Pending>,
-        now: i64,
-        outcome: &mut IngestOutcome,
-    ) -> Result<(), CollectError> {
-        while !events.is_empty() {
-            let mut by_partition: BTreeMap<u16, Vec<Pending>> = BTreeMap::new();
-            let mut in_flight = Vec::new();
-            for pending in events {
-                match self.dedup.claim(pending.dedup_key, now) {
-                    Claim::New => {
-                        let key = self.key_resolver.profile_key(&pending.event);
-                        let partition = self.log.partition_for(key.as_bytes());
-                        by_partition.entry(partition).or_default().push(pending);
-                    }
-                    Claim::Duplicate => outcome.duplicates += 1,
-                    Claim::InFlight(settled) => in_flight.push((pending, settled)),
-                }
-            }
-            outcome.stored += self.append(source, by_partition, now).await?;
-            events = Vec::with_capacity(in_flight.len());
-            for (pending, mut settled) in in_flight {
-                // The other copy's claim is settled when its sender is dropped.
-                let _ = settled.changed().await;
-                events.push(pending);
-            }
-        }
-        Ok(())
-    }
-
-    async fn append(
-        &self,
-        source: &Source,
-        by_partition: BTreeMap<u16, Vec<Pending>>,
-        now: i64,
-    ) -> Result<usize, CollectError> {
-        // Queue every partition's records first so their fsyncs overlap.
-        let mut appends = Vec::new();
-        for (partition, pending) in by_partition {
-            let payloads = pending
-                .iter()
-                .map(|p| stored_event(source, &p.event, p.dedup_key).encode())
-                .collect();
-            appends.push((self.log.append(partition, payloads), pending));
-        }
-        let mut stored = 0;
-        let mut failure = None;
-        for (append, pending) in appends {
-            match append.await {
-                Ok(receipt) => {
-                    self.index
-                        .add_all(pending.iter().zip(receipt.locations).map(|(p, location)| {
-                            let indexed = IndexedEvent {
-                                location,
-                                timestamp: p.event.timestamp,
-                            };
-                            (
-                                p.event.user_id.as_str(),
-                                p.event.anonymous_id.as_str(),
-                                indexed,
-                            )
-                        }));
-                    // Indexed first, then committed: once a copy counts as a
-                    // duplicate, the stored event can be read back.
-                    for p in &pending {
-                        self.dedup.commit(p.dedup_key, now);
-                    }
-                    stored += pending.len();
-                }
-                Err(e) => {
-                    // Not stored, so a retry must not be taken for a duplicate.
-                    for p in &pending {
-                        self.dedup.release(p.dedup_key);
-                    }
-                    failure = Some(e);
-                }
-            }
-        }
-        match failure {
-            Some(e) => Err(e.into()),
-            None => Ok(stored),
-        }
     }
 
     async fn quarantine_refused(
@@ -342,17 +266,5 @@ fn as_sent(text: String) -> Value {
         }
         Ok(other) => other,
         Err(_) => Value::String(text),
-    }
-}
-
-fn stored_event<'a>(source: &'a Source, event: &'a NormalizedEvent, key: u128) -> StoredEvent<'a> {
-    StoredEvent {
-        received_at: event.received_at,
-        timestamp: event.timestamp,
-        dedup_key: key,
-        source_id: &source.id,
-        user_id: &event.user_id,
-        anonymous_id: &event.anonymous_id,
-        json: &event.json,
     }
 }

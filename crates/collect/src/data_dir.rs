@@ -36,6 +36,11 @@ impl DataDir {
         self.root.join("sources.json")
     }
 
+    /// Computed traits and segments declared through the API.
+    pub fn definitions(&self) -> PathBuf {
+        self.root.join("definitions.json")
+    }
+
     pub fn admin_token(&self) -> PathBuf {
         self.root.join("admin-token")
     }

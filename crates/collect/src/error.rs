@@ -18,6 +18,8 @@ pub enum CollectError {
     BadSourceName(String),
     #[error("a source named '{0}' already exists")]
     SourceExists(String),
+    #[error("{0}")]
+    Config(String),
     #[error("stored event at {location} cannot be decoded: {reason}")]
     Decode { location: String, reason: String },
 }

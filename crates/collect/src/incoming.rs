@@ -31,6 +31,9 @@ impl std::fmt::Display for Origin {
 pub struct IncomingItem {
     pub origin: Origin,
     pub body: ItemBody,
+    /// Set for events Percorso derives about a known profile (`Segment
+    /// Entered`, ...): stored on that profile without identity resolution.
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +56,19 @@ impl IncomingItem {
                 text,
                 fallback_message_id: None,
             },
+            profile: None,
+        }
+    }
+
+    /// An event Percorso itself states about `profile`.
+    pub fn derived(profile: String, text: String) -> Self {
+        Self {
+            origin: Origin::Request,
+            body: ItemBody::Json {
+                text,
+                fallback_message_id: None,
+            },
+            profile: Some(profile),
         }
     }
 
@@ -65,6 +81,7 @@ impl IncomingItem {
                 text,
                 fallback_message_id: Some(message_id),
             },
+            profile: None,
         }
     }
 
@@ -72,6 +89,7 @@ impl IncomingItem {
         Self {
             origin,
             body: ItemBody::Refused { raw, rejection },
+            profile: None,
         }
     }
 }

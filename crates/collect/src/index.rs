@@ -1,4 +1,4 @@
-//! Which stored events belong to a user id or anonymous id. Holds only
+//! Which stored events belong to a user id, anonymous id or profile. Holds only
 //! hashes and locations; the events themselves are read from the log, and
 //! their ids checked, when asked for.
 
@@ -13,12 +13,16 @@ use crate::prehashed::PrehashedMap;
 pub enum IdKind {
     UserId,
     AnonymousId,
+    /// The profile identity resolution stamped on the event (not the
+    /// profiles merged into it: ask for each of those too).
+    Profile,
 }
 
 fn id_hash(kind: IdKind, id: &str) -> u64 {
     let tag: &[u8] = match kind {
         IdKind::UserId => b"u\0",
         IdKind::AnonymousId => b"a\0",
+        IdKind::Profile => b"p\0",
     };
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     hasher.update(tag);
@@ -38,14 +42,15 @@ pub struct EventIndex {
 }
 
 impl EventIndex {
-    /// Adds events given as `(user_id, anonymous_id, event)`, taking the
-    /// lock once for all of them.
-    pub fn add_all<'a>(&self, events: impl IntoIterator<Item = (&'a str, &'a str, IndexedEvent)>) {
+    /// Adds events given as `([user_id, anonymous_id, profile_id], event)`,
+    /// taking the lock once for all of them.
+    pub fn add_all<'a>(&self, events: impl IntoIterator<Item = ([&'a str; 3], IndexedEvent)>) {
         let mut map = self.by_id.write().unwrap_or_else(|e| e.into_inner());
-        for (user_id, anonymous_id, event) in events {
+        for ([user_id, anonymous_id, profile_id], event) in events {
             for (kind, id) in [
                 (IdKind::UserId, user_id),
                 (IdKind::AnonymousId, anonymous_id),
+                (IdKind::Profile, profile_id),
             ] {
                 if !id.is_empty() {
                     map.entry(id_hash(kind, id)).or_default().push(event);

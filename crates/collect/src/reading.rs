@@ -1,5 +1,6 @@
 //! Reading events back, and rebuilding what is derived from the log.
 
+use percorso_identity::{IdentityStamp, ProfileId};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -27,6 +28,9 @@ pub struct EventPage {
     pub total: usize,
 }
 
+/// Identity stamps read from one partition.
+type Facts = Vec<(ProfileId, IdentityStamp)>;
+
 /// What a rebuild read.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct RebuildStats {
@@ -36,22 +40,52 @@ pub struct RebuildStats {
 impl Collector {
     /// The id's events in time order (ties in arrival order), the first `limit`.
     pub fn events(&self, query: &EventQuery) -> Result<EventPage, CollectError> {
-        let mut candidates = self.index.candidates(query.kind, &query.id);
+        self.events_of(query.kind, std::slice::from_ref(&query.id), query.limit)
+    }
+
+    /// A profile's timeline: its events and those of every profile merged
+    /// into it, in time order, the first `limit`. `None` for an unknown or
+    /// merged-away profile id.
+    pub fn timeline(&self, profile: &str, limit: usize) -> Result<Option<EventPage>, CollectError> {
+        let ids = {
+            let graph = self.identity.graph();
+            let Some(live) = graph.canonical(&ProfileId(profile.to_owned())) else {
+                return Ok(None);
+            };
+            let mut ids = vec![live.0.clone()];
+            ids.extend(graph.absorbed(&live).iter().map(|p| p.0.clone()));
+            ids
+        };
+        self.events_of(IdKind::Profile, &ids, limit).map(Some)
+    }
+
+    fn events_of(
+        &self,
+        kind: IdKind,
+        ids: &[String],
+        limit: usize,
+    ) -> Result<EventPage, CollectError> {
+        let mut candidates: Vec<IndexedEvent> = ids
+            .iter()
+            .flat_map(|id| self.index.candidates(kind, id))
+            .collect();
         candidates.sort_by_key(|c| (c.timestamp, c.location.partition, c.location.offset));
+        candidates.dedup_by_key(|c| c.location);
         let mut events = Vec::new();
         let mut total = 0;
         for candidate in candidates {
             let bytes = self.log.read_at(candidate.location)?;
             let stored = decode(&bytes, &candidate)?;
-            let id = match query.kind {
+            let id = match kind {
                 IdKind::UserId => stored.user_id,
                 IdKind::AnonymousId => stored.anonymous_id,
+                IdKind::Profile => stored.profile_id,
             };
-            if id != query.id {
+            if !ids.iter().any(|wanted| wanted == id) {
                 continue; // a hash collision, not this person
             }
             total += 1;
-            if events.len() < query.limit {
+            if events.len() < limit {
                 let value = serde_json::from_slice::<&RawValue>(stored.json)
                     .map(RawValue::to_owned)
                     .map_err(|e| CollectError::Decode {
@@ -86,20 +120,27 @@ impl Collector {
                     w.join()
                         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
                 })
-                .collect::<Result<Vec<u64>, CollectError>>()
+                .collect::<Result<Vec<_>, CollectError>>()
         })?;
-        let stats = RebuildStats {
-            events: counts.iter().sum(),
-        };
+        let mut facts = Vec::new();
+        let mut events = 0;
+        for (count, partition_facts) in counts {
+            events += count;
+            facts.extend(partition_facts);
+        }
+        self.identity.restore(&facts);
+        let stats = RebuildStats { events };
         tracing::info!(
             events = stats.events,
-            "rebuilt dedup window and event index from the log"
+            profiles = self.identity.graph().profile_count(),
+            "rebuilt dedup window, event index and identity graph from the log"
         );
         Ok(stats)
     }
 
-    fn rebuild_partition(&self, partition: u16, now: i64) -> Result<u64, CollectError> {
+    fn rebuild_partition(&self, partition: u16, now: i64) -> Result<(u64, Facts), CollectError> {
         let mut events = 0;
+        let mut facts = Vec::new();
         for record in self.log.reader(partition, 0)? {
             let (record, location) = record?;
             let stored =
@@ -113,11 +154,21 @@ impl Collector {
                 location,
                 timestamp: stored.timestamp,
             };
-            self.index
-                .add_all([(stored.user_id, stored.anonymous_id, indexed)]);
+            self.index.add_all([(
+                [stored.user_id, stored.anonymous_id, stored.profile_id],
+                indexed,
+            )]);
+            if !stored.stamp.is_empty() {
+                let stamp =
+                    IdentityStamp::decode(stored.stamp).map_err(|reason| CollectError::Decode {
+                        location: format!("{location:?}"),
+                        reason,
+                    })?;
+                facts.push((ProfileId(stored.profile_id.to_owned()), stamp));
+            }
             events += 1;
         }
-        Ok(events)
+        Ok((events, facts))
     }
 }
 

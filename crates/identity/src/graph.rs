@@ -3,14 +3,14 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::identifier::{IdKind, Identifier};
 use crate::rules::IdentityRules;
 
 /// A profile's id: stable for the life of the profile, kept by the
 /// surviving profile of a merge.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ProfileId(pub String);
 
@@ -21,14 +21,14 @@ impl fmt::Display for ProfileId {
 }
 
 #[derive(Debug, Clone)]
-struct Profile {
+pub(crate) struct Profile {
     /// Creation order; the oldest profile survives a merge.
-    created: u64,
-    identifiers: Vec<Identifier>,
+    pub(crate) created: u64,
+    pub(crate) identifiers: Vec<Identifier>,
 }
 
 /// One profile folded into another.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Merge {
     pub from: ProfileId,
     pub into: ProfileId,
@@ -43,6 +43,9 @@ pub struct Resolution {
     /// identifier (all blocked).
     pub profile: Option<ProfileId>,
     pub created: bool,
+    /// The new profile's creation number when one was created: the oldest
+    /// profile survives a merge, and a rebuild must know which that is.
+    pub sequence: Option<u64>,
     pub merged: Vec<Merge>,
     /// Identifiers new to the graph, now on the profile.
     pub added: Vec<Identifier>,
@@ -57,10 +60,14 @@ pub struct Resolution {
 /// same events in the same order give the same profiles and ids.
 #[derive(Debug, Clone)]
 pub struct IdentityGraph {
-    rules: IdentityRules,
-    owner: HashMap<Identifier, ProfileId>,
-    profiles: HashMap<ProfileId, Profile>,
-    next_profile: u64,
+    pub(crate) rules: IdentityRules,
+    pub(crate) owner: HashMap<Identifier, ProfileId>,
+    pub(crate) profiles: HashMap<ProfileId, Profile>,
+    pub(crate) next_profile: u64,
+    /// Merged profile → the profile it was merged into.
+    pub(crate) forwarded: HashMap<ProfileId, ProfileId>,
+    /// Surviving profile → every profile merged into it, transitively.
+    pub(crate) absorbed: HashMap<ProfileId, Vec<ProfileId>>,
 }
 
 impl IdentityGraph {
@@ -70,6 +77,8 @@ impl IdentityGraph {
             owner: HashMap::new(),
             profiles: HashMap::new(),
             next_profile: 0,
+            forwarded: HashMap::new(),
+            absorbed: HashMap::new(),
         }
     }
 
@@ -105,6 +114,7 @@ impl IdentityGraph {
             Some(survivor) => survivor,
             None => {
                 resolution.created = true;
+                resolution.sequence = Some(self.next_profile);
                 self.create_profile(&matched[0])
             }
         };
@@ -152,8 +162,23 @@ impl IdentityGraph {
     /// A profile's identifiers, highest priority first.
     pub fn identifiers(&self, profile: &ProfileId) -> Option<Vec<Identifier>> {
         let mut identifiers = self.profiles.get(profile)?.identifiers.clone();
-        identifiers.sort_by(|a, b| self.rules.by_priority(a, b));
+        identifiers.sort_by(|a, b| self.rules.by_priority(a, b).then_with(|| a.cmp(b)));
         Some(identifiers)
+    }
+
+    /// The live profile an id stands for: itself, or the profile it was
+    /// (perhaps transitively) merged into. `None` for unknown ids.
+    pub fn canonical(&self, id: &ProfileId) -> Option<ProfileId> {
+        let mut current = id;
+        while let Some(next) = self.forwarded.get(current) {
+            current = next;
+        }
+        self.profiles.contains_key(current).then(|| current.clone())
+    }
+
+    /// Every profile merged into `survivor`, transitively.
+    pub fn absorbed(&self, survivor: &ProfileId) -> &[ProfileId] {
+        self.absorbed.get(survivor).map_or(&[], Vec::as_slice)
     }
 
     pub fn profile_count(&self) -> usize {
@@ -223,6 +248,10 @@ impl IdentityGraph {
         if let Some(survivor) = self.profiles.get_mut(into) {
             survivor.identifiers.extend(moved.iter().cloned());
         }
+        self.forwarded.insert(from.clone(), into.clone());
+        let mut taken = self.absorbed.remove(from).unwrap_or_default();
+        taken.push(from.clone());
+        self.absorbed.entry(into.clone()).or_default().extend(taken);
         Merge {
             from: from.clone(),
             into: into.clone(),

@@ -16,8 +16,10 @@ mod extract;
 mod graph;
 mod identifier;
 mod rules;
+mod stamp;
 
 pub use extract::{identifiers_of, Extracted};
 pub use graph::{IdentityGraph, Merge, ProfileId, Resolution};
 pub use identifier::{IdKind, Identifier};
 pub use rules::{IdentityRules, RulesError};
+pub use stamp::IdentityStamp;

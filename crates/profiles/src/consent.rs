@@ -32,26 +32,44 @@ impl Subscriptions {
     pub fn apply(&mut self, event: &Value, timestamp: i64) -> Vec<String> {
         let mut changed = Vec::new();
         for (channel, subscribed, reason) in statements(event) {
-            let newer = self
-                .by_channel
-                .get(channel)
-                .is_none_or(|s| timestamp >= s.updated_at);
-            if !newer {
-                continue;
-            }
-            let previous = self.by_channel.insert(
-                channel.to_owned(),
-                Subscription {
-                    subscribed,
-                    updated_at: timestamp,
-                    reason,
-                },
-            );
-            if previous.is_none_or(|p| p.subscribed != subscribed) {
+            let statement = Subscription {
+                subscribed,
+                updated_at: timestamp,
+                reason,
+            };
+            if self.offer(channel, statement) {
                 changed.push(channel.to_owned());
             }
         }
         changed
+    }
+
+    /// Folds in another profile's consent (after an identity merge).
+    pub fn merge(&mut self, other: Subscriptions) {
+        for (channel, statement) in other.by_channel {
+            self.offer(&channel, statement);
+        }
+    }
+
+    /// Keeps the later statement; at the same millisecond an opt-out wins,
+    /// so the outcome never depends on the order events are applied in.
+    /// Returns whether the channel's state changed.
+    fn offer(&mut self, channel: &str, statement: Subscription) -> bool {
+        let newer = self.by_channel.get(channel).is_none_or(|current| {
+            (statement.updated_at, !statement.subscribed)
+                >= (current.updated_at, !current.subscribed)
+        });
+        if !newer {
+            return false;
+        }
+        let subscribed = statement.subscribed;
+        let previous = self.by_channel.insert(channel.to_owned(), statement);
+        previous.is_none_or(|p| p.subscribed != subscribed)
+    }
+
+    /// Every channel with a known state.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Subscription)> {
+        self.by_channel.iter()
     }
 
     /// `Some(true)` subscribed, `Some(false)` unsubscribed, `None` unknown.

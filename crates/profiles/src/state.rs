@@ -94,6 +94,20 @@ impl TraitState {
         Some((oldest + i64::from(window)) * DAY_MILLIS)
     }
 
+    /// Folds in another profile's state for the same trait (a merge):
+    /// day by day, so windows keep sliding as if the events had all been
+    /// this profile's.
+    pub fn merge(&mut self, other: TraitState) {
+        for (day, partial) in other.days {
+            let at = self.days.partition_point(|(d, _)| *d < day);
+            match self.days.get_mut(at) {
+                Some((d, mine)) if *d == day => mine.merge(&partial),
+                _ => self.days.insert(at, (day, partial)),
+            }
+        }
+        self.applied += other.applied;
+    }
+
     pub fn is_empty(&self) -> bool {
         self.days.is_empty()
     }

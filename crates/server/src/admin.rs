@@ -19,7 +19,10 @@ use crate::error::ApiError;
 
 const MAX_LIMIT: usize = 10_000;
 
-fn limit_param(params: &HashMap<String, String>, default: usize) -> Result<usize, ApiError> {
+pub(crate) fn limit_param(
+    params: &HashMap<String, String>,
+    default: usize,
+) -> Result<usize, ApiError> {
     match params.get("limit") {
         None => Ok(default),
         Some(text) => match text.parse::<usize>() {

@@ -9,9 +9,10 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use percorso_collect::{Collector, SourceRegistry};
+use percorso_engine::Engine;
 
 use crate::error::ApiError;
-use crate::{admin, ops, tracking};
+use crate::{admin, ops, profiles_api, segments_api, tracking};
 
 /// Request size limits of the tracking API (Segment's: 32 KB an event is
 /// the collector's; 500 KB a batch is here).
@@ -32,6 +33,7 @@ impl Default for Limits {
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub collector: Arc<Collector>,
+    pub engine: Arc<Engine>,
     pub sources: Arc<SourceRegistry>,
     pub admin_token: Arc<str>,
     pub limits: Limits,
@@ -79,6 +81,45 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/sources",
             get(admin::list_sources).post(admin::create_source),
+        )
+        .route("/api/v1/profiles", get(profiles_api::lookup_profile))
+        .route("/api/v1/profiles/{id}", get(profiles_api::get_profile))
+        .route(
+            "/api/v1/profiles/{id}/events",
+            get(profiles_api::profile_events),
+        )
+        .route(
+            "/api/v1/profiles/{id}/identities",
+            get(profiles_api::profile_identities),
+        )
+        .route(
+            "/api/v1/profiles/{id}/merges",
+            get(profiles_api::profile_merges),
+        )
+        .route(
+            "/api/v1/profiles/{id}/segments",
+            get(profiles_api::profile_segments),
+        )
+        .route(
+            "/api/v1/segments",
+            get(segments_api::list_segments).post(segments_api::create_segment),
+        )
+        .route(
+            "/api/v1/segments/validate",
+            post(segments_api::validate_segment),
+        )
+        .route("/api/v1/segments/{name}", get(segments_api::get_segment))
+        .route(
+            "/api/v1/segments/{name}/members",
+            get(segments_api::segment_members),
+        )
+        .route(
+            "/api/v1/segments/{name}/history",
+            get(segments_api::segment_history),
+        )
+        .route(
+            "/api/v1/computed-traits",
+            get(segments_api::list_traits).post(segments_api::create_trait),
         )
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))

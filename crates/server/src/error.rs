@@ -73,3 +73,26 @@ impl From<CollectError> for ApiError {
         }
     }
 }
+
+impl From<percorso_engine::EngineError> for ApiError {
+    fn from(error: percorso_engine::EngineError) -> Self {
+        use percorso_engine::EngineError;
+        match error {
+            EngineError::Invalid(message) => ApiError::bad_request("invalid_definition", message),
+            EngineError::Exists(message) => {
+                ApiError::new(StatusCode::CONFLICT, "already_exists", message)
+            }
+            EngineError::NotFound(message) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+            }
+            other => {
+                tracing::error!(error = %other, "profile engine error");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "engine_unavailable",
+                    "the profile engine cannot answer now; retry later",
+                )
+            }
+        }
+    }
+}

@@ -9,6 +9,8 @@ mod body;
 mod error;
 mod noop;
 mod ops;
+mod profiles_api;
+mod segments_api;
 mod tracking;
 
 pub use app::{router, AppState, Limits};

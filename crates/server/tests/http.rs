@@ -21,7 +21,11 @@ mod errors;
 mod limits;
 #[path = "http/ops.rs"]
 mod ops;
+#[path = "http/profiles.rs"]
+mod profiles;
 #[path = "http/routes.rs"]
 mod routes;
+#[path = "http/segments.rs"]
+mod segments;
 #[path = "http/time.rs"]
 mod time;

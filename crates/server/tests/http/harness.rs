@@ -8,6 +8,7 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use base64::Engine;
 use percorso_collect::{CollectConfig, Collector, DataDir, Source, SourceRegistry};
 use percorso_core::{parse_timestamp_millis, Clock, ManualClock};
+use percorso_engine::Engine as ProfileEngine;
 use percorso_log::{LogOptions, OpenMode};
 use percorso_server::{AppState, Limits};
 use serde_json::Value;
@@ -15,6 +16,8 @@ use tempfile::TempDir;
 use tower::ServiceExt;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+pub const DAY: i64 = 86_400_000;
 
 /// The server's clock at the start of every test.
 pub const T0: &str = "2026-01-01T12:00:00Z";
@@ -57,6 +60,11 @@ impl Reply {
             "an error says what went wrong: {}",
             self.text
         );
+    }
+
+    #[track_caller]
+    pub fn assert_ok_status(&self, status: StatusCode) {
+        assert_eq!(self.status, status, "{}", self.text);
     }
 
     #[track_caller]
@@ -216,6 +224,17 @@ impl TestApp {
         self.send(request.body(body).expect("request")).await
     }
 
+    /// POSTs a text body (a YAML segment, say) to the admin API.
+    pub async fn admin_text(&self, path: &str, text: &str) -> Reply {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}"))
+            .header(header::CONTENT_TYPE, "application/yaml");
+        self.send(request.body(Body::from(text.to_owned())).expect("request"))
+            .await
+    }
+
     pub async fn admin_get(&self, path: &str) -> Reply {
         self.admin(Method::GET, path, None).await
     }
@@ -253,8 +272,17 @@ fn open_state(dir: &TempDir, clock: &ManualClock, config: &CollectConfig) -> App
     )
     .expect("collector opens");
     let sources = SourceRegistry::open(data.sources()).expect("sources open");
+    let collector = Arc::new(collector);
+    let engine = ProfileEngine::start_for(
+        &collector,
+        &data,
+        Arc::new(clock.clone()),
+        tokio::runtime::Handle::current(),
+    )
+    .expect("engine starts");
     AppState {
-        collector: Arc::new(collector),
+        engine,
+        collector,
         sources: Arc::new(sources),
         admin_token: Arc::from(ADMIN_TOKEN),
         limits: Limits::default(),

@@ -1,0 +1,195 @@
+//! Accepted events into the log: deduplicate, resolve identity, route to
+//! the profile's partition, append durably, index, tell the listener.
+
+use std::collections::BTreeMap;
+
+use percorso_log::RecordLocation;
+
+use crate::collector::Collector;
+use crate::dedup::Claim;
+use crate::error::CollectError;
+use crate::incoming::IngestOutcome;
+use crate::index::IndexedEvent;
+use crate::normalize::NormalizedEvent;
+use crate::sources::Source;
+use crate::stored::StoredEvent;
+
+/// An event accepted and waiting for its partition to make it durable.
+pub(crate) struct Pending {
+    pub event: NormalizedEvent,
+    pub dedup_key: u128,
+    /// A profile fixed in advance (events Percorso derives); `None` means
+    /// identity resolution decides.
+    pub profile: Option<String>,
+}
+
+/// A record the log made durable, as its bytes.
+#[derive(Debug, Clone)]
+pub struct AppendedRecord {
+    pub location: RecordLocation,
+    pub payload: Vec<u8>,
+}
+
+/// Told of every batch of records once durable (the profile engine's feed).
+pub trait AppendListener: Send + Sync + std::fmt::Debug {
+    fn appended(&self, records: Vec<AppendedRecord>);
+}
+
+/// A pending event with its resolved profile, encoded for the log.
+struct Routed {
+    pending: Pending,
+    payload: Vec<u8>,
+}
+
+impl Collector {
+    /// Has `listener` told of every record appended from now on. Install it
+    /// before serving: records appended earlier are read from the log.
+    pub fn set_append_listener(
+        &self,
+        listener: std::sync::Arc<dyn AppendListener>,
+    ) -> Result<(), CollectError> {
+        self.listener
+            .set(listener)
+            .map_err(|_| CollectError::Config("an append listener is already set".into()))
+    }
+
+    /// Stores each event unless a copy of it is already durable. A copy
+    /// that another request is still storing is waited for: answering
+    /// "duplicate" before that copy is durable could acknowledge an event
+    /// that is then lost.
+    pub(crate) async fn store_once(
+        &self,
+        source: &Source,
+        mut events: Vec<Pending>,
+        now: i64,
+        outcome: &mut IngestOutcome,
+    ) -> Result<(), CollectError> {
+        while !events.is_empty() {
+            let mut by_partition: BTreeMap<u16, Vec<Routed>> = BTreeMap::new();
+            let mut in_flight = Vec::new();
+            for pending in events {
+                match self.dedup.claim(pending.dedup_key, now) {
+                    Claim::New => {
+                        let (partition, routed) = self.route(source, pending);
+                        by_partition.entry(partition).or_default().push(routed);
+                    }
+                    Claim::Duplicate => outcome.duplicates += 1,
+                    Claim::InFlight(settled) => in_flight.push((pending, settled)),
+                }
+            }
+            outcome.stored += self.append(by_partition, now).await?;
+            events = Vec::with_capacity(in_flight.len());
+            for (pending, mut settled) in in_flight {
+                // The other copy's claim is settled when its sender is dropped.
+                let _ = settled.changed().await;
+                events.push(pending);
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves the event's profile (in the order events arrive, which is
+    /// the order the graph sees them) and encodes its record.
+    fn route(&self, source: &Source, mut pending: Pending) -> (u16, Routed) {
+        let (profile, stamp) = match &pending.profile {
+            Some(profile) => (profile.clone(), Vec::new()),
+            None => {
+                let resolved = self.identity.resolve(&pending.event.json);
+                (resolved.profile, resolved.stamp)
+            }
+        };
+        let key = if profile.is_empty() {
+            self.fallback_key.profile_key(&pending.event)
+        } else {
+            profile.as_str()
+        };
+        let partition = self.log.partition_for(key.as_bytes());
+        let event = &pending.event;
+        let payload = StoredEvent {
+            received_at: event.received_at,
+            timestamp: event.timestamp,
+            dedup_key: pending.dedup_key,
+            source_id: &source.id,
+            user_id: &event.user_id,
+            anonymous_id: &event.anonymous_id,
+            profile_id: &profile,
+            stamp: &stamp,
+            json: &event.json,
+        }
+        .encode();
+        // From here on `profile` is what was resolved, for the index.
+        pending.profile = Some(profile);
+        (partition, Routed { pending, payload })
+    }
+
+    async fn append(
+        &self,
+        by_partition: BTreeMap<u16, Vec<Routed>>,
+        now: i64,
+    ) -> Result<usize, CollectError> {
+        let listener = self.listener.get();
+        // Queue every partition's records first so their fsyncs overlap.
+        let mut appends = Vec::new();
+        for (partition, routed) in by_partition {
+            let (pending, payloads): (Vec<Pending>, Vec<Vec<u8>>) =
+                routed.into_iter().map(|r| (r.pending, r.payload)).unzip();
+            let copies = listener.map(|_| payloads.clone());
+            appends.push((self.log.append(partition, payloads), pending, copies));
+        }
+        let mut stored = 0;
+        let mut failure = None;
+        for (append, pending, copies) in appends {
+            match append.await {
+                Ok(receipt) => {
+                    self.index_all(&pending, &receipt.locations);
+                    // Indexed first, then committed: once a copy counts as a
+                    // duplicate, the stored event can be read back.
+                    for p in &pending {
+                        self.dedup.commit(p.dedup_key, now);
+                    }
+                    stored += pending.len();
+                    if let (Some(listener), Some(copies)) = (listener, copies) {
+                        listener.appended(
+                            receipt
+                                .locations
+                                .iter()
+                                .zip(copies)
+                                .map(|(location, payload)| AppendedRecord {
+                                    location: *location,
+                                    payload,
+                                })
+                                .collect(),
+                        );
+                    }
+                }
+                Err(e) => {
+                    // Not stored, so a retry must not be taken for a duplicate.
+                    for p in &pending {
+                        self.dedup.release(p.dedup_key);
+                    }
+                    failure = Some(e);
+                }
+            }
+        }
+        match failure {
+            Some(e) => Err(e.into()),
+            None => Ok(stored),
+        }
+    }
+
+    fn index_all(&self, pending: &[Pending], locations: &[RecordLocation]) {
+        self.index
+            .add_all(pending.iter().zip(locations).map(|(p, location)| {
+                let indexed = IndexedEvent {
+                    location: *location,
+                    timestamp: p.event.timestamp,
+                };
+                let ids = [
+                    p.event.user_id.as_str(),
+                    p.event.anonymous_id.as_str(),
+                    p.profile.as_deref().unwrap_or_default(),
+                ];
+                (ids, indexed)
+            }));
+    }
+}

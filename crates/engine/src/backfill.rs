@@ -1,0 +1,61 @@
+//! New definitions on a running book: a segment or computed trait declared
+//! while events already exist is back-filled over the log up to a cut, and
+//! takes live events from the cut on, so no event counts twice.
+
+use percorso_profiles::ComputedTrait;
+
+use crate::book::{Action, ProfileBook};
+use crate::definitions::SegmentEntry;
+use crate::input::Record;
+
+impl ProfileBook {
+    /// Adds a segment. `cut` is each partition's end offset when it was
+    /// added: records before it come through [`ProfileBook::backfill`].
+    pub fn add_segment(&mut self, entry: SegmentEntry, cut: Vec<u64>) {
+        let name = entry.name.clone();
+        self.definitions.segments.push(entry);
+        self.cuts.insert(name, cut);
+    }
+
+    pub fn add_trait(&mut self, definition: ComputedTrait, cut: Vec<u64>) {
+        let name = definition.name.clone();
+        self.definitions.computed.push(definition);
+        self.cuts.insert(name, cut);
+    }
+
+    /// Applies a record read by the back-fill of definition `name`.
+    pub fn backfill(&mut self, name: &str, record: &Record, now: i64) {
+        let before_cut = self.cuts.get(name).is_some_and(|cut| {
+            cut.get(usize::from(record.location.partition))
+                .is_some_and(|&c| record.location.offset < c)
+        });
+        if !before_cut || record.profile.is_empty() {
+            return;
+        }
+        let profile = self.canonical(&record.profile).to_owned();
+        let state = self.profiles.entry(profile).or_default();
+        if let Some(segment) = self.definitions.segments.iter().find(|s| s.name == name) {
+            state.apply_implied(segment, record, now);
+        } else if let Some(definition) = self.definitions.computed.iter().find(|d| d.name == name) {
+            state
+                .computed
+                .entry(definition.name.clone())
+                .or_default()
+                .apply(definition, &record.event, record.timestamp, now);
+        }
+    }
+
+    /// The back-fill of `name` read everything before its cut: it now
+    /// counts as complete, and every profile's membership is evaluated.
+    pub fn finish_backfill(&mut self, name: &str, now: i64) -> Vec<Action> {
+        self.cuts.remove(name);
+        let mut ids: Vec<String> = self.profiles.keys().cloned().collect();
+        ids.sort();
+        ids.iter().flat_map(|id| self.settle(id, now)).collect()
+    }
+
+    /// Whether definition `name` is still being back-filled.
+    pub fn backfilling(&self, name: &str) -> bool {
+        self.cuts.contains_key(name)
+    }
+}

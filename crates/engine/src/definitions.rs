@@ -1,0 +1,174 @@
+//! What the engine computes: computed traits and segments, declared through
+//! the API and kept in `definitions.json` in the data directory (config,
+//! not derived state: a rebuild keeps it).
+
+use std::path::{Path, PathBuf};
+
+use percorso_profiles::segment::{parse_segment, CompiledSegment};
+use percorso_profiles::ComputedTrait;
+use serde::{Deserialize, Serialize};
+
+use crate::runner::EngineError;
+
+/// A segment as declared: its text is kept as sent, so the user sees their
+/// own YAML or JSON back.
+#[derive(Debug, Clone)]
+pub struct SegmentEntry {
+    pub name: String,
+    pub text: String,
+    pub created_at: i64,
+    pub compiled: CompiledSegment,
+}
+
+/// A segment as listed by the API.
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentSummary {
+    pub name: String,
+    pub description: Option<String>,
+    pub definition: String,
+    pub created_at: i64,
+    pub members: usize,
+    /// `None` once back-filled; else how far it got over the events that
+    /// existed when the segment was created.
+    pub backfill: Option<BackfillProgress>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct BackfillProgress {
+    pub read: u64,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Definitions {
+    pub computed: Vec<ComputedTrait>,
+    pub segments: Vec<SegmentEntry>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct DefinitionsFile {
+    #[serde(default)]
+    computed_traits: Vec<ComputedTrait>,
+    #[serde(default)]
+    segments: Vec<StoredSegment>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredSegment {
+    name: String,
+    definition: String,
+    created_at: i64,
+}
+
+impl Definitions {
+    /// Parses and checks a new segment; every problem names its place.
+    pub fn parse_segment(&self, text: &str, now: i64) -> Result<SegmentEntry, EngineError> {
+        let definition = parse_segment(text).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        check_name(&definition.name, "name")?;
+        let compiled = CompiledSegment::compile(definition);
+        Ok(SegmentEntry {
+            name: compiled.definition.name.clone(),
+            text: text.to_owned(),
+            created_at: now,
+            compiled,
+        })
+    }
+
+    pub fn check_new_segment(&self, entry: &SegmentEntry) -> Result<(), EngineError> {
+        if self.segment(&entry.name).is_some() {
+            return Err(EngineError::Exists(format!(
+                "a segment named '{}' already exists",
+                entry.name
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn check_new_trait(&self, definition: &ComputedTrait) -> Result<(), EngineError> {
+        definition
+            .validate()
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        if self.computed.iter().any(|c| c.name == definition.name) {
+            return Err(EngineError::Exists(format!(
+                "a computed trait named '{}' already exists",
+                definition.name
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn segment(&self, name: &str) -> Option<&SegmentEntry> {
+        self.segments.iter().find(|s| s.name == name)
+    }
+}
+
+fn check_name(name: &str, field: &str) -> Result<(), EngineError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(EngineError::Invalid(format!(
+            "{field}: '{name}' must be 1-64 letters, digits, '_' or '-' (it names the segment in URLs and events)"
+        )))
+    }
+}
+
+/// Where definitions are kept.
+#[derive(Debug, Clone)]
+pub struct DefinitionStore {
+    path: PathBuf,
+}
+
+impl DefinitionStore {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn load(&self) -> Result<Definitions, EngineError> {
+        let bad =
+            |reason: String| EngineError::Storage(format!("{}: {reason}", self.path.display()));
+        let file: DefinitionsFile = match std::fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => DefinitionsFile::default(),
+            Err(e) => return Err(bad(e.to_string())),
+        };
+        let mut definitions = Definitions {
+            computed: file.computed_traits,
+            segments: Vec::new(),
+        };
+        for stored in file.segments {
+            let mut entry = definitions
+                .parse_segment(&stored.definition, stored.created_at)
+                .map_err(|e| bad(format!("segment '{}': {e}", stored.name)))?;
+            entry.created_at = stored.created_at;
+            definitions.segments.push(entry);
+        }
+        Ok(definitions)
+    }
+
+    pub fn save(&self, definitions: &Definitions) -> Result<(), EngineError> {
+        let file = DefinitionsFile {
+            computed_traits: definitions.computed.clone(),
+            segments: definitions
+                .segments
+                .iter()
+                .map(|s| StoredSegment {
+                    name: s.name.clone(),
+                    definition: s.text.clone(),
+                    created_at: s.created_at,
+                })
+                .collect(),
+        };
+        let body = serde_json::to_vec_pretty(&file).unwrap_or_default();
+        percorso_collect::atomic_write(&self.path, &body)
+            .map_err(|e| EngineError::Storage(e.to_string()))
+    }
+}

@@ -1,0 +1,49 @@
+//! A log record as the engine reads it.
+
+use percorso_collect::StoredEvent;
+use percorso_identity::IdentityStamp;
+use percorso_log::RecordLocation;
+use serde_json::Value;
+
+/// One stored event, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub location: RecordLocation,
+    /// The profile identity resolution stamped; empty when it had no
+    /// usable identifier (such events belong to no profile).
+    pub profile: String,
+    /// Event time, after clock-skew correction.
+    pub timestamp: i64,
+    pub source_id: String,
+    pub stamp: IdentityStamp,
+    pub event: Value,
+}
+
+impl Record {
+    pub fn decode(location: RecordLocation, payload: &[u8]) -> Result<Self, String> {
+        let stored = StoredEvent::decode(payload)?;
+        let event = serde_json::from_slice(stored.json).map_err(|e| e.to_string())?;
+        Ok(Self {
+            location,
+            profile: stored.profile_id.to_owned(),
+            timestamp: stored.timestamp,
+            source_id: stored.source_id.to_owned(),
+            stamp: IdentityStamp::decode(stored.stamp)?,
+            event,
+        })
+    }
+
+    pub fn message_id(&self) -> &str {
+        self.event
+            .get("messageId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    pub fn event_name(&self) -> Option<&str> {
+        match self.event.get("type").and_then(Value::as_str) {
+            Some("track") => self.event.get("event").and_then(Value::as_str),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! The profile engine: the partition processor of the architecture, for
+//! profiles. It reads every record of the event log — at start by replaying
+//! the log, then as the collector appends — and derives per profile: traits
+//! with provenance, consent, computed traits, and segment membership.
+//!
+//! [`ProfileBook`] is the deterministic core: `apply(record, now) ->
+//! actions`, no I/O and no clock. Its only actions are derived events
+//! (`Segment Entered` / `Segment Exited`) which the runner appends to the
+//! log; membership as *recorded* is read back from those events, so a
+//! crash between deciding and appending is healed at the next start (the
+//! book compares computed with recorded membership and states the
+//! difference again, under the same `messageId`, which deduplicates).
+//!
+//! State is order-independent: traits are latest-event-wins, aggregates
+//! merge, merges fold whole states — so replaying the partitions in any
+//! interleaving gives the live state (`percorso rebuild` checks this).
+
+mod backfill;
+mod book;
+mod definitions;
+mod derived;
+mod input;
+mod jobs;
+mod profile;
+mod queries;
+mod runner;
+mod segments;
+mod sink;
+
+pub use book::{Action, MergeRecord, ProfileBook, ProfileView};
+pub use definitions::{
+    BackfillProgress, DefinitionStore, Definitions, SegmentEntry, SegmentSummary,
+};
+pub use derived::{ENGINE_SOURCE, SEGMENT_ENTERED, SEGMENT_EXITED};
+pub use input::Record;
+pub use profile::ProfileState;
+pub use runner::{ActionSink, Engine, EngineError};
+pub use segments::{MembershipChange, SegmentMembers};
+pub use sink::CollectorSink;

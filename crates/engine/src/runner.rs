@@ -1,0 +1,413 @@
+//! The engine's thread: replays the log into the book at start, then takes
+//! appended records, definition changes and timer ticks in one queue, so
+//! every change to the book happens in one order on one thread.
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use percorso_collect::{AppendListener, AppendedRecord, Collector, DataDir};
+use percorso_core::Clock;
+use percorso_profiles::ComputedTrait;
+use tokio::sync::oneshot;
+
+use crate::book::{Action, ProfileBook};
+use crate::definitions::{BackfillProgress, DefinitionStore, SegmentEntry};
+use crate::input::Record;
+use crate::jobs::BackfillJob;
+use crate::sink::CollectorSink;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Exists(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Storage(String),
+    #[error("the profile engine has stopped")]
+    Stopped,
+}
+
+/// Where the engine's actions go (the collector, in a server).
+pub trait ActionSink: Send + Sync + std::fmt::Debug {
+    fn emit(&self, actions: Vec<Action>);
+    /// Actions emitted but not yet done, when the sink can tell.
+    fn in_flight(&self) -> Option<tokio::sync::watch::Receiver<usize>> {
+        None
+    }
+}
+
+type Reply = oneshot::Sender<Result<(), EngineError>>;
+
+pub(crate) enum Input {
+    Records(Vec<AppendedRecord>),
+    Barrier(oneshot::Sender<()>),
+    /// Answered once no back-fill is running.
+    WhenBackfilled(oneshot::Sender<()>),
+    Tick,
+    AddSegment(Box<SegmentEntry>, Reply),
+    AddTrait(ComputedTrait, Reply),
+    Stop,
+}
+
+/// Feeds appended records into the engine's queue.
+#[derive(Debug)]
+struct Feed(mpsc::Sender<Input>);
+
+impl AppendListener for Feed {
+    fn appended(&self, records: Vec<AppendedRecord>) {
+        // A stopped engine takes no more input; the log still has it all.
+        let _ = self.0.send(Input::Records(records));
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub book: Mutex<ProfileBook>,
+    pub progress: Mutex<HashMap<String, BackfillProgress>>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Shared {
+    pub fn book(&self) -> MutexGuard<'_, ProfileBook> {
+        self.book.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The running profile engine.
+#[derive(Debug)]
+pub struct Engine {
+    sender: mpsc::Sender<Input>,
+    sink: Arc<dyn ActionSink>,
+    pub(crate) shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// How the thread reaches the outside.
+struct Worker {
+    shared: Arc<Shared>,
+    collector: Arc<Collector>,
+    store: DefinitionStore,
+    sink: Arc<dyn ActionSink>,
+    jobs: Vec<BackfillJob>,
+    backfill_waiters: Vec<oneshot::Sender<()>>,
+}
+
+impl Engine {
+    /// Starts the engine over the collector's log. Call before serving:
+    /// records appended from now on are fed to it, earlier ones replayed.
+    pub fn start(
+        collector: Arc<Collector>,
+        store: DefinitionStore,
+        clock: Arc<dyn Clock>,
+        sink: Arc<dyn ActionSink>,
+    ) -> Result<Self, EngineError> {
+        let definitions = store.load()?;
+        let (sender, receiver) = mpsc::channel();
+        collector
+            .set_append_listener(Arc::new(Feed(sender.clone())))
+            .map_err(|e| EngineError::Storage(e.to_string()))?;
+        let ends = end_offsets(&collector)?;
+        let shared = Arc::new(Shared {
+            book: Mutex::new(ProfileBook::new(definitions)),
+            progress: Mutex::new(HashMap::new()),
+            clock,
+        });
+        let mut worker = Worker {
+            shared: shared.clone(),
+            collector,
+            store,
+            sink: sink.clone(),
+            jobs: Vec::new(),
+            backfill_waiters: Vec::new(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("profile-engine".into())
+            .spawn(move || {
+                worker.replay(&ends);
+                worker.serve(&receiver);
+            })
+            .map_err(|e| EngineError::Storage(e.to_string()))?;
+        Ok(Self {
+            sender,
+            sink,
+            shared,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    pub(crate) fn send(&self, input: Input) -> Result<(), EngineError> {
+        self.sender.send(input).map_err(|_| EngineError::Stopped)
+    }
+
+    /// Waits until every record appended before the call is applied.
+    pub async fn sync(&self) -> Result<(), EngineError> {
+        let (done, wait) = oneshot::channel();
+        self.send(Input::Barrier(done))?;
+        wait.await.map_err(|_| EngineError::Stopped)
+    }
+
+    /// Like [`Engine::sync`], then also waits (up to two seconds) for the
+    /// derived events that caused to be appended and applied, so a reader
+    /// sees the segment changes its own writes led to.
+    pub async fn settle(&self) -> Result<(), EngineError> {
+        self.sync().await?;
+        if let Some(mut in_flight) = self.sink.in_flight() {
+            let idle = in_flight.wait_for(|n| *n == 0);
+            let _ = tokio::time::timeout(Duration::from_secs(2), idle).await;
+            self.sync().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until every back-fill has finished, then settles.
+    pub async fn backfilled(&self) -> Result<(), EngineError> {
+        let (done, wait) = oneshot::channel();
+        self.send(Input::WhenBackfilled(done))?;
+        wait.await.map_err(|_| EngineError::Stopped)?;
+        self.settle().await
+    }
+
+    /// Fires the timers due by the clock now, then settles.
+    pub async fn tick(&self) -> Result<(), EngineError> {
+        self.send(Input::Tick)?;
+        self.settle().await
+    }
+
+    /// Stops the thread (pending input is dropped; the log keeps it).
+    pub fn stop(&self) {
+        let _ = self.sender.send(Input::Stop);
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.shared.clock.now_millis()
+    }
+
+    /// The engine of a server: definitions from the data directory, derived
+    /// events appended through the collector on `runtime`.
+    pub fn start_for(
+        collector: &Arc<Collector>,
+        data: &DataDir,
+        clock: Arc<dyn Clock>,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<Arc<Self>, EngineError> {
+        let sink = Arc::new(CollectorSink::new(collector.clone(), runtime));
+        let store = DefinitionStore::new(data.definitions());
+        Self::start(collector.clone(), store, clock, sink).map(Arc::new)
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // The thread holds the collector (and its data-directory lock).
+        self.stop();
+    }
+}
+
+fn end_offsets(collector: &Collector) -> Result<Vec<u64>, EngineError> {
+    let log = collector.log();
+    (0..log.partition_count())
+        .map(|p| {
+            log.end_offset(p)
+                .map_err(|e| EngineError::Storage(e.to_string()))
+        })
+        .collect()
+}
+
+impl Worker {
+    fn now(&self) -> i64 {
+        self.shared.clock.now_millis()
+    }
+
+    fn emit(&self, actions: Vec<Action>) {
+        if !actions.is_empty() {
+            self.sink.emit(actions);
+        }
+    }
+
+    /// Reads every partition up to `ends` into the book, then evaluates
+    /// everyone against the membership the log recorded.
+    fn replay(&mut self, ends: &[u64]) {
+        let started = std::time::Instant::now();
+        let mut replayed = 0u64;
+        for (partition, &end) in (0u16..).zip(ends) {
+            let reader = match self.collector.log().reader(partition, 0) {
+                Ok(reader) => reader,
+                Err(e) => {
+                    tracing::error!(partition, error = %e, "cannot replay partition");
+                    continue;
+                }
+            };
+            let mut chunk = Vec::new();
+            for item in reader {
+                match item {
+                    Ok((record, location)) if location.offset < end => {
+                        chunk.push(AppendedRecord {
+                            location,
+                            payload: record.payload,
+                        });
+                    }
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::error!(partition, error = %e, "replay stopped early");
+                        break;
+                    }
+                }
+                if chunk.len() == 4096 {
+                    replayed += chunk.len() as u64;
+                    self.apply(std::mem::take(&mut chunk));
+                }
+            }
+            replayed += chunk.len() as u64;
+            self.apply(chunk);
+        }
+        let now = self.now();
+        let actions = self.shared.book().go_live(now);
+        tracing::info!(
+            records = replayed,
+            profiles = self.shared.book().profile_count(),
+            seconds = started.elapsed().as_secs_f64(),
+            "profile engine replayed the log"
+        );
+        self.emit(actions);
+    }
+
+    fn apply(&self, records: Vec<AppendedRecord>) {
+        let decoded: Vec<Record> = records
+            .into_iter()
+            .filter_map(|r| match Record::decode(r.location, &r.payload) {
+                Ok(record) => Some(record),
+                Err(reason) => {
+                    tracing::error!(location = ?r.location, reason, "record skipped by the profile engine");
+                    None
+                }
+            })
+            .collect();
+        let now = self.now();
+        let actions: Vec<Action> = {
+            let mut book = self.shared.book();
+            decoded.iter().flat_map(|r| book.apply(r, now)).collect()
+        };
+        self.emit(actions);
+    }
+
+    fn serve(&mut self, receiver: &mpsc::Receiver<Input>) {
+        loop {
+            let wait = if self.jobs.is_empty() {
+                Duration::from_millis(200)
+            } else {
+                Duration::ZERO
+            };
+            match receiver.recv_timeout(wait) {
+                Ok(Input::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                Ok(input) => self.handle(input),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            self.fire_timers();
+            self.step_backfill();
+        }
+    }
+
+    fn handle(&mut self, input: Input) {
+        match input {
+            Input::Records(records) => self.apply(records),
+            Input::Barrier(done) => {
+                let _ = done.send(());
+            }
+            Input::WhenBackfilled(done) => {
+                if self.jobs.is_empty() {
+                    let _ = done.send(());
+                } else {
+                    self.backfill_waiters.push(done);
+                }
+            }
+            Input::Tick => self.fire_timers(),
+            Input::AddSegment(entry, reply) => {
+                let name = entry.name.clone();
+                let _ = reply.send(self.add(name, |book, cut| book.add_segment(*entry, cut)));
+            }
+            Input::AddTrait(definition, reply) => {
+                let name = definition.name.clone();
+                let _ = reply.send(self.add(name, |book, cut| book.add_trait(definition, cut)));
+            }
+            Input::Stop => {}
+        }
+    }
+
+    /// Adds a definition at the current end of the log and saves the
+    /// definitions; the back-fill then reads everything before that end.
+    fn add(
+        &mut self,
+        name: String,
+        install: impl FnOnce(&mut ProfileBook, Vec<u64>),
+    ) -> Result<(), EngineError> {
+        let cut = end_offsets(&self.collector)?;
+        let mut book = self.shared.book();
+        install(&mut book, cut.clone());
+        if let Err(e) = self.store.save(book.definitions()) {
+            tracing::error!(error = %e, "definitions not saved");
+            return Err(e);
+        }
+        drop(book);
+        let job = BackfillJob::new(name, cut);
+        self.shared
+            .progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(job.name.clone(), job.progress());
+        self.jobs.push(job);
+        Ok(())
+    }
+
+    fn fire_timers(&self) {
+        let now = self.now();
+        let due = self.shared.book().next_timer().is_some_and(|t| t <= now);
+        if due {
+            let actions = self.shared.book().fire_timers(now);
+            self.emit(actions);
+        }
+    }
+
+    /// Reads one chunk of the oldest back-fill.
+    fn step_backfill(&mut self) {
+        let Some(job) = self.jobs.first_mut() else {
+            return;
+        };
+        let now = self.shared.clock.now_millis();
+        let finished = job.step(&self.collector, &self.shared, now);
+        self.shared
+            .progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(job.name.clone(), job.progress());
+        if finished {
+            let job = self.jobs.remove(0);
+            let actions = self.shared.book().finish_backfill(&job.name, now);
+            self.shared
+                .progress
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&job.name);
+            tracing::info!(
+                definition = job.name,
+                records = job.read,
+                "back-fill complete"
+            );
+            self.emit(actions);
+            if self.jobs.is_empty() {
+                for waiter in self.backfill_waiters.drain(..) {
+                    let _ = waiter.send(());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Profiles through the admin API: identity across devices, lookups,
+//! timelines, merges, consent, computed traits, restarts.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::harness::{TestApp, DAY};
+
+async fn send(app: &TestApp, path: &str, body: Value) {
+    app.post(path, &body).await.assert_ok();
+}
+
+async fn get_ok(app: &TestApp, path: &str) -> Value {
+    let reply = app.admin_get(path).await;
+    assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.text);
+    reply.json
+}
+
+/// Browsing on a laptop, logging in there, then the same email on a phone.
+async fn two_devices(app: &TestApp) {
+    send(
+        app,
+        "/v1/page",
+        json!({ "anonymousId": "laptop-1", "name": "Home" }),
+    )
+    .await;
+    send(
+        app,
+        "/v1/page",
+        json!({ "anonymousId": "phone-1", "name": "Offers" }),
+    )
+    .await;
+    send(app, "/v1/identify", json!({ "anonymousId": "laptop-1", "userId": "u-ada", "traits": { "email": "Ada@Example.com", "plan": "free" } })).await;
+    app.clock.advance(60_000);
+    send(app, "/v1/identify", json!({ "anonymousId": "phone-1", "traits": { "email": "ada@example.com", "plan": "pro" } })).await;
+    send(app, "/v1/track", json!({ "anonymousId": "phone-1", "event": "Order Completed", "properties": { "revenue": 30 } })).await;
+}
+
+#[tokio::test]
+async fn two_devices_become_one_profile_with_one_timeline() {
+    let app = TestApp::new();
+    two_devices(&app).await;
+    let by_email = get_ok(&app, "/api/v1/profiles?email=ADA@example.com").await;
+    let id = by_email["profile_id"].as_str().unwrap().to_owned();
+    for query in [
+        "user_id=u-ada",
+        "anonymous_id=laptop-1",
+        "anonymous_id=phone-1",
+    ] {
+        let found = get_ok(&app, &format!("/api/v1/profiles?{query}")).await;
+        assert_eq!(found["profile_id"], id.as_str(), "{query}");
+    }
+    assert_eq!(
+        by_email["traits"]["plan"], "pro",
+        "the latest identify wins"
+    );
+    assert_eq!(by_email["events"], 5);
+    let identities: Vec<String> = by_email["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            format!(
+                "{}:{}",
+                i["type"].as_str().unwrap(),
+                i["value"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        identities,
+        [
+            "user_id:u-ada",
+            "email:ada@example.com",
+            "anonymous_id:laptop-1",
+            "anonymous_id:phone-1"
+        ]
+    );
+
+    let timeline = get_ok(&app, &format!("/api/v1/profiles/{id}/events")).await;
+    let names: Vec<&str> = timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["page", "page", "identify", "identify", "track"]);
+    assert_eq!(timeline["total"], 5);
+
+    let merges = get_ok(&app, &format!("/api/v1/profiles/{id}/merges")).await;
+    let merges = merges["merges"].as_array().unwrap();
+    assert_eq!(merges.len(), 1, "{merges:?}");
+    assert_eq!(merges[0]["identifiers"], json!(["anonymous_id:phone-1"]));
+    let merged_id = merges[0]["merged_profile"].as_str().unwrap();
+    assert_ne!(merged_id, id);
+    // The merged-away id still leads to the person.
+    let via_old = get_ok(&app, &format!("/api/v1/profiles/{merged_id}")).await;
+    assert_eq!(via_old["profile_id"], id.as_str());
+    let identities = get_ok(&app, &format!("/api/v1/profiles/{id}/identities")).await;
+    assert_eq!(identities["merged_profiles"], json!([merged_id]));
+}
+
+#[tokio::test]
+async fn two_user_ids_sharing_an_email_stay_two_profiles() {
+    let app = TestApp::new();
+    send(
+        &app,
+        "/v1/identify",
+        json!({ "userId": "u-1", "traits": { "email": "family@example.com" } }),
+    )
+    .await;
+    send(
+        &app,
+        "/v1/identify",
+        json!({ "userId": "u-2", "traits": { "email": "family@example.com" } }),
+    )
+    .await;
+    let one = get_ok(&app, "/api/v1/profiles?user_id=u-1").await;
+    let two = get_ok(&app, "/api/v1/profiles?user_id=u-2").await;
+    assert_ne!(one["profile_id"], two["profile_id"]);
+    assert_eq!(
+        get_ok(&app, "/api/v1/profiles?email=family@example.com").await["profile_id"],
+        one["profile_id"]
+    );
+}
+
+#[tokio::test]
+async fn unknown_profiles_and_bad_lookups_are_clear_errors() {
+    let app = TestApp::new();
+    app.admin_get("/api/v1/profiles/prof_nobody")
+        .await
+        .assert_error(
+            StatusCode::NOT_FOUND,
+            "profile_not_found",
+            "invalid_request",
+        );
+    app.admin_get("/api/v1/profiles?email=nobody@example.com")
+        .await
+        .assert_error(
+            StatusCode::NOT_FOUND,
+            "profile_not_found",
+            "invalid_request",
+        );
+    app.admin_get("/api/v1/profiles").await.assert_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_parameter",
+        "invalid_request",
+    );
+    app.admin_get("/api/v1/profiles?email=a@b.c&user_id=u")
+        .await
+        .assert_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "invalid_request",
+        );
+}
+
+#[tokio::test]
+async fn consent_and_computed_traits_show_on_the_profile() {
+    let app = TestApp::new();
+    let created = app
+        .admin(
+            Method::POST,
+            "/api/v1/computed-traits",
+            Some(&json!({
+                "name": "revenue_30d", "event": "Order Completed", "aggregation": "sum",
+                "property": "properties.revenue", "window_days": 30
+            })),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let bad = app
+        .admin(
+            Method::POST,
+            "/api/v1/computed-traits",
+            Some(&json!({ "name": "x", "aggregation": "sum" })),
+        )
+        .await;
+    bad.assert_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_definition",
+        "invalid_request",
+    );
+    assert!(
+        bad.json["message"].as_str().unwrap().contains("property"),
+        "{}",
+        bad.text
+    );
+    for revenue in [10, 25] {
+        send(&app, "/v1/track", json!({ "userId": "u-c", "event": "Order Completed", "properties": { "revenue": revenue } })).await;
+    }
+    send(
+        &app,
+        "/v1/track",
+        json!({ "userId": "u-c", "event": "Unsubscribed", "properties": { "channel": "sms" } }),
+    )
+    .await;
+    send(
+        &app,
+        "/v1/identify",
+        json!({ "userId": "u-c", "traits": { "emailSubscribed": true } }),
+    )
+    .await;
+    let profile = get_ok(&app, "/api/v1/profiles?user_id=u-c").await;
+    assert_eq!(profile["computed_traits"]["revenue_30d"], 35.0);
+    let subscriptions: Vec<(String, bool)> = profile["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| {
+            (
+                pair[0].as_str().unwrap().to_owned(),
+                pair[1]["subscribed"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        subscriptions,
+        [("email".to_owned(), true), ("sms".to_owned(), false)]
+    );
+    // 31 days later the window is empty, without any new event.
+    app.clock.advance(31 * DAY);
+    app.state.engine.tick().await.unwrap();
+    let later = get_ok(&app, "/api/v1/profiles?user_id=u-c").await;
+    assert_eq!(
+        later["computed_traits"]["revenue_30d"], 0.0,
+        "nothing left in the window"
+    );
+}
+
+#[tokio::test]
+async fn profiles_and_definitions_are_rebuilt_from_the_log_after_a_restart() {
+    let app = TestApp::new();
+    two_devices(&app).await;
+    app.admin(
+        Method::POST,
+        "/api/v1/computed-traits",
+        Some(&json!({ "name": "orders", "event": "Order Completed", "aggregation": "count" })),
+    )
+    .await
+    .assert_ok_status(StatusCode::CREATED);
+    app.state.engine.backfilled().await.unwrap();
+    let before = get_ok(&app, "/api/v1/profiles?email=ada@example.com").await;
+    let app = app.restart();
+    let after = get_ok(&app, "/api/v1/profiles?email=ada@example.com").await;
+    assert_eq!(before, after);
+    assert_eq!(after["computed_traits"]["orders"], 1);
+}
