@@ -1,6 +1,8 @@
 //! The `percorso` binary.
 
+mod admin_client;
 mod bench;
+mod bench_profiles;
 mod cli;
 mod config;
 mod config_file;
@@ -9,6 +11,9 @@ mod events_cmd;
 mod generate_cmd;
 mod import;
 mod import_http;
+mod profiles_cmd;
+mod rebuild_cmd;
+mod segments_cmd;
 mod serve;
 mod sources_cmd;
 

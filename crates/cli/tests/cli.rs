@@ -5,6 +5,7 @@ mod cli {
     pub mod commands;
     pub mod crash;
     pub mod import;
+    pub mod profiles;
     pub mod sdk;
     pub mod support;
 }

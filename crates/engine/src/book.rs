@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::definitions::Definitions;
 use crate::derived::{as_membership_change, membership_event};
 use crate::input::Record;
-use crate::profile::ProfileState;
+use crate::profile::{Changed, ProfileState};
 use crate::segments::{MembershipChange, SegmentMembers};
 
 /// What the engine wants done outside itself.
@@ -67,6 +67,9 @@ pub struct ProfileBook {
     /// False while replaying the log at start: membership is evaluated
     /// once, at the end, against what the log recorded.
     live: bool,
+    /// Membership changes recorded since the runner last took them (live
+    /// only), for subscribers such as journeys.
+    recent: Vec<(String, MembershipChange)>,
 }
 
 impl ProfileBook {
@@ -115,11 +118,17 @@ impl ProfileBook {
             })
         };
         let state = self.profiles.entry(profile.clone()).or_default();
-        state.apply(record, &self.definitions, include, now);
+        let changed = state.apply(record, &self.definitions, include, now);
+        let merged = !record.stamp.merged.is_empty();
         if let Some((segment, entered)) = as_membership_change(record) {
             self.record_membership(&profile, segment, entered, record.timestamp);
         }
-        self.settle(&profile, now)
+        if changed.is_empty() && !merged {
+            return Vec::new(); // nothing a verdict or a window depends on
+        }
+        // A merge can change anything; otherwise only the touched segments.
+        let only = (!merged).then_some(&changed);
+        self.settle_some(&profile, now, only)
     }
 
     /// A change read back from the log becomes the recorded membership.
@@ -142,6 +151,9 @@ impl ProfileBook {
             entered,
             at,
         };
+        if self.live {
+            self.recent.push((segment.to_owned(), change.clone()));
+        }
         self.members.record(segment, change);
     }
 
@@ -167,6 +179,12 @@ impl ProfileBook {
     /// Re-arms the profile's window timer and, once live, states every
     /// membership that differs from what the log recorded.
     pub(crate) fn settle(&mut self, profile: &str, now: i64) -> Vec<Action> {
+        self.settle_some(profile, now, None)
+    }
+
+    /// [`ProfileBook::settle`], re-judging only the segments `only` touches
+    /// (all when `None`).
+    fn settle_some(&mut self, profile: &str, now: i64, only: Option<&Changed>) -> Vec<Action> {
         let Some(state) = self.profiles.get_mut(profile) else {
             return Vec::new();
         };
@@ -181,15 +199,18 @@ impl ProfileBook {
         if !self.live {
             return Vec::new();
         }
-        self.evaluate(profile, now)
+        self.evaluate(profile, now, only)
     }
 
-    fn evaluate(&mut self, profile: &str, now: i64) -> Vec<Action> {
+    fn evaluate(&mut self, profile: &str, now: i64, only: Option<&Changed>) -> Vec<Action> {
         let Some(state) = self.profiles.get_mut(profile) else {
             return Vec::new();
         };
         let mut actions = Vec::new();
-        for segment in &self.definitions.segments {
+        for (index, segment) in self.definitions.segments.iter().enumerate() {
+            if only.is_some_and(|changed| !changed.touches(index, segment)) {
+                continue;
+            }
             if self.cuts.contains_key(&segment.name) {
                 continue; // still back-filling: no verdict yet
             }
@@ -229,7 +250,14 @@ impl ProfileBook {
         self.live = true;
         let mut ids: Vec<String> = self.profiles.keys().cloned().collect();
         ids.sort();
-        ids.iter().flat_map(|id| self.evaluate(id, now)).collect()
+        ids.iter()
+            .flat_map(|id| self.evaluate(id, now, None))
+            .collect()
+    }
+
+    /// Membership changes recorded since the last call.
+    pub fn take_recent(&mut self) -> Vec<(String, MembershipChange)> {
+        std::mem::take(&mut self.recent)
     }
 
     /// When the next window timer is due.

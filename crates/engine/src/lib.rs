@@ -23,6 +23,7 @@ mod input;
 mod jobs;
 mod profile;
 mod queries;
+mod rebuild;
 mod runner;
 mod segments;
 mod sink;
@@ -34,6 +35,7 @@ pub use definitions::{
 pub use derived::{ENGINE_SOURCE, SEGMENT_ENTERED, SEGMENT_EXITED};
 pub use input::Record;
 pub use profile::ProfileState;
+pub use rebuild::rebuild;
 pub use runner::{ActionSink, Engine, EngineError};
 pub use segments::{MembershipChange, SegmentMembers};
 pub use sink::CollectorSink;

@@ -40,6 +40,31 @@ pub struct ProfileState {
     pub anonymous_id: Option<String>,
 }
 
+/// What one event changed on a profile: which segments may need a new
+/// verdict.
+#[derive(Debug, Default)]
+pub struct Changed {
+    /// Profile traits and computed traits whose state changed.
+    pub traits: Vec<String>,
+    /// Segments (by index) one of whose implied traits changed.
+    pub segments: Vec<usize>,
+}
+
+impl Changed {
+    pub fn touches(&self, index: usize, segment: &SegmentEntry) -> bool {
+        self.segments.contains(&index)
+            || segment
+                .compiled
+                .trait_names()
+                .iter()
+                .any(|name| self.traits.iter().any(|t| t == name))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.traits.is_empty() && self.segments.is_empty()
+    }
+}
+
 impl ProfileState {
     /// Applies one event to every definition `include` accepts (a
     /// definition still back-filling takes only events after its cut).
@@ -49,10 +74,13 @@ impl ProfileState {
         definitions: &Definitions,
         include: impl Fn(&str) -> bool,
         now: i64,
-    ) {
+    ) -> Changed {
         let event = &record.event;
         let timestamp = record.timestamp;
-        self.traits.apply(event, &record.source_id, timestamp);
+        let mut changed = Changed {
+            traits: self.traits.apply(event, &record.source_id, timestamp),
+            segments: Vec::new(),
+        };
         self.subscriptions.apply(event, timestamp);
         self.first_seen = Some(self.first_seen.map_or(timestamp, |t| t.min(timestamp)));
         self.last_seen = Some(self.last_seen.map_or(timestamp, |t| t.max(timestamp)));
@@ -70,26 +98,44 @@ impl ProfileState {
             }
         }
         for definition in definitions.computed.iter().filter(|d| include(&d.name)) {
-            self.computed
-                .entry(definition.name.clone())
-                .or_default()
-                .apply(definition, event, timestamp, now);
+            if !definition.matches(event) {
+                continue;
+            }
+            let state = match self.computed.get_mut(&definition.name) {
+                Some(state) => state,
+                None => self.computed.entry(definition.name.clone()).or_default(),
+            };
+            if state.apply(definition, event, timestamp, now) {
+                changed.traits.push(definition.name.clone());
+            }
         }
-        for segment in definitions.segments.iter().filter(|s| include(&s.name)) {
-            self.apply_implied(segment, record, now);
+        for (index, segment) in definitions.segments.iter().enumerate() {
+            if include(&segment.name) && self.apply_implied(segment, record, now) {
+                changed.segments.push(index);
+            }
         }
+        changed
     }
 
     /// Applies one event to one segment's implied traits only (back-fill).
-    pub fn apply_implied(&mut self, segment: &SegmentEntry, record: &Record, now: i64) {
+    /// Returns whether any of them changed.
+    pub fn apply_implied(&mut self, segment: &SegmentEntry, record: &Record, now: i64) -> bool {
         let implied = &segment.compiled.implied;
-        let states = self
-            .implied
-            .entry(segment.name.clone())
-            .or_insert_with(|| vec![TraitState::default(); implied.len()]);
-        for (definition, state) in implied.iter().zip(states.iter_mut()) {
-            state.apply(definition, &record.event, record.timestamp, now);
+        if !implied.iter().any(|d| d.matches(&record.event)) {
+            return false;
         }
+        let states = match self.implied.get_mut(&segment.name) {
+            Some(states) => states,
+            None => self
+                .implied
+                .entry(segment.name.clone())
+                .or_insert_with(|| vec![TraitState::default(); implied.len()]),
+        };
+        let mut changed = false;
+        for (definition, state) in implied.iter().zip(states.iter_mut()) {
+            changed |= state.apply(definition, &record.event, record.timestamp, now);
+        }
+        changed
     }
 
     /// Folds in the state of a profile merged into this one. Its recorded

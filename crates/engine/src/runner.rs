@@ -17,6 +17,7 @@ use crate::book::{Action, ProfileBook};
 use crate::definitions::{BackfillProgress, DefinitionStore, SegmentEntry};
 use crate::input::Record;
 use crate::jobs::BackfillJob;
+use crate::segments::MembershipChange;
 use crate::sink::CollectorSink;
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +70,9 @@ impl AppendListener for Feed {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub book: Mutex<ProfileBook>,
+    /// Every recorded membership change, `(segment, change)`, as it is read
+    /// back from the log.
+    pub changes: tokio::sync::broadcast::Sender<(String, MembershipChange)>,
     pub progress: Mutex<HashMap<String, BackfillProgress>>,
     pub clock: Arc<dyn Clock>,
 }
@@ -115,6 +119,7 @@ impl Engine {
         let ends = end_offsets(&collector)?;
         let shared = Arc::new(Shared {
             book: Mutex::new(ProfileBook::new(definitions)),
+            changes: tokio::sync::broadcast::Sender::new(65_536),
             progress: Mutex::new(HashMap::new()),
             clock,
         });
@@ -150,6 +155,13 @@ impl Engine {
         let (done, wait) = oneshot::channel();
         self.send(Input::Barrier(done))?;
         wait.await.map_err(|_| EngineError::Stopped)
+    }
+
+    /// Recorded segment membership changes from now on.
+    pub fn membership_changes(
+        &self,
+    ) -> tokio::sync::broadcast::Receiver<(String, MembershipChange)> {
+        self.shared.changes.subscribe()
     }
 
     /// Like [`Engine::sync`], then also waits (up to two seconds) for the
@@ -293,11 +305,16 @@ impl Worker {
             })
             .collect();
         let now = self.now();
-        let actions: Vec<Action> = {
+        let (actions, recent) = {
             let mut book = self.shared.book();
-            decoded.iter().flat_map(|r| book.apply(r, now)).collect()
+            let actions: Vec<Action> = decoded.iter().flat_map(|r| book.apply(r, now)).collect();
+            (actions, book.take_recent())
         };
         self.emit(actions);
+        for change in recent {
+            // No subscriber is fine: nobody is waiting.
+            let _ = self.shared.changes.send(change);
+        }
     }
 
     fn serve(&mut self, receiver: &mpsc::Receiver<Input>) {

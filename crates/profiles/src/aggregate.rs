@@ -24,15 +24,41 @@ pub(crate) struct Partial {
 }
 
 impl Partial {
-    pub(crate) fn add(&mut self, timestamp: i64, order: u64, value: Option<&Value>) {
+    /// Adds one matching event. Only what `aggregation` reads is kept: a
+    /// sum need not remember every distinct value, nor a count any value.
+    pub(crate) fn add(
+        &mut self,
+        aggregation: Aggregation,
+        timestamp: i64,
+        order: u64,
+        value: Option<&Value>,
+    ) {
         self.events += 1;
         let Some(value) = value else { return };
+        match aggregation {
+            Aggregation::Count => {}
+            Aggregation::Sum | Aggregation::Min | Aggregation::Max | Aggregation::Average => {
+                self.add_number(value);
+            }
+            Aggregation::First | Aggregation::Last => self.add_stamped(timestamp, order, value),
+            // Values are told apart by their JSON text: 1 and "1" differ.
+            Aggregation::DistinctCount => {
+                self.distinct
+                    .insert(xxhash_rust::xxh3::xxh3_64(value.to_string().as_bytes()));
+            }
+        }
+    }
+
+    fn add_number(&mut self, value: &Value) {
         if let Some(n) = value.as_f64() {
             self.numbers += 1;
             self.sum += n;
             self.min = Some(self.min.map_or(n, |m| m.min(n)));
             self.max = Some(self.max.map_or(n, |m| m.max(n)));
         }
+    }
+
+    fn add_stamped(&mut self, timestamp: i64, order: u64, value: &Value) {
         let stamped = (timestamp, order, value.clone());
         if self
             .first
@@ -48,9 +74,6 @@ impl Partial {
         {
             self.last = Some(stamped);
         }
-        // Values are told apart by their JSON text: 1 and "1" differ.
-        self.distinct
-            .insert(xxhash_rust::xxh3::xxh3_64(value.to_string().as_bytes()));
     }
 
     pub(crate) fn merge(&mut self, other: &Partial) {

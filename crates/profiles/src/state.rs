@@ -51,9 +51,12 @@ impl TraitState {
             self.days.insert(at, (day, Partial::default()));
         }
         self.applied += 1;
-        self.days[at]
-            .1
-            .add(timestamp, self.applied, definition.input(event));
+        self.days[at].1.add(
+            definition.aggregation,
+            timestamp,
+            self.applied,
+            definition.input(event),
+        );
         true
     }
 

@@ -46,6 +46,24 @@ impl CompiledSegment {
         }
     }
 
+    /// Names of the profile and computed traits the rule reads: only a
+    /// change to one of them (or to an implied trait) can change a verdict.
+    pub fn trait_names(&self) -> Vec<&str> {
+        fn walk<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
+            match node {
+                Node::All(children) | Node::Any(children) => {
+                    children.iter().for_each(|c| walk(c, out));
+                }
+                Node::Not(child) => walk(child, out),
+                Node::Trait { name, .. } => out.push(name),
+                Node::Count { .. } | Node::Last { .. } => {}
+            }
+        }
+        let mut names = Vec::new();
+        walk(&self.rule, &mut names);
+        names
+    }
+
     /// Whether a profile with these facts is a member.
     pub fn evaluate(&self, facts: &dyn Facts) -> bool {
         holds(&self.rule, facts)

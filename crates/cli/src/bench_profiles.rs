@@ -1,0 +1,329 @@
+//! `percorso bench profiles`: events through identity resolution, the
+//! durable log and the profile engine with 10 computed traits and 10
+//! segments, against the same pipeline with no definitions (baseline, same
+//! run); then the time from an event's append to its `Segment Entered`
+//! event under background load; and the process RSS.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use percorso_collect::{
+    BatchDefaults, CollectConfig, Collector, DataDir, IncomingItem, Origin, Source,
+};
+use percorso_core::SystemClock;
+use percorso_engine::Engine;
+use percorso_log::{LogOptions, OpenMode};
+use percorso_profiles::ComputedTrait;
+use serde_json::json;
+
+#[derive(Debug, Args)]
+pub struct ProfilesBenchArgs {
+    /// Distinct people (each with an anonymous id, a user id and an email).
+    #[arg(long, default_value_t = 100_000)]
+    pub profiles: u64,
+    /// Events per person.
+    #[arg(long, default_value_t = 10)]
+    pub events_per_profile: u64,
+    /// Concurrent senders.
+    #[arg(long, default_value_t = 4)]
+    pub clients: u64,
+    /// Events per ingest call.
+    #[arg(long, default_value_t = 500)]
+    pub batch: usize,
+    /// Latency probes (one new person each, under background load).
+    #[arg(long, default_value_t = 2_000)]
+    pub probes: usize,
+    /// Skip the no-definitions baseline run.
+    #[arg(long)]
+    pub no_baseline: bool,
+}
+
+const EVENTS: [&str; 5] = [
+    "Product Viewed",
+    "Order Completed",
+    "Email Opened",
+    "Cart Updated",
+    "Support Call",
+];
+
+fn definitions() -> (Vec<ComputedTrait>, Vec<String>) {
+    let traits = [
+        json!({ "name": "orders", "event": "Order Completed", "aggregation": "count" }),
+        json!({ "name": "spend", "event": "Order Completed", "aggregation": "sum", "property": "properties.revenue" }),
+        json!({ "name": "spend_30d", "event": "Order Completed", "aggregation": "sum", "property": "properties.revenue", "window_days": 30 }),
+        json!({ "name": "max_order", "event": "Order Completed", "aggregation": "max", "property": "properties.revenue" }),
+        json!({ "name": "avg_order", "event": "Order Completed", "aggregation": "average", "property": "properties.revenue" }),
+        json!({ "name": "first_product", "event": "Product Viewed", "aggregation": "first", "property": "properties.sku" }),
+        json!({ "name": "last_channel", "aggregation": "last", "property": "context.channel" }),
+        json!({ "name": "skus_7d", "event": "Product Viewed", "aggregation": "distinct_count", "property": "properties.sku", "window_days": 7 }),
+        json!({ "name": "calls_14d", "event": "Support Call", "aggregation": "count", "window_days": 14 }),
+        json!({ "name": "min_order", "event": "Order Completed", "aggregation": "min", "property": "properties.revenue" }),
+    ];
+    let traits = traits
+        .into_iter()
+        .map(|t| serde_json::from_value(t).expect("valid trait"))
+        .collect();
+    let segments = (0..9)
+        .map(|i| match i % 3 {
+            0 => format!("name: buyers_{i}\nrule:\n  event: Order Completed\n  at_least: {}\n  within_days: 30\n", 1 + i / 3),
+            1 => format!("name: spenders_{i}\nrule:\n  all:\n    - trait: spend\n      greater_than: {}\n    - not:\n        event: Support Call\n        within_days: 14\n", 50 * i),
+            _ => format!("name: web_{i}\nrule:\n  any:\n    - last_seen:\n        path: context.channel\n        equals: web\n    - trait: plan\n      equals: pro\n"),
+        })
+        .chain(["name: probe_hit\nrule:\n  event: Probe Hit\n".to_owned()])
+        .collect();
+    (traits, segments)
+}
+
+fn event_text(person: u64, n: u64) -> String {
+    let anonymous = format!("anon-{person}");
+    if n == 0 {
+        let plan = if person.is_multiple_of(7) {
+            "pro"
+        } else {
+            "free"
+        };
+        return json!({ "type": "identify", "anonymousId": anonymous, "userId": format!("user-{person}"),
+            "traits": { "email": format!("p{person}@example.com"), "plan": plan } })
+        .to_string();
+    }
+    let name = EVENTS[((person + n) % EVENTS.len() as u64) as usize];
+    let channel = ["web", "app", "email", "store"][(n % 4) as usize];
+    json!({ "type": "track", "anonymousId": anonymous, "event": name,
+        "properties": { "revenue": (person * 31 + n * 17) % 200, "sku": format!("sku-{}", (person + n) % 50) },
+        "context": { "channel": channel } })
+    .to_string()
+}
+
+struct Rig {
+    _dir: tempfile::TempDir,
+    collector: Arc<Collector>,
+    engine: Arc<Engine>,
+    source: Source,
+}
+
+fn rig(rt: &tokio::runtime::Runtime, with_definitions: bool) -> anyhow::Result<Rig> {
+    let dir = tempfile::tempdir()?;
+    let data = DataDir::new(dir.path());
+    let config = CollectConfig {
+        log: LogOptions::default(),
+        ..CollectConfig::default()
+    };
+    let collector = Arc::new(Collector::open(
+        &data,
+        config,
+        Arc::new(SystemClock),
+        OpenMode::ReadWrite,
+    )?);
+    let engine = Engine::start_for(
+        &collector,
+        &data,
+        Arc::new(SystemClock),
+        rt.handle().clone(),
+    )?;
+    if with_definitions {
+        let (traits, segments) = definitions();
+        rt.block_on(async {
+            for t in traits {
+                engine.create_trait(t).await?;
+            }
+            for s in segments {
+                engine.create_segment(&s).await?;
+            }
+            engine.backfilled().await
+        })?;
+    }
+    let source = Source {
+        id: "bench".into(),
+        name: "bench".into(),
+        write_key: String::new(),
+        created_at: String::new(),
+    };
+    Ok(Rig {
+        _dir: dir,
+        collector,
+        engine,
+        source,
+    })
+}
+
+async fn send(rig: &Rig, texts: Vec<String>) -> anyhow::Result<()> {
+    let items = texts
+        .into_iter()
+        .map(|t| IncomingItem::json(Origin::Request, t))
+        .collect();
+    let outcome = rig
+        .collector
+        .ingest(&rig.source, None, &BatchDefaults::default(), items)
+        .await?;
+    anyhow::ensure!(
+        outcome.rejected.is_empty(),
+        "bench events refused: {:?}",
+        outcome.rejected
+    );
+    Ok(())
+}
+
+/// Sends every person's events (interleaved across people, as live
+/// traffic is) and waits until the engine applied them all.
+fn throughput(
+    rt: &tokio::runtime::Runtime,
+    rig: &Arc<Rig>,
+    args: &ProfilesBenchArgs,
+) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for client in 0..args.clients {
+            let rig = rig.clone();
+            let (profiles, per, clients, batch) = (
+                args.profiles,
+                args.events_per_profile,
+                args.clients,
+                args.batch,
+            );
+            tasks.push(tokio::spawn(async move {
+                let mut texts = Vec::with_capacity(batch);
+                for n in 0..per {
+                    for person in (client..profiles).step_by(clients as usize) {
+                        texts.push(event_text(person, n));
+                        if texts.len() == batch {
+                            send(&rig, std::mem::take(&mut texts)).await?;
+                        }
+                    }
+                }
+                send(&rig, texts).await
+            }));
+        }
+        for task in tasks {
+            task.await??;
+        }
+        rig.engine.sync().await?;
+        anyhow::Ok(())
+    })?;
+    Ok((args.profiles * args.events_per_profile) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Sends probe events for new people while two clients keep a background
+/// load going; measures from the probe's ingest call to its recorded
+/// `Segment Entered`.
+fn latency(
+    rt: &tokio::runtime::Runtime,
+    rig: &Arc<Rig>,
+    args: &ProfilesBenchArgs,
+) -> anyhow::Result<Vec<Duration>> {
+    let mut changes = rig.engine.membership_changes();
+    rt.block_on(async {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut background = Vec::new();
+        for client in 0..2u64 {
+            let (rig, stop) = (rig.clone(), stop.clone());
+            let profiles = args.profiles;
+            background.push(tokio::spawn(async move {
+                let mut n = 100;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let texts = (0..100)
+                        .map(|i| event_text((client * 100 + i) % profiles.max(1), n))
+                        .collect();
+                    send(&rig, texts).await?;
+                    n += 1;
+                }
+                anyhow::Ok(())
+            }));
+        }
+        let mut sent: HashMap<String, Instant> = HashMap::new();
+        let mut seen: HashMap<String, Instant> = HashMap::new();
+        for probe in 0..args.probes {
+            let user = format!("probe-{probe}");
+            let text = json!({ "type": "track", "userId": user, "event": "Probe Hit" }).to_string();
+            let at = Instant::now();
+            send(rig, vec![text]).await?;
+            let identifier = percorso_identity::Identifier::new("user_id", &user);
+            let profile = rig
+                .collector
+                .identity()
+                .graph()
+                .profile_of(&identifier)
+                .map(|p| p.0.clone());
+            sent.insert(profile.unwrap_or_default(), at);
+            while let Ok((segment, change)) = changes.try_recv() {
+                if segment == "probe_hit" && change.entered {
+                    seen.insert(change.profile_id, Instant::now());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while seen.len() < sent.len() && Instant::now() < deadline {
+            match tokio::time::timeout(Duration::from_millis(100), changes.recv()).await {
+                Ok(Ok((segment, change))) if segment == "probe_hit" && change.entered => {
+                    seen.insert(change.profile_id, Instant::now());
+                }
+                _ => {}
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for task in background {
+            task.await??;
+        }
+        anyhow::ensure!(
+            seen.len() == sent.len(),
+            "only {} of {} probes entered the segment",
+            seen.len(),
+            sent.len()
+        );
+        Ok(sent
+            .iter()
+            .map(|(profile, at)| seen[profile].duration_since(*at))
+            .collect())
+    })
+}
+
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+pub fn run(args: ProfilesBenchArgs) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let total = args.profiles * args.events_per_profile;
+    println!(
+        "{} people x {} events = {total} events, {} clients, batches of {}",
+        args.profiles, args.events_per_profile, args.clients, args.batch
+    );
+    let baseline = if args.no_baseline {
+        None
+    } else {
+        let rig = Arc::new(rig(&rt, false)?);
+        let rate = throughput(&rt, &rig, &args)?;
+        println!("baseline (identity + log + profiles, no definitions): {rate:>10.0} events/s");
+        Some(rate)
+    };
+    let rig = Arc::new(rig(&rt, true)?);
+    let rate = throughput(&rt, &rig, &args)?;
+    let ratio = baseline.map_or(String::new(), |b| {
+        format!(" (ratio to baseline {:.2})", rate / b)
+    });
+    println!("with 10 computed traits + 10 segments:               {rate:>10.0} events/s{ratio}");
+    println!("RSS after {} profiles: {:.0} MiB", args.profiles, rss_mib());
+    let mut latencies = latency(&rt, &rig, &args)?;
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    println!(
+        "append -> Segment Entered recorded ({} probes under load): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        latencies.len(),
+        at(0.5).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3,
+        at(1.0).as_secs_f64() * 1e3
+    );
+    rig.engine.stop();
+    Ok(())
+}
