@@ -199,7 +199,11 @@ fn throughput(
         for task in tasks {
             task.await??;
         }
-        rig.engine.sync().await?;
+        // Done means the Segment Entered events the load caused are stored
+        // and applied too (settle waits for them at most 2 s a call).
+        for _ in 0..30 {
+            rig.engine.settle().await?;
+        }
         anyhow::Ok(())
     })?;
     Ok((args.profiles * args.events_per_profile) as f64 / started.elapsed().as_secs_f64())
