@@ -183,17 +183,15 @@ fn admin_token(config: &Config, args: &ServerArgs) -> anyhow::Result<String> {
     if let Some(token) = args.admin_token.as_ref().or(config.admin_token.as_ref()) {
         return Ok(token.clone());
     }
-    let path = DataDir::new(&config.data_dir).admin_token();
-    let token = std::fs::read_to_string(&path).unwrap_or_default();
-    let token = token.trim();
-    if token.is_empty() {
-        bail!(
+    let data = DataDir::new(&config.data_dir);
+    match crate::serve::stored_admin_token(&data) {
+        Some(token) => Ok(token),
+        None => bail!(
             "no admin token in {}: give the server's --data directory (`percorso serve` \
              creates the token there on its first start), or pass --admin-token",
-            path.display()
-        );
+            data.admin_token().display()
+        ),
     }
-    Ok(token.to_owned())
 }
 
 /// reqwest's own message is generic ("error sending request"); the cause

@@ -96,13 +96,10 @@ fn admin_token(config: &Config, data: &DataDir) -> anyhow::Result<String> {
     if let Some(token) = &config.admin_token {
         return Ok(token.clone());
     }
-    let path = data.admin_token();
-    if let Ok(token) = std::fs::read_to_string(&path) {
-        let token = token.trim().to_owned();
-        if !token.is_empty() {
-            return Ok(token);
-        }
+    if let Some(token) = stored_admin_token(data) {
+        return Ok(token);
     }
+    let path = data.admin_token();
     let token = format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
@@ -111,6 +108,13 @@ fn admin_token(config: &Config, data: &DataDir) -> anyhow::Result<String> {
     atomic_write(&path, token.as_bytes())?;
     println!("generated an admin token in {}", path.display());
     Ok(token)
+}
+
+/// The token generated on an earlier start, if there is one.
+pub fn stored_admin_token(data: &DataDir) -> Option<String> {
+    let token = std::fs::read_to_string(data.admin_token()).ok()?;
+    let token = token.trim();
+    (!token.is_empty()).then(|| token.to_owned())
 }
 
 /// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is

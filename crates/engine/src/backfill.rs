@@ -49,9 +49,7 @@ impl ProfileBook {
     /// counts as complete, and every profile's membership is evaluated.
     pub fn finish_backfill(&mut self, name: &str, now: i64) -> Vec<Action> {
         self.cuts.remove(name);
-        let mut ids: Vec<String> = self.profiles.keys().cloned().collect();
-        ids.sort();
-        ids.iter().flat_map(|id| self.settle(id, now)).collect()
+        self.settle_everyone(now)
     }
 
     /// Whether definition `name` is still being back-filled.

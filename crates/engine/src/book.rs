@@ -165,13 +165,12 @@ impl ProfileBook {
         let survivor = self.canonical(into).to_owned();
         let mut trail = self.merges.remove(from).unwrap_or_default();
         trail.push(audit);
-        let merged = self.merges.entry(survivor).or_default();
+        let merged = self.merges.entry(survivor.clone()).or_default();
         merged.extend(trail);
         merged.sort_by(|a, b| (a.at, &a.message_id).cmp(&(b.at, &b.message_id)));
         self.members.forget(from);
         self.timer_of.remove(from);
         if let Some(state) = self.profiles.remove(from) {
-            let survivor = self.canonical(into).to_owned();
             self.profiles.entry(survivor).or_default().merge(state);
         }
     }
@@ -248,11 +247,15 @@ impl ProfileBook {
     /// After the start-up replay: evaluates everyone once and goes live.
     pub fn go_live(&mut self, now: i64) -> Vec<Action> {
         self.live = true;
+        self.settle_everyone(now)
+    }
+
+    /// Settles every profile, in id order so the actions come out the same
+    /// way each time.
+    pub(crate) fn settle_everyone(&mut self, now: i64) -> Vec<Action> {
         let mut ids: Vec<String> = self.profiles.keys().cloned().collect();
         ids.sort();
-        ids.iter()
-            .flat_map(|id| self.evaluate(id, now, None))
-            .collect()
+        ids.iter().flat_map(|id| self.settle(id, now)).collect()
     }
 
     /// Membership changes recorded since the last call.

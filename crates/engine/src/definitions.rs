@@ -18,6 +18,9 @@ pub struct SegmentEntry {
     pub text: String,
     pub created_at: i64,
     pub compiled: CompiledSegment,
+    /// The profile and computed traits the rule reads, looked up on every
+    /// event that changes one, so kept rather than walked each time.
+    pub trait_names: Vec<String>,
 }
 
 /// A segment as listed by the API.
@@ -66,7 +69,13 @@ impl Definitions {
         let definition = parse_segment(text).map_err(|e| EngineError::Invalid(e.to_string()))?;
         check_name(&definition.name, "name")?;
         let compiled = CompiledSegment::compile(definition);
+        let trait_names = compiled
+            .trait_names()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         Ok(SegmentEntry {
+            trait_names,
             name: compiled.definition.name.clone(),
             text: text.to_owned(),
             created_at: now,

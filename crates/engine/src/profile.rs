@@ -54,10 +54,9 @@ impl Changed {
     pub fn touches(&self, index: usize, segment: &SegmentEntry) -> bool {
         self.segments.contains(&index)
             || segment
-                .compiled
-                .trait_names()
+                .trait_names
                 .iter()
-                .any(|name| self.traits.iter().any(|t| t == name))
+                .any(|name| self.traits.contains(name))
     }
 
     pub fn is_empty(&self) -> bool {

@@ -387,11 +387,8 @@ impl Worker {
 
     fn fire_timers(&self) {
         let now = self.now();
-        let due = self.shared.book().next_timer().is_some_and(|t| t <= now);
-        if due {
-            let actions = self.shared.book().fire_timers(now);
-            self.emit(actions);
-        }
+        let actions = self.shared.book().fire_timers(now);
+        self.emit(actions);
     }
 
     /// Reads one chunk of the oldest back-fill.

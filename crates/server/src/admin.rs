@@ -35,6 +35,19 @@ pub(crate) fn limit_param(
     }
 }
 
+/// The `offset` query parameter (default 0).
+pub(crate) fn offset_param(params: &HashMap<String, String>) -> Result<u64, ApiError> {
+    match params.get("offset") {
+        None => Ok(0),
+        Some(text) => text.parse::<u64>().map_err(|_| {
+            ApiError::bad_request(
+                "invalid_parameter",
+                format!("offset must be a whole number, got '{text}'"),
+            )
+        }),
+    }
+}
+
 /// Runs a read of the log off the async workers: it does file I/O.
 async fn read_log<T: Send + 'static>(
     state: &AppState,
@@ -81,15 +94,7 @@ pub async fn quarantine(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<QuarantinePage>, ApiError> {
     require_admin(&headers, &state.admin_token)?;
-    let offset = match params.get("offset") {
-        None => 0,
-        Some(text) => text.parse::<u64>().map_err(|_| {
-            ApiError::bad_request(
-                "invalid_parameter",
-                format!("offset must be a whole number, got '{text}'"),
-            )
-        })?,
-    };
+    let offset = offset_param(&params)?;
     let limit = limit_param(&params, 100)?;
     let page = read_log(&state, move |collector| {
         collector.quarantined(offset, limit)

@@ -12,7 +12,7 @@ use percorso_engine::SegmentSummary;
 use percorso_profiles::ComputedTrait;
 use serde_json::{json, Value};
 
-use crate::admin::limit_param;
+use crate::admin::{limit_param, offset_param};
 use crate::app::AppState;
 use crate::auth::require_admin;
 use crate::body::{parse_json, read_body, Limited};
@@ -117,15 +117,7 @@ pub async fn segment_history(
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&headers, &state.admin_token)?;
     let limit = limit_param(&params, 100)?;
-    let offset = match params.get("offset") {
-        None => 0,
-        Some(text) => text.parse::<usize>().map_err(|_| {
-            ApiError::bad_request(
-                "invalid_parameter",
-                format!("offset must be a whole number, got '{text}'"),
-            )
-        })?,
-    };
+    let offset = usize::try_from(offset_param(&params)?).unwrap_or(usize::MAX);
     let (changes, total) = state.engine.history(&name, offset, limit).await?;
     let changes: Vec<Value> = changes
         .into_iter()
