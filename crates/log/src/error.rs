@@ -14,6 +14,8 @@ pub enum LogError {
     Poisoned(String),
     #[error("record of {0} bytes is larger than the log's limit")]
     RecordTooLarge(usize),
+    #[error("an empty record cannot be appended (empty is how erased records read)")]
+    EmptyRecord,
     #[error("partition {0} does not exist")]
     NoSuchPartition(u16),
     #[error("offset {offset} is beyond the end ({end}) of partition {partition}")]

@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
+use crate::erasure;
 use crate::error::LogError;
 use crate::frame::MAX_PAYLOAD_BYTES;
 use crate::partition::{
@@ -83,6 +84,7 @@ impl EventLog {
         let mut report = RecoveryReport {
             partitions: Vec::new(),
         };
+        let ledger = erasure::load_ledger(dir, mode == OpenMode::ReadWrite)?;
         for id in 0..partition_count {
             let pdir = dir.join(format!("p{id:04}"));
             if mode == OpenMode::ReadWrite {
@@ -93,13 +95,23 @@ impl EventLog {
             } else {
                 Vec::new()
             };
-            let (tail, tail_len, next_offset, recovery) = recover_tail(&pdir, id, &segments, mode)?;
+            // Before recovery looks at the tail: a torn overwrite must not
+            // be taken for damage.
+            let erased = erasure::restore(&pdir, id, &ledger, mode == OpenMode::ReadWrite)?;
+            let (tail, tail_len, next_offset, recovery) =
+                recover_tail(&pdir, id, &segments, mode, erased.clone())?;
             let created_first_segment = segments.is_empty() && mode == OpenMode::ReadWrite;
             if created_first_segment {
                 segments.push(0);
             }
             report.partitions.push(recovery);
-            let shared = Arc::new(PartitionShared::new(id, pdir, segments, next_offset));
+            let shared = Arc::new(PartitionShared::new(
+                id,
+                pdir,
+                segments,
+                next_offset,
+                erased,
+            ));
             if mode == OpenMode::ReadWrite {
                 let writer = PartitionWriter::open(
                     shared.clone(),
@@ -192,6 +204,10 @@ impl EventLog {
         if let Some(big) = payloads.iter().find(|p| p.len() > MAX_PAYLOAD_BYTES) {
             return Err(LogError::RecordTooLarge(big.len()));
         }
+        if payloads.iter().any(Vec::is_empty) {
+            // An empty payload is how an erased record reads back.
+            return Err(LogError::EmptyRecord);
+        }
         let sender = {
             let senders = self.senders.lock().unwrap_or_else(|e| e.into_inner());
             self.shared(partition)?;
@@ -210,6 +226,18 @@ impl EventLog {
     /// Reads one durable record back by the location its append returned.
     pub fn read_at(&self, location: RecordLocation) -> Result<Vec<u8>, LogError> {
         self.shared(location.partition)?.read_at(location)
+    }
+
+    /// Erases durable records in place (privacy): once this returns, they
+    /// read back with an empty payload, now and after any restart, and
+    /// their bytes on disk are zeros. Offsets and positions do not move.
+    /// Erasing a record twice is harmless.
+    pub fn erase(&self, locations: &[RecordLocation]) -> Result<(), LogError> {
+        let partitions = locations
+            .iter()
+            .map(|l| self.shared(l.partition).cloned())
+            .collect::<Result<Vec<_>, _>>()?;
+        erasure::erase(&self.dir, &partitions, locations)
     }
 
     /// Replays `partition` from `offset` up to the records durable now.

@@ -9,9 +9,12 @@
 //!   with one `write`, syncs once, and only then answers each request.
 //! * On open, the tail segment is scanned and truncated at the first record
 //!   that fails validation; everything before it is kept.
+//! * Records can be erased in place for privacy requests (see `erasure`):
+//!   they keep their offset and read back with an empty payload.
 //! * Records are routed to partitions by a key (the profile key); readers
 //!   replay a partition from any offset.
 
+mod erasure;
 mod error;
 mod event_log;
 mod frame;

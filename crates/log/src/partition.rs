@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use tokio::sync::oneshot;
 
+use crate::erasure::ErasedOffsets;
 use crate::error::LogError;
 use crate::frame::{self, Decoded, HEADER_BYTES, MAX_PAYLOAD_BYTES};
 use crate::segment::segment_path;
@@ -51,10 +52,18 @@ pub(crate) struct PartitionShared {
     read_handles: Mutex<HashMap<u64, Arc<File>>>,
     /// Why the writer stopped accepting appends, if it did.
     pub poisoned: Mutex<Option<String>>,
+    /// Records erased for privacy: read back with an empty payload.
+    pub erased: Arc<ErasedOffsets>,
 }
 
 impl PartitionShared {
-    pub(crate) fn new(id: u16, dir: PathBuf, segments: Vec<u64>, committed: u64) -> Self {
+    pub(crate) fn new(
+        id: u16,
+        dir: PathBuf,
+        segments: Vec<u64>,
+        committed: u64,
+        erased: Arc<ErasedOffsets>,
+    ) -> Self {
         Self {
             id,
             dir,
@@ -62,6 +71,7 @@ impl PartitionShared {
             segments: RwLock::new(segments),
             read_handles: Mutex::new(HashMap::new()),
             poisoned: Mutex::new(None),
+            erased,
         }
     }
 
@@ -89,6 +99,9 @@ impl PartitionShared {
                 end: self.committed(),
             });
         }
+        if self.erased.contains(location.offset) {
+            return Ok(Vec::new());
+        }
         let file = self.handle(location.segment)?;
         let path = || segment_path(&self.dir, location.segment);
         let mut header = [0u8; HEADER_BYTES];
@@ -110,6 +123,8 @@ impl PartitionShared {
                 offset, payload, ..
             } if offset == location.offset => Ok(payload.to_vec()),
             Decoded::Record { .. } => Err(corrupt("a different record is stored there")),
+            // Erased while we read: the overwrite may have been half done.
+            _ if self.erased.contains(location.offset) => Ok(Vec::new()),
             Decoded::Invalid(reason) => Err(corrupt(reason)),
             Decoded::Incomplete { .. } => Err(corrupt("record is cut short")),
         }

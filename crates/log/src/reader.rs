@@ -65,7 +65,7 @@ impl PartitionReader {
             };
             let path = segment_path(&self.shared.dir, segment);
             if self.frames.is_none() {
-                self.frames = Some(FrameReader::open(&path)?);
+                self.frames = Some(FrameReader::open(&path, self.shared.erased.clone())?);
             }
             let frames = self.frames.as_mut().ok_or(LogError::Closed)?;
             match frames.next_frame().map_err(LogError::io(&path))? {

@@ -4,7 +4,11 @@ use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use serde::Serialize;
+
+use crate::erasure::ErasedOffsets;
 
 use crate::error::LogError;
 use crate::event_log::OpenMode;
@@ -36,6 +40,7 @@ pub(crate) fn recover_tail(
     partition: u16,
     segments: &[u64],
     mode: OpenMode,
+    erased: Arc<ErasedOffsets>,
 ) -> Result<(u64, u64, u64, PartitionRecovery), LogError> {
     let Some(&tail) = segments.last() else {
         let recovery = PartitionRecovery {
@@ -48,7 +53,7 @@ pub(crate) fn recover_tail(
         return Ok((0, 0, 0, recovery));
     };
     let path = segment_path(dir, tail);
-    let outcome = scan(&path, tail)?;
+    let outcome = scan(&path, tail, erased)?;
     let file_len = std::fs::metadata(&path).map_err(LogError::io(&path))?.len();
     let truncated_bytes = file_len - outcome.valid_bytes;
     let mut set_aside = None;

@@ -3,7 +3,9 @@
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use crate::erasure::ErasedOffsets;
 use crate::error::LogError;
 use crate::frame::{self, Decoded, HEADER_BYTES, MAX_PAYLOAD_BYTES};
 
@@ -55,15 +57,17 @@ pub(crate) struct FrameReader {
     inner: BufReader<File>,
     position: u64,
     scratch: Vec<u8>,
+    erased: Arc<ErasedOffsets>,
 }
 
 impl FrameReader {
-    pub(crate) fn open(path: &Path) -> Result<Self, LogError> {
+    pub(crate) fn open(path: &Path, erased: Arc<ErasedOffsets>) -> Result<Self, LogError> {
         let file = File::open(path).map_err(LogError::io(path))?;
         Ok(Self {
             inner: BufReader::with_capacity(1 << 20, file),
             position: 0,
             scratch: Vec::new(),
+            erased,
         })
     }
 
@@ -90,6 +94,18 @@ impl FrameReader {
         let got = read_full(&mut self.inner, &mut self.scratch[HEADER_BYTES..])?;
         if got < len {
             return Ok(Frame::Torn);
+        }
+        let offset_field = u64::from_le_bytes(self.scratch[8..16].try_into().unwrap_or_default());
+        if self.erased.contains(offset_field) {
+            // The ledger says erased, whatever the bytes say: an overwrite
+            // may have been torn, but it never changes the frame's length.
+            let position = self.position;
+            self.position += (HEADER_BYTES + len) as u64;
+            return Ok(Frame::Record {
+                offset: offset_field,
+                payload: Vec::new(),
+                position,
+            });
         }
         match frame::decode(&self.scratch) {
             Decoded::Record {
@@ -138,8 +154,12 @@ pub(crate) struct ScanOutcome {
 
 /// Validates a segment from its start: every record must be intact and
 /// carry the next offset in sequence.
-pub(crate) fn scan(path: &Path, base: u64) -> Result<ScanOutcome, LogError> {
-    let mut reader = FrameReader::open(path)?;
+pub(crate) fn scan(
+    path: &Path,
+    base: u64,
+    erased: Arc<ErasedOffsets>,
+) -> Result<ScanOutcome, LogError> {
+    let mut reader = FrameReader::open(path, erased)?;
     let mut next_offset = base;
     let mut valid_bytes = 0;
     let damage = loop {
