@@ -86,6 +86,12 @@ impl AdminClient {
         self.send(request)
     }
 
+    /// `DELETE` of the path made of `segments`.
+    pub fn delete(&self, segments: &[&str]) -> anyhow::Result<Value> {
+        let request = self.client.delete(self.url(segments)?);
+        self.send(request)
+    }
+
     /// `POST` of `body` as it is, with its content type.
     pub fn post(
         &self,

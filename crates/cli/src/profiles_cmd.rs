@@ -48,6 +48,18 @@ pub enum ProfilesCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print everything held about a person (profile, identities, merges,
+    /// segments, every event) as one JSON document: a data access request.
+    Export { profile_id: String },
+    /// Erase a person for good: the profile, the profiles merged into it,
+    /// their identifiers and every event, from the log and all derived
+    /// state. Cannot be undone.
+    Delete {
+        profile_id: String,
+        /// Confirms the erasure.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -164,7 +176,28 @@ pub fn run(config: &Config, args: ProfilesArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        ProfilesCommand::Export { profile_id } => {
+            print_json(&client.get(&["profiles", &profile_id, "export"], &[])?)
+        }
+        ProfilesCommand::Delete { profile_id, yes } => delete(&client, &profile_id, yes),
     }
+}
+
+fn delete(client: &AdminClient, profile_id: &str, yes: bool) -> anyhow::Result<()> {
+    if !yes {
+        anyhow::bail!(
+            "erasing profile {profile_id} cannot be undone; run again with --yes to confirm"
+        );
+    }
+    let body = client.delete(&["profiles", profile_id])?;
+    println!(
+        "erased profile {} ({} profile id(s), {} identifier(s), {} event(s))",
+        plain(&body["profile_id"]),
+        array(&body, "profiles").len(),
+        plain(&body["identifiers"]),
+        plain(&body["events"]),
+    );
+    Ok(())
 }
 
 fn fetch_profile(client: &AdminClient, show: ShowArgs) -> anyhow::Result<Value> {

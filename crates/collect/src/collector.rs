@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::data_dir::{DataDir, DataDirLock};
 use crate::dedup::{dedup_key, DedupIndex};
+use crate::erasure::ErasedProfiles;
 use crate::error::CollectError;
 use crate::identity_stage::IdentityStage;
 use crate::incoming::{IncomingItem, IngestOutcome, ItemBody, RejectedItem};
@@ -57,6 +58,9 @@ pub struct Collector {
     /// Routes events identity could not resolve (all ids blocked).
     pub(crate) fallback_key: Arc<dyn ProfileKeyResolver>,
     pub(crate) listener: OnceLock<Arc<dyn AppendListener>>,
+    /// Ingest holds it shared, an erasure alone (see `erasure`).
+    pub(crate) erase_gate: tokio::sync::RwLock<()>,
+    pub(crate) erased: ErasedProfiles,
     _lock: Option<DataDirLock>,
 }
 
@@ -93,9 +97,11 @@ impl Collector {
             config,
             fallback_key: Arc::new(UserOrAnonymousId),
             listener: OnceLock::new(),
+            erase_gate: tokio::sync::RwLock::new(()),
+            erased: ErasedProfiles::load(data.erased_profiles())?,
             _lock: lock,
         };
-        collector.rebuild_from_log()?;
+        collector.rebuild_from_log(mode)?;
         Ok(collector)
     }
 

@@ -41,6 +41,11 @@ impl DataDir {
         self.root.join("definitions.json")
     }
 
+    /// Ids of the profiles erased by privacy requests (no personal data).
+    pub fn erased_profiles(&self) -> PathBuf {
+        self.root.join("erased-profiles.jsonl")
+    }
+
     pub fn admin_token(&self) -> PathBuf {
         self.root.join("admin-token")
     }

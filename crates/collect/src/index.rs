@@ -59,6 +59,23 @@ impl EventIndex {
         }
     }
 
+    /// Drops one record (erased) from the lists of its ids.
+    pub fn remove(&self, ids: [&str; 3], location: RecordLocation) {
+        let mut map = self.by_id.write().unwrap_or_else(|e| e.into_inner());
+        for (kind, id) in [IdKind::UserId, IdKind::AnonymousId, IdKind::Profile]
+            .into_iter()
+            .zip(ids)
+        {
+            let hash = id_hash(kind, id);
+            if let Some(events) = map.get_mut(&hash) {
+                events.retain(|e| e.location != location);
+                if events.is_empty() {
+                    map.remove(&hash);
+                }
+            }
+        }
+    }
+
     /// Candidate events for an id; a hash collision may add strangers, so
     /// callers check the stored id.
     pub fn candidates(&self, kind: IdKind, id: &str) -> Vec<IndexedEvent> {

@@ -1,6 +1,7 @@
 //! Reading events back, and rebuilding what is derived from the log.
 
 use percorso_identity::{IdentityStamp, ProfileId};
+use percorso_log::{OpenMode, RecordLocation};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -75,6 +76,9 @@ impl Collector {
         let mut total = 0;
         for candidate in candidates {
             let bytes = self.log.read_at(candidate.location)?;
+            if bytes.is_empty() {
+                continue; // erased since the index was read
+            }
             let stored = decode(&bytes, &candidate)?;
             let id = match kind {
                 IdKind::UserId => stored.user_id,
@@ -105,7 +109,7 @@ impl Collector {
 
     /// Replays every partition into the dedup window and the event index,
     /// one thread per partition.
-    pub(crate) fn rebuild_from_log(&self) -> Result<RebuildStats, CollectError> {
+    pub(crate) fn rebuild_from_log(&self, mode: OpenMode) -> Result<RebuildStats, CollectError> {
         let now = self.clock().now_millis();
         let partitions = self.log.partition_count();
         let counts = std::thread::scope(|scope| {
@@ -124,11 +128,23 @@ impl Collector {
         })?;
         let mut facts = Vec::new();
         let mut events = 0;
-        for (count, partition_facts) in counts {
+        let mut unfinished = Vec::new();
+        for (count, partition_facts, to_erase) in counts {
             events += count;
             facts.extend(partition_facts);
+            unfinished.extend(to_erase);
+        }
+        if mode == OpenMode::ReadWrite && !unfinished.is_empty() {
+            tracing::warn!(
+                records = unfinished.len(),
+                "finishing an erasure a crash interrupted"
+            );
+            self.log.erase(&unfinished)?;
         }
         self.identity.restore(&facts);
+        self.identity
+            .graph()
+            .reserve_sequences_below(self.erased.sequence_floor);
         let stats = RebuildStats { events };
         tracing::info!(
             events = stats.events,
@@ -138,16 +154,30 @@ impl Collector {
         Ok(stats)
     }
 
-    fn rebuild_partition(&self, partition: u16, now: i64) -> Result<(u64, Facts), CollectError> {
+    /// Reads one partition; also returns the records of erased profiles
+    /// still in it (an erasure a crash cut short).
+    fn rebuild_partition(
+        &self,
+        partition: u16,
+        now: i64,
+    ) -> Result<(u64, Facts, Vec<RecordLocation>), CollectError> {
         let mut events = 0;
         let mut facts = Vec::new();
+        let mut to_erase = Vec::new();
         for record in self.log.reader(partition, 0)? {
             let (record, location) = record?;
+            if record.payload.is_empty() {
+                continue; // erased
+            }
             let stored =
                 StoredEvent::decode(&record.payload).map_err(|reason| CollectError::Decode {
                     location: format!("{location:?}"),
                     reason,
                 })?;
+            if self.erased.contains(stored.profile_id) {
+                to_erase.push(location);
+                continue;
+            }
             self.dedup
                 .remember(stored.dedup_key, stored.received_at, now);
             let indexed = IndexedEvent {
@@ -168,7 +198,7 @@ impl Collector {
             }
             events += 1;
         }
-        Ok((events, facts))
+        Ok((events, facts, to_erase))
     }
 }
 

@@ -64,6 +64,20 @@ impl Collector {
         now: i64,
         outcome: &mut IngestOutcome,
     ) -> Result<(), CollectError> {
+        let _shared = self.erase_gate.read().await;
+        // Percorso's own events about a person erased meanwhile (say a
+        // segment exit the engine decided just before): they must not
+        // bring the person back.
+        events.retain(|p| {
+            let erased = p
+                .profile
+                .as_deref()
+                .is_some_and(|id| self.erased.contains(id));
+            if erased {
+                metrics::counter!("percorso_events_for_erased_profiles_total").increment(1);
+            }
+            !erased
+        });
         while !events.is_empty() {
             let mut by_partition: BTreeMap<u16, Vec<Routed>> = BTreeMap::new();
             let mut in_flight = Vec::new();

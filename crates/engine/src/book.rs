@@ -175,6 +175,24 @@ impl ProfileBook {
         }
     }
 
+    /// Forgets everything derived about erased profiles (a privacy
+    /// request): state, timers, merge trail, membership and its history.
+    /// Nothing is emitted — the person no longer exists to leave a segment.
+    pub fn erase(&mut self, profiles: &[String]) {
+        for profile in profiles {
+            self.profiles.remove(profile);
+            self.merges.remove(profile);
+            if let Some(due) = self.timer_of.remove(profile) {
+                self.timers.remove(&(due, profile.clone()));
+            }
+        }
+        self.forwarded
+            .retain(|from, into| !profiles.contains(from) && !profiles.contains(into));
+        self.members.erase(profiles);
+        self.recent
+            .retain(|(_, change)| !profiles.contains(&change.profile_id));
+    }
+
     /// Re-arms the profile's window timer and, once live, states every
     /// membership that differs from what the log recorded.
     pub(crate) fn settle(&mut self, profile: &str, now: i64) -> Vec<Action> {

@@ -20,17 +20,21 @@ pub struct Record {
 }
 
 impl Record {
-    pub fn decode(location: RecordLocation, payload: &[u8]) -> Result<Self, String> {
+    /// `None` for a record erased by a privacy request.
+    pub fn decode(location: RecordLocation, payload: &[u8]) -> Result<Option<Self>, String> {
+        if payload.is_empty() {
+            return Ok(None);
+        }
         let stored = StoredEvent::decode(payload)?;
         let event = serde_json::from_slice(stored.json).map_err(|e| e.to_string())?;
-        Ok(Self {
+        Ok(Some(Self {
             location,
             profile: stored.profile_id.to_owned(),
             timestamp: stored.timestamp,
             source_id: stored.source_id.to_owned(),
             stamp: IdentityStamp::decode(stored.stamp)?,
             event,
-        })
+        }))
     }
 
     pub fn message_id(&self) -> &str {

@@ -63,7 +63,7 @@ impl BackfillJob {
                 Some(Ok((record, location))) if location.offset < cut => {
                     self.read += 1;
                     match Record::decode(location, &record.payload) {
-                        Ok(decoded) => records.push(decoded),
+                        Ok(decoded) => records.extend(decoded),
                         Err(reason) => {
                             tracing::error!(?location, reason, "back-fill skipped a record")
                         }

@@ -21,6 +21,7 @@ mod definitions;
 mod derived;
 mod input;
 mod jobs;
+mod privacy;
 mod profile;
 mod queries;
 mod rebuild;

@@ -26,7 +26,9 @@ pub fn rebuild(
             let (record, location) = item.map_err(storage)?;
             let record = Record::decode(location, &record.payload)
                 .map_err(|reason| EngineError::Storage(format!("{location:?}: {reason}")))?;
-            book.apply(&record, now);
+            if let Some(record) = record {
+                book.apply(&record, now);
+            }
         }
     }
     Ok(book)

@@ -53,6 +53,7 @@ pub(crate) enum Input {
     Tick,
     AddSegment(Box<SegmentEntry>, Reply),
     AddTrait(ComputedTrait, Reply),
+    Erase(Vec<String>, oneshot::Sender<()>),
     Stop,
 }
 
@@ -87,6 +88,7 @@ impl Shared {
 #[derive(Debug)]
 pub struct Engine {
     sender: mpsc::Sender<Input>,
+    pub(crate) collector: Arc<Collector>,
     sink: Arc<dyn ActionSink>,
     pub(crate) shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -125,7 +127,7 @@ impl Engine {
         });
         let mut worker = Worker {
             shared: shared.clone(),
-            collector,
+            collector: collector.clone(),
             store,
             sink: sink.clone(),
             jobs: Vec::new(),
@@ -140,6 +142,7 @@ impl Engine {
             .map_err(|e| EngineError::Storage(e.to_string()))?;
         Ok(Self {
             sender,
+            collector,
             sink,
             shared,
             thread: Mutex::new(Some(thread)),
@@ -297,7 +300,7 @@ impl Worker {
         let decoded: Vec<Record> = records
             .into_iter()
             .filter_map(|r| match Record::decode(r.location, &r.payload) {
-                Ok(record) => Some(record),
+                Ok(record) => record,
                 Err(reason) => {
                     tracing::error!(location = ?r.location, reason, "record skipped by the profile engine");
                     None
@@ -355,6 +358,10 @@ impl Worker {
             Input::AddTrait(definition, reply) => {
                 let name = definition.name.clone();
                 let _ = reply.send(self.add(name, |book, cut| book.add_trait(definition, cut)));
+            }
+            Input::Erase(profiles, done) => {
+                self.shared.book().erase(&profiles);
+                let _ = done.send(());
             }
             Input::Stop => {}
         }

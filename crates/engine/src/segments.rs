@@ -41,6 +41,16 @@ impl SegmentMembers {
         }
     }
 
+    /// An erased person leaves no trace: not a member, not in any history.
+    pub fn erase(&mut self, profiles: &[String]) {
+        for profile in profiles {
+            self.forget(profile);
+        }
+        for changes in self.history.values_mut() {
+            changes.retain(|c| !profiles.contains(&c.profile_id));
+        }
+    }
+
     pub fn count(&self, segment: &str) -> usize {
         self.members.get(segment).map_or(0, BTreeSet::len)
     }

@@ -185,6 +185,35 @@ impl IdentityGraph {
         self.profiles.len()
     }
 
+    /// Forgets a live profile, every profile merged into it, and all their
+    /// identifiers (a privacy erasure): the same identifiers seen again make
+    /// a new profile. Returns the ids forgotten, `live` first.
+    pub fn forget(&mut self, live: &ProfileId) -> Vec<ProfileId> {
+        let Some(profile) = self.profiles.remove(live) else {
+            return Vec::new();
+        };
+        for identifier in &profile.identifiers {
+            self.owner.remove(identifier);
+        }
+        let mut gone = vec![live.clone()];
+        gone.extend(self.absorbed.remove(live).unwrap_or_default());
+        for id in &gone {
+            self.forwarded.remove(id);
+        }
+        gone
+    }
+
+    /// The creation number the next new profile gets.
+    pub fn next_sequence(&self) -> u64 {
+        self.next_profile
+    }
+
+    /// Never hands out a creation number below `floor` again, so the id of
+    /// an erased profile is not given to someone else after a restart.
+    pub fn reserve_sequences_below(&mut self, floor: u64) {
+        self.next_profile = self.next_profile.max(floor);
+    }
+
     /// Existing profiles the identifiers belong to, oldest first.
     fn profiles_of(&self, identifiers: &[Identifier]) -> Vec<ProfileId> {
         let mut found: Vec<&ProfileId> = identifiers

@@ -12,7 +12,7 @@ use percorso_collect::{Collector, SourceRegistry};
 use percorso_engine::Engine;
 
 use crate::error::ApiError;
-use crate::{admin, ops, profiles_api, segments_api, tracking};
+use crate::{admin, ops, privacy_api, profiles_api, segments_api, tracking};
 
 /// Request size limits of the tracking API (Segment's: 32 KB an event is
 /// the collector's; 500 KB a batch is here).
@@ -83,7 +83,14 @@ pub fn router(state: AppState) -> Router {
             get(admin::list_sources).post(admin::create_source),
         )
         .route("/api/v1/profiles", get(profiles_api::lookup_profile))
-        .route("/api/v1/profiles/{id}", get(profiles_api::get_profile))
+        .route(
+            "/api/v1/profiles/{id}",
+            get(profiles_api::get_profile).delete(privacy_api::erase_profile),
+        )
+        .route(
+            "/api/v1/profiles/{id}/export",
+            get(privacy_api::export_profile),
+        )
         .route(
             "/api/v1/profiles/{id}/events",
             get(profiles_api::profile_events),

@@ -9,6 +9,7 @@ mod body;
 mod error;
 mod noop;
 mod ops;
+mod privacy_api;
 mod profiles_api;
 mod segments_api;
 mod tracking;

@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::auth::require_admin;
 use crate::error::ApiError;
 
-fn no_profile(id: &str) -> ApiError {
+pub(crate) fn no_profile(id: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "profile_not_found",
@@ -25,7 +25,7 @@ fn no_profile(id: &str) -> ApiError {
 
 /// The live profile an id stands for (a merged-away id leads to the
 /// profile it was merged into), or 404.
-async fn live_profile(state: &AppState, id: &str) -> Result<String, ApiError> {
+pub(crate) async fn live_profile(state: &AppState, id: &str) -> Result<String, ApiError> {
     state
         .engine
         .canonical(id)
@@ -33,7 +33,7 @@ async fn live_profile(state: &AppState, id: &str) -> Result<String, ApiError> {
         .ok_or_else(|| no_profile(id))
 }
 
-fn identities(state: &AppState, profile: &str) -> Vec<Value> {
+pub(crate) fn identities(state: &AppState, profile: &str) -> Vec<Value> {
     let graph = state.collector.identity().graph();
     graph
         .identifiers(&ProfileId(profile.to_owned()))
@@ -43,7 +43,7 @@ fn identities(state: &AppState, profile: &str) -> Vec<Value> {
         .collect()
 }
 
-async fn profile_body(state: &AppState, id: &str) -> Result<Value, ApiError> {
+pub(crate) async fn profile_body(state: &AppState, id: &str) -> Result<Value, ApiError> {
     let view = state
         .engine
         .profile(id)
@@ -113,15 +113,24 @@ pub async fn profile_events(
     require_admin(&headers, &state.admin_token)?;
     let limit = limit_param(&params, 100)?;
     let profile = live_profile(&state, &id).await?;
-    let collector = state.collector.clone();
-    let wanted = profile.clone();
-    let page = tokio::task::spawn_blocking(move || collector.timeline(&wanted, limit))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??
-        .ok_or_else(|| no_profile(&id))?;
+    let page = timeline(&state, &profile, limit).await?;
     Ok(Json(
         json!({ "profile_id": profile, "events": page.events, "total": page.total }),
     ))
+}
+
+/// The first `limit` events of a live profile's timeline.
+pub(crate) async fn timeline(
+    state: &AppState,
+    profile: &str,
+    limit: usize,
+) -> Result<percorso_collect::EventPage, ApiError> {
+    let collector = state.collector.clone();
+    let wanted = profile.to_owned();
+    tokio::task::spawn_blocking(move || collector.timeline(&wanted, limit))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??
+        .ok_or_else(|| no_profile(profile))
 }
 
 /// `GET /api/v1/profiles/{id}/identities`
@@ -132,19 +141,22 @@ pub async fn profile_identities(
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&headers, &state.admin_token)?;
     let profile = live_profile(&state, &id).await?;
-    let merged: Vec<String> = {
-        let graph = state.collector.identity().graph();
-        graph
-            .absorbed(&ProfileId(profile.clone()))
-            .iter()
-            .map(|p| p.0.clone())
-            .collect()
-    };
+    let merged = merged_profiles(&state, &profile);
     Ok(Json(json!({
         "profile_id": profile,
         "identities": identities(&state, &profile),
         "merged_profiles": merged,
     })))
+}
+
+/// The profiles merged into a live profile, transitively.
+pub(crate) fn merged_profiles(state: &AppState, profile: &str) -> Vec<String> {
+    let graph = state.collector.identity().graph();
+    graph
+        .absorbed(&ProfileId(profile.to_owned()))
+        .iter()
+        .map(|p| p.0.clone())
+        .collect()
 }
 
 /// `GET /api/v1/profiles/{id}/merges`: the merge audit trail.
@@ -155,9 +167,15 @@ pub async fn profile_merges(
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&headers, &state.admin_token)?;
     let profile = live_profile(&state, &id).await?;
-    let merges: Vec<Value> = state
+    let merges = merges(&state, &profile).await?;
+    Ok(Json(json!({ "profile_id": profile, "merges": merges })))
+}
+
+/// A live profile's merge audit trail, oldest first.
+pub(crate) async fn merges(state: &AppState, profile: &str) -> Result<Vec<Value>, ApiError> {
+    Ok(state
         .engine
-        .merges(&profile)
+        .merges(profile)
         .await?
         .into_iter()
         .map(|m| {
@@ -169,8 +187,7 @@ pub async fn profile_merges(
                 "at": format_millis(m.at),
             })
         })
-        .collect();
-    Ok(Json(json!({ "profile_id": profile, "merges": merges })))
+        .collect())
 }
 
 /// `GET /api/v1/profiles/{id}/segments`: recorded membership.
@@ -181,12 +198,17 @@ pub async fn profile_segments(
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&headers, &state.admin_token)?;
     let profile = live_profile(&state, &id).await?;
-    let segments: Vec<Value> = state
+    let segments = memberships(&state, &profile).await?;
+    Ok(Json(json!({ "profile_id": profile, "segments": segments })))
+}
+
+/// A live profile's recorded segment membership.
+pub(crate) async fn memberships(state: &AppState, profile: &str) -> Result<Vec<Value>, ApiError> {
+    Ok(state
         .engine
-        .memberships(&profile)
+        .memberships(profile)
         .await?
         .into_iter()
         .map(|(name, member, since)| json!({ "segment": name, "member": member, "since": format_millis(since) }))
-        .collect();
-    Ok(Json(json!({ "profile_id": profile, "segments": segments })))
+        .collect())
 }

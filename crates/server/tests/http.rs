@@ -21,6 +21,8 @@ mod errors;
 mod limits;
 #[path = "http/ops.rs"]
 mod ops;
+#[path = "http/privacy.rs"]
+mod privacy;
 #[path = "http/profiles.rs"]
 mod profiles;
 #[path = "http/routes.rs"]

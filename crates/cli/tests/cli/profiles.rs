@@ -194,6 +194,26 @@ fn profiles_and_segments_commands_read_the_servers_derived_state() {
     assert!(!nobody.status.success());
     let stderr = String::from_utf8_lossy(&nobody.stderr);
     assert!(stderr.contains("(profile_not_found)"), "{stderr}");
+
+    // A data access request, then erasure.
+    let export = admin(&server, &data, &["profiles", "export", &id]);
+    let export: Value = serde_json::from_str(&stdout_of(&export, "profiles export")).unwrap();
+    assert_eq!(export["profile"]["traits"]["email"], "Ada@Example.com");
+    assert_eq!(export["events"].as_array().unwrap().len(), 7, "{export}");
+    let unconfirmed = admin(&server, &data, &["profiles", "delete", &id]);
+    assert!(!unconfirmed.status.success());
+    assert!(String::from_utf8_lossy(&unconfirmed.stderr).contains("--yes"));
+    let erased = admin(&server, &data, &["profiles", "delete", &id, "--yes"]);
+    let text = stdout_of(&erased, "profiles delete");
+    assert!(text.contains(&format!("erased profile {id}")), "{text}");
+    assert!(text.contains("7 event(s)"), "{text}");
+    let gone = admin(&server, &data, &["profiles", "show", &id]);
+    assert!(!gone.status.success());
+    let members = stdout_of(
+        &admin(&server, &data, &["segments", "members", "buyers", "--all"]),
+        "members after erasure",
+    );
+    assert!(members.trim().is_empty(), "{members}");
 }
 
 #[test]

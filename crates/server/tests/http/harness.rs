@@ -131,6 +131,12 @@ impl TestApp {
     /// Stops the app (dropping the collector and its directory lock) and
     /// starts a new one on the same data directory and clock.
     pub fn restart(self) -> Self {
+        self.restart_after(|| {})
+    }
+
+    /// [`TestApp::restart`], doing `while_stopped` in between (say, to
+    /// leave the data directory as a crash would).
+    pub fn restart_after(self, while_stopped: impl FnOnce()) -> Self {
         let Self {
             dir,
             clock,
@@ -139,6 +145,7 @@ impl TestApp {
             source,
         } = self;
         drop(state);
+        while_stopped();
         let state = open_state(&dir, &clock, &config);
         Self {
             dir,

@@ -6,18 +6,18 @@ use serde_json::{json, Value};
 
 use crate::harness::{TestApp, DAY};
 
-async fn send(app: &TestApp, path: &str, body: Value) {
+pub(crate) async fn send(app: &TestApp, path: &str, body: Value) {
     app.post(path, &body).await.assert_ok();
 }
 
-async fn get_ok(app: &TestApp, path: &str) -> Value {
+pub(crate) async fn get_ok(app: &TestApp, path: &str) -> Value {
     let reply = app.admin_get(path).await;
     assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.text);
     reply.json
 }
 
 /// Browsing on a laptop, logging in there, then the same email on a phone.
-async fn two_devices(app: &TestApp) {
+pub(crate) async fn two_devices(app: &TestApp) {
     send(
         app,
         "/v1/page",
