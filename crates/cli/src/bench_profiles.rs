@@ -38,6 +38,10 @@ pub struct ProfilesBenchArgs {
     /// Skip the no-definitions baseline run.
     #[arg(long)]
     pub no_baseline: bool,
+    /// Each person changes channel at every event (most events then flip
+    /// a `web_*` segment), instead of once part-way.
+    #[arg(long)]
+    pub churn: bool,
 }
 
 const EVENTS: [&str; 5] = [
@@ -76,7 +80,7 @@ fn definitions() -> (Vec<ComputedTrait>, Vec<String>) {
     (traits, segments)
 }
 
-fn event_text(person: u64, n: u64) -> String {
+fn event_text(person: u64, n: u64, churn: bool) -> String {
     let anonymous = format!("anon-{person}");
     if n == 0 {
         let plan = if person.is_multiple_of(7) {
@@ -89,7 +93,11 @@ fn event_text(person: u64, n: u64) -> String {
         .to_string();
     }
     let name = EVENTS[((person + n) % EVENTS.len() as u64) as usize];
-    let channel = ["web", "app", "email", "store"][(n % 4) as usize];
+    // A person keeps to a channel and moves to another part-way (the
+    // `web_*` segments follow the last channel seen); `--churn` moves them
+    // at every event instead, which makes a membership change of most.
+    let switch = if churn { 1 } else { 5 };
+    let channel = ["web", "app", "email", "store"][((person + n / switch) % 4) as usize];
     json!({ "type": "track", "anonymousId": anonymous, "event": name,
         "properties": { "revenue": (person * 31 + n * 17) % 200, "sku": format!("sku-{}", (person + n) % 50) },
         "context": { "channel": channel } })
@@ -177,17 +185,18 @@ fn throughput(
         let mut tasks = Vec::new();
         for client in 0..args.clients {
             let rig = rig.clone();
-            let (profiles, per, clients, batch) = (
+            let (profiles, per, clients, batch, churn) = (
                 args.profiles,
                 args.events_per_profile,
                 args.clients,
                 args.batch,
+                args.churn,
             );
             tasks.push(tokio::spawn(async move {
                 let mut texts = Vec::with_capacity(batch);
                 for n in 0..per {
                     for person in (client..profiles).step_by(clients as usize) {
-                        texts.push(event_text(person, n));
+                        texts.push(event_text(person, n, churn));
                         if texts.len() == batch {
                             send(&rig, std::mem::take(&mut texts)).await?;
                         }
@@ -209,6 +218,17 @@ fn throughput(
     Ok((args.profiles * args.events_per_profile) as f64 / started.elapsed().as_secs_f64())
 }
 
+/// Records in the log: the events sent plus the Segment Entered/Exited
+/// events the engine stated.
+fn stored_records(rig: &Rig) -> anyhow::Result<u64> {
+    let log = rig.collector.log();
+    let mut total = 0;
+    for partition in 0..log.partition_count() {
+        total += log.end_offset(partition)?;
+    }
+    Ok(total)
+}
+
 /// Sends probe events for new people while two clients keep a background
 /// load going; measures from the probe's ingest call to its recorded
 /// `Segment Entered`.
@@ -223,12 +243,12 @@ fn latency(
         let mut background = Vec::new();
         for client in 0..2u64 {
             let (rig, stop) = (rig.clone(), stop.clone());
-            let profiles = args.profiles;
+            let (profiles, churn) = (args.profiles, args.churn);
             background.push(tokio::spawn(async move {
                 let mut n = 100;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     let texts = (0..100)
-                        .map(|i| event_text((client * 100 + i) % profiles.max(1), n))
+                        .map(|i| event_text((client * 100 + i) % profiles.max(1), n, churn))
                         .collect();
                     send(&rig, texts).await?;
                     n += 1;
@@ -317,6 +337,11 @@ pub fn run(args: ProfilesBenchArgs) -> anyhow::Result<()> {
         format!(" (ratio to baseline {:.2})", rate / b)
     });
     println!("with 10 computed traits + 10 segments:               {rate:>10.0} events/s{ratio}");
+    let derived = stored_records(&rig)?.saturating_sub(total);
+    println!(
+        "membership changes stated: {derived} ({:.1} per 100 events)",
+        derived as f64 * 100.0 / total.max(1) as f64
+    );
     println!("RSS after {} profiles: {:.0} MiB", args.profiles, rss_mib());
     let mut latencies = latency(&rt, &rig, &args)?;
     latencies.sort();

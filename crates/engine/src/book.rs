@@ -16,8 +16,9 @@ use crate::segments::{MembershipChange, SegmentMembers};
 /// What the engine wants done outside itself.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// Append this derived event to the log, on `profile`.
-    Emit { profile: String, event: Value },
+    /// Append this derived event (a Segment message as JSON text) to the
+    /// log, on `profile`.
+    Emit { profile: String, event: String },
 }
 
 /// One entry of a profile's merge audit trail.

@@ -40,9 +40,7 @@ impl ActionSink for CollectorSink {
     fn emit(&self, actions: Vec<Action>) {
         let items: Vec<IncomingItem> = actions
             .into_iter()
-            .map(|Action::Emit { profile, event }| {
-                IncomingItem::derived(profile, event.to_string())
-            })
+            .map(|Action::Emit { profile, event }| IncomingItem::derived(profile, event))
             .collect();
         let collector = self.collector.clone();
         let source = self.source.clone();

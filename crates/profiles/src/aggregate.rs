@@ -1,4 +1,9 @@
 //! Partial aggregates: mergeable summaries of some matching events.
+//!
+//! One is kept per profile, computed trait and day, so their size is the
+//! engine's memory: a partial holds only what its aggregation reads, and
+//! the rarer, larger kinds (first/last values, distinct sets) are boxed so
+//! that the common ones (count, sum, min, max, average) stay 48 bytes.
 
 use std::collections::HashSet;
 
@@ -10,17 +15,44 @@ use crate::definition::Aggregation;
 /// order breaks ties between events of the same millisecond.
 type Stamped = (i64, u64, Value);
 
-/// Everything every aggregation needs, for one day or all time.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Partial {
     events: u64,
-    numbers: u64,
+    kept: Kept,
+}
+
+/// What an aggregation needs beyond the event count.
+#[derive(Debug, Clone, Default, PartialEq)]
+enum Kept {
+    /// Counts, or no matching event carried a usable value yet.
+    #[default]
+    Nothing,
+    Numbers(Numbers),
+    /// `[first, last]`.
+    Stamped(Box<[Stamped; 2]>),
+    /// Hashes of the values' JSON text: 1 and "1" differ.
+    Distinct(Box<HashSet<u64>>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Numbers {
+    count: u64,
     sum: f64,
-    min: Option<f64>,
-    max: Option<f64>,
-    first: Option<Stamped>,
-    last: Option<Stamped>,
-    distinct: HashSet<u64>,
+    min: f64,
+    max: f64,
+}
+
+impl Numbers {
+    fn merge(&mut self, other: &Numbers) {
+        self.count += other.count;
+        self.sum += other.sum;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+}
+
+fn is_earlier(a: &Stamped, b: &Stamped) -> bool {
+    (a.0, a.1) < (b.0, b.1)
 }
 
 impl Partial {
@@ -35,93 +67,118 @@ impl Partial {
     ) {
         self.events += 1;
         let Some(value) = value else { return };
-        match aggregation {
-            Aggregation::Count => {}
+        let kept = match aggregation {
+            Aggregation::Count => return,
             Aggregation::Sum | Aggregation::Min | Aggregation::Max | Aggregation::Average => {
-                self.add_number(value);
+                let Some(n) = value.as_f64() else { return };
+                Kept::Numbers(Numbers {
+                    count: 1,
+                    sum: n,
+                    min: n,
+                    max: n,
+                })
             }
-            Aggregation::First | Aggregation::Last => self.add_stamped(timestamp, order, value),
-            // Values are told apart by their JSON text: 1 and "1" differ.
+            Aggregation::First | Aggregation::Last => {
+                let stamped = (timestamp, order, value.clone());
+                Kept::Stamped(Box::new([stamped.clone(), stamped]))
+            }
             Aggregation::DistinctCount => {
-                self.distinct
-                    .insert(xxhash_rust::xxh3::xxh3_64(value.to_string().as_bytes()));
+                let hash = xxhash_rust::xxh3::xxh3_64(value.to_string().as_bytes());
+                Kept::Distinct(Box::new(HashSet::from([hash])))
             }
-        }
-    }
-
-    fn add_number(&mut self, value: &Value) {
-        if let Some(n) = value.as_f64() {
-            self.numbers += 1;
-            self.sum += n;
-            self.min = Some(self.min.map_or(n, |m| m.min(n)));
-            self.max = Some(self.max.map_or(n, |m| m.max(n)));
-        }
-    }
-
-    fn add_stamped(&mut self, timestamp: i64, order: u64, value: &Value) {
-        let stamped = (timestamp, order, value.clone());
-        if self
-            .first
-            .as_ref()
-            .is_none_or(|f| (timestamp, order) < (f.0, f.1))
-        {
-            self.first = Some(stamped.clone());
-        }
-        if self
-            .last
-            .as_ref()
-            .is_none_or(|l| (timestamp, order) > (l.0, l.1))
-        {
-            self.last = Some(stamped);
-        }
+        };
+        self.keep(kept);
     }
 
     pub(crate) fn merge(&mut self, other: &Partial) {
         self.events += other.events;
-        self.numbers += other.numbers;
-        self.sum += other.sum;
-        self.min = combine(self.min, other.min, f64::min);
-        self.max = combine(self.max, other.max, f64::max);
-        if let Some(f) = &other.first {
-            if self
-                .first
-                .as_ref()
-                .is_none_or(|mine| (f.0, f.1) < (mine.0, mine.1))
-            {
-                self.first = Some(f.clone());
+        self.keep(other.kept.clone());
+    }
+
+    fn keep(&mut self, other: Kept) {
+        match (&mut self.kept, other) {
+            (_, Kept::Nothing) => {}
+            (Kept::Numbers(mine), Kept::Numbers(theirs)) => mine.merge(&theirs),
+            (Kept::Stamped(mine), Kept::Stamped(theirs)) => {
+                let [first, last] = *theirs;
+                if is_earlier(&first, &mine[0]) {
+                    mine[0] = first;
+                }
+                if is_earlier(&mine[1], &last) {
+                    mine[1] = last;
+                }
             }
+            (Kept::Distinct(mine), Kept::Distinct(theirs)) => mine.extend(theirs.iter()),
+            // One definition always keeps one kind, so this is the first value.
+            (mine, theirs) => *mine = theirs,
         }
-        if let Some(l) = &other.last {
-            if self
-                .last
-                .as_ref()
-                .is_none_or(|mine| (l.0, l.1) > (mine.0, mine.1))
-            {
-                self.last = Some(l.clone());
-            }
-        }
-        self.distinct.extend(&other.distinct);
     }
 
     pub(crate) fn value(&self, aggregation: Aggregation) -> Value {
         let number = |n: f64| serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number);
+        let numbers = match &self.kept {
+            Kept::Numbers(numbers) => Some(numbers),
+            _ => None,
+        };
+        let stamped = |i: usize| match &self.kept {
+            Kept::Stamped(pair) => pair[i].2.clone(),
+            _ => Value::Null,
+        };
         match aggregation {
             Aggregation::Count => Value::from(self.events),
-            Aggregation::Sum => number(self.sum),
-            Aggregation::Min => self.min.map_or(Value::Null, number),
-            Aggregation::Max => self.max.map_or(Value::Null, number),
-            Aggregation::Average if self.numbers == 0 => Value::Null,
-            Aggregation::Average => number(self.sum / self.numbers as f64),
-            Aggregation::First => self.first.as_ref().map_or(Value::Null, |f| f.2.clone()),
-            Aggregation::Last => self.last.as_ref().map_or(Value::Null, |l| l.2.clone()),
-            Aggregation::DistinctCount => Value::from(self.distinct.len()),
+            Aggregation::Sum => number(numbers.map_or(0.0, |n| n.sum)),
+            Aggregation::Min => numbers.map_or(Value::Null, |n| number(n.min)),
+            Aggregation::Max => numbers.map_or(Value::Null, |n| number(n.max)),
+            Aggregation::Average => numbers.map_or(Value::Null, |n| number(n.sum / n.count as f64)),
+            Aggregation::First => stamped(0),
+            Aggregation::Last => stamped(1),
+            Aggregation::DistinctCount => Value::from(match &self.kept {
+                Kept::Distinct(set) => set.len(),
+                _ => 0,
+            }),
         }
     }
 }
 
-fn combine(a: Option<f64>, b: Option<f64>, pick: fn(f64, f64) -> f64) -> Option<f64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(pick(a, b)),
-        (a, b) => a.or(b),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_partials_stay_small() {
+        assert!(std::mem::size_of::<Partial>() <= 48);
+    }
+
+    #[test]
+    fn merging_halves_equals_adding_all() {
+        let values: Vec<Value> = [3, 1, 4, 1, 5, 9, 2, 6]
+            .iter()
+            .map(|&n| Value::from(n))
+            .collect();
+        for aggregation in [
+            Aggregation::Count,
+            Aggregation::Sum,
+            Aggregation::Min,
+            Aggregation::Max,
+            Aggregation::Average,
+            Aggregation::First,
+            Aggregation::Last,
+            Aggregation::DistinctCount,
+        ] {
+            let mut all = Partial::default();
+            let (mut left, mut right) = (Partial::default(), Partial::default());
+            for (i, value) in values.iter().enumerate() {
+                let at = 1000 - i as i64 * (i as i64 % 3);
+                all.add(aggregation, at, i as u64, Some(value));
+                let half = if i % 2 == 0 { &mut left } else { &mut right };
+                half.add(aggregation, at, i as u64, Some(value));
+            }
+            right.merge(&left);
+            assert_eq!(
+                right.value(aggregation),
+                all.value(aggregation),
+                "{aggregation:?}"
+            );
+        }
     }
 }

@@ -1,7 +1,5 @@
 //! One profile's state for one computed trait.
 
-use std::collections::VecDeque;
-
 use serde_json::Value;
 
 use crate::aggregate::Partial;
@@ -13,7 +11,9 @@ use crate::DAY_MILLIS;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TraitState {
     /// `(day, partial)`, days ascending. All-time traits use day 0 only.
-    days: VecDeque<(i64, Partial)>,
+    /// Grown one day at a time: most states hold one or a few days, and
+    /// one is kept per profile and trait, so spare capacity is memory.
+    days: Vec<(i64, Partial)>,
     /// Events applied so far; orders events of the same millisecond.
     applied: u64,
 }
@@ -48,6 +48,7 @@ impl TraitState {
         };
         let at = self.days.partition_point(|(d, _)| *d < day);
         if self.days.get(at).is_none_or(|(d, _)| *d != day) {
+            self.days.reserve_exact(1);
             self.days.insert(at, (day, Partial::default()));
         }
         self.applied += 1;
@@ -81,11 +82,12 @@ impl TraitState {
             return 0;
         };
         let oldest = first_day_in_window(window, now);
-        let before = self.days.len();
-        while self.days.front().is_some_and(|(day, _)| *day < oldest) {
-            self.days.pop_front();
+        let gone = self.days.partition_point(|(day, _)| *day < oldest);
+        if gone > 0 {
+            self.days.drain(..gone);
+            self.days.shrink_to_fit();
         }
-        before - self.days.len()
+        gone
     }
 
     /// When the oldest counted day leaves the window: the time a timer
@@ -93,7 +95,7 @@ impl TraitState {
     /// all-time traits and empty states.
     pub fn next_expiry(&self, definition: &ComputedTrait) -> Option<i64> {
         let window = definition.window_days?;
-        let (oldest, _) = self.days.front()?;
+        let (oldest, _) = self.days.first()?;
         Some((oldest + i64::from(window)) * DAY_MILLIS)
     }
 
@@ -105,7 +107,10 @@ impl TraitState {
             let at = self.days.partition_point(|(d, _)| *d < day);
             match self.days.get_mut(at) {
                 Some((d, mine)) if *d == day => mine.merge(&partial),
-                _ => self.days.insert(at, (day, partial)),
+                _ => {
+                    self.days.reserve_exact(1);
+                    self.days.insert(at, (day, partial));
+                }
             }
         }
         self.applied += other.applied;
