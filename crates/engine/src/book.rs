@@ -207,12 +207,15 @@ impl ProfileBook {
             return Vec::new();
         };
         let due = state.expire(&self.definitions, now);
-        if let Some(old) = self.timer_of.remove(profile) {
-            self.timers.remove(&(old, profile.to_owned()));
-        }
-        if let Some(due) = due {
-            self.timers.insert((due, profile.to_owned()));
-            self.timer_of.insert(profile.to_owned(), due);
+        // Most events leave the due time as it was: no timer to move.
+        if self.timer_of.get(profile).copied() != due {
+            if let Some(old) = self.timer_of.remove(profile) {
+                self.timers.remove(&(old, profile.to_owned()));
+            }
+            if let Some(due) = due {
+                self.timers.insert((due, profile.to_owned()));
+                self.timer_of.insert(profile.to_owned(), due);
+            }
         }
         if !self.live {
             return Vec::new();

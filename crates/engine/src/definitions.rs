@@ -21,6 +21,8 @@ pub struct SegmentEntry {
     /// The profile and computed traits the rule reads, looked up on every
     /// event that changes one, so kept rather than walked each time.
     pub trait_names: Vec<String>,
+    /// Whether an implied trait has a window (only those ever expire).
+    pub has_windows: bool,
 }
 
 /// A segment as listed by the API.
@@ -74,8 +76,10 @@ impl Definitions {
             .into_iter()
             .map(str::to_owned)
             .collect();
+        let has_windows = compiled.implied.iter().any(|d| d.window_days.is_some());
         Ok(SegmentEntry {
             trait_names,
+            has_windows,
             name: compiled.definition.name.clone(),
             text: text.to_owned(),
             created_at: now,
