@@ -132,6 +132,10 @@ fn validate(settings: &Settings) -> (Config, Vec<Problem>) {
             problems.push(Problem::new("log.segment_bytes", "must be at least 4096"));
         }
     }
+    let (identity, custom_identifiers) =
+        crate::identity_config::identity_rules(settings, &mut problems);
+    collect.identity = identity;
+    collect.custom_identifiers = custom_identifiers;
     let admin_token = settings.text("server.admin_token").map(str::to_owned);
     if admin_token.as_ref().is_some_and(|t| t.len() < 16) {
         problems.push(Problem::new(

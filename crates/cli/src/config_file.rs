@@ -9,10 +9,14 @@ use std::fmt;
 enum Kind {
     Text,
     Count,
+    /// An array of strings.
+    TextList,
+    /// A table of any keys, each a whole number (`limits = { email = 3 }`).
+    CountTable,
 }
 
 /// Known settings by section ("" is the top level).
-const SETTINGS: [(&str, &[(&str, Kind)]); 4] = [
+const SETTINGS: [(&str, &[(&str, Kind)]); 5] = [
     ("", &[("data_dir", Kind::Text)]),
     (
         "server",
@@ -32,6 +36,15 @@ const SETTINGS: [(&str, &[(&str, Kind)]); 4] = [
     (
         "log",
         &[("partitions", Kind::Count), ("segment_bytes", Kind::Count)],
+    ),
+    (
+        "identity",
+        &[
+            ("priority", Kind::TextList),
+            ("limits", Kind::CountTable),
+            ("blocked", Kind::TextList),
+            ("custom", Kind::TextList),
+        ],
     ),
 ];
 
@@ -73,6 +86,25 @@ pub struct Settings {
 impl Settings {
     pub fn text(&self, key: &str) -> Option<&str> {
         self.values.get(key).and_then(toml::Value::as_str)
+    }
+
+    pub fn texts(&self, key: &str) -> Option<Vec<&str>> {
+        let list = self.values.get(key)?.as_array()?;
+        Some(list.iter().filter_map(toml::Value::as_str).collect())
+    }
+
+    /// `(key, count)` pairs of a table setting.
+    pub fn counts(&self, key: &str) -> Vec<(&str, u64)> {
+        self.values
+            .get(key)
+            .and_then(toml::Value::as_table)
+            .map(|table| {
+                table
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.as_str(), v.as_integer()? as u64)))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     pub fn count(&self, key: &str) -> Option<u64> {
@@ -146,9 +178,14 @@ fn read_value(
     settings: &mut Settings,
     problems: &mut Vec<Problem>,
 ) {
+    let count = |v: &toml::Value| v.as_integer().is_some_and(|n| n >= 0);
     let fits = match kind {
         Kind::Text => value.is_str(),
-        Kind::Count => value.as_integer().is_some_and(|n| n >= 0),
+        Kind::Count => count(value),
+        Kind::TextList => value
+            .as_array()
+            .is_some_and(|a| a.iter().all(toml::Value::is_str)),
+        Kind::CountTable => value.as_table().is_some_and(|t| t.values().all(count)),
     };
     if fits {
         settings.values.insert(key.to_owned(), value.clone());
@@ -156,6 +193,8 @@ fn read_value(
         let expected = match kind {
             Kind::Text => "a string",
             Kind::Count => "a whole number, 0 or more",
+            Kind::TextList => "a list of strings",
+            Kind::CountTable => "a table of whole numbers, e.g. { email = 3 }",
         };
         problems.push(Problem::new(
             key,

@@ -9,6 +9,7 @@ mod config_file;
 mod csv_mapping;
 mod events_cmd;
 mod generate_cmd;
+mod identity_config;
 mod import;
 mod import_http;
 mod profiles_cmd;

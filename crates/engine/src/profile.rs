@@ -170,7 +170,11 @@ impl ProfileState {
     pub fn expire(&mut self, definitions: &Definitions, now: i64) -> Option<i64> {
         let mut next: Option<i64> = None;
         let mut keep = |due: Option<i64>| next = min_some(next, due);
-        for definition in definitions.computed.iter().filter(|d| d.window_days.is_some()) {
+        for definition in definitions
+            .computed
+            .iter()
+            .filter(|d| d.window_days.is_some())
+        {
             if let Some(state) = self.computed.get_mut(&definition.name) {
                 state.expire(definition, now);
                 keep(state.next_expiry(definition));

@@ -21,5 +21,5 @@ mod stamp;
 pub use extract::{identifiers_of, Extracted};
 pub use graph::{IdentityGraph, Merge, ProfileId, Resolution};
 pub use identifier::{IdKind, Identifier};
-pub use rules::{IdentityRules, RulesError};
+pub use rules::{IdentityRules, RulesError, DEFAULT_BLOCKED};
 pub use stamp::IdentityStamp;
