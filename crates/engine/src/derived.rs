@@ -2,8 +2,6 @@
 
 use std::fmt::Write;
 
-use serde_json::Value;
-
 use crate::input::Record;
 use crate::profile::ProfileState;
 
@@ -52,7 +50,8 @@ pub fn membership_event(
 
 /// A JSON string literal.
 fn quoted(text: &str) -> String {
-    Value::from(text).to_string()
+    // Serialising a `str` cannot fail.
+    serde_json::to_string(text).unwrap_or_default()
 }
 
 /// `(segment, entered)` when the record is a membership change the engine
@@ -72,6 +71,8 @@ pub fn as_membership_change(record: &Record) -> Option<(&str, bool)> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
 
     #[test]

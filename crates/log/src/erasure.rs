@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use crate::error::LogError;
-use crate::frame::{self, HEADER_BYTES, MAX_PAYLOAD_BYTES};
+use crate::frame::{self, HEADER_BYTES};
 use crate::partition::{PartitionShared, RecordLocation};
 use crate::segment::segment_path;
 
@@ -134,25 +134,6 @@ pub(crate) fn append_ledger(dir: &Path, entries: &[Erasure]) -> Result<(), LogEr
     Ok(())
 }
 
-/// Reads the frame header at `location` and checks it is the record the
-/// caller means; returns its payload length.
-pub(crate) fn frame_len(partition_dir: &Path, location: RecordLocation) -> Result<u32, LogError> {
-    let path = segment_path(partition_dir, location.segment);
-    let file = File::open(&path).map_err(LogError::io(&path))?;
-    let mut header = [0u8; HEADER_BYTES];
-    file.read_exact_at(&mut header, location.position)
-        .map_err(LogError::io(&path))?;
-    let len = u32::from_le_bytes(header[0..4].try_into().unwrap_or_default());
-    let offset = u64::from_le_bytes(header[8..16].try_into().unwrap_or_default());
-    if offset != location.offset || len as usize > MAX_PAYLOAD_BYTES {
-        return Err(LogError::Corrupt {
-            location: format!("{location:?}"),
-            reason: "no such record there to erase".to_owned(),
-        });
-    }
-    Ok(len)
-}
-
 /// Writes the erased form of frames over them, one open file per segment,
 /// then syncs those files.
 #[derive(Default)]
@@ -222,14 +203,9 @@ pub(crate) fn erase(
         if shared.erased.contains(location.offset) {
             continue;
         }
-        if location.offset >= shared.committed() {
-            return Err(LogError::OffsetOutOfRange {
-                partition: shared.id,
-                offset: location.offset,
-                end: shared.committed(),
-            });
-        }
-        let len = frame_len(&shared.dir, *location)?;
+        // Reading it back checks that the record is there, durable and
+        // intact, and gives its length.
+        let len = shared.read_at(*location)?.len() as u32;
         entries.push((
             shared,
             Erasure {

@@ -55,13 +55,22 @@ impl Numbers {
     }
 }
 
-fn is_earlier(a: &Stamped, b: &Stamped) -> bool {
-    (a.0, a.1) < (b.0, b.1)
+/// Takes `(timestamp, order, value)` as first and/or last of `pair` when
+/// it is earlier or later; the value is copied only then.
+fn offer(pair: &mut [Stamped; 2], timestamp: i64, order: u64, value: &Value) {
+    if (timestamp, order) < (pair[0].0, pair[0].1) {
+        pair[0] = (timestamp, order, value.clone());
+    }
+    if (pair[1].0, pair[1].1) < (timestamp, order) {
+        pair[1] = (timestamp, order, value.clone());
+    }
 }
 
 impl Partial {
     /// Adds one matching event. Only what `aggregation` reads is kept: a
     /// sum need not remember every distinct value, nor a count any value.
+    /// Runs for every matching event, so it updates in place and
+    /// allocates only for a partial's first value.
     pub(crate) fn add(
         &mut self,
         aggregation: Aggregation,
@@ -71,50 +80,54 @@ impl Partial {
     ) {
         self.events += 1;
         let Some(value) = value else { return };
-        let kept = match aggregation {
-            Aggregation::Count => return,
+        match aggregation {
+            Aggregation::Count => {}
             Aggregation::Sum | Aggregation::Min | Aggregation::Max | Aggregation::Average => {
-                let Some(n) = value.as_f64() else { return };
-                Kept::Numbers(Numbers {
-                    count: 1,
-                    sum: n,
-                    min: n,
-                    max: n,
-                })
+                if let Some(n) = value.as_f64() {
+                    self.keep(&Kept::Numbers(Numbers {
+                        count: 1,
+                        sum: n,
+                        min: n,
+                        max: n,
+                    }));
+                }
             }
-            Aggregation::First | Aggregation::Last => {
-                let stamped = (timestamp, order, value.clone());
-                Kept::Stamped(Box::new([stamped.clone(), stamped]))
-            }
+            Aggregation::First | Aggregation::Last => match &mut self.kept {
+                Kept::Stamped(pair) => offer(pair, timestamp, order, value),
+                kept => {
+                    let stamped = (timestamp, order, value.clone());
+                    *kept = Kept::Stamped(Box::new([stamped.clone(), stamped]));
+                }
+            },
             Aggregation::DistinctCount => {
                 let hash = xxhash_rust::xxh3::xxh3_64(value.to_string().as_bytes());
-                Kept::Distinct(Box::new(HashSet::from([hash])))
+                match &mut self.kept {
+                    Kept::Distinct(set) => {
+                        set.insert(hash);
+                    }
+                    kept => *kept = Kept::Distinct(Box::new(HashSet::from([hash]))),
+                }
             }
-        };
-        self.keep(kept);
+        }
     }
 
     pub(crate) fn merge(&mut self, other: &Partial) {
         self.events += other.events;
-        self.keep(other.kept.clone());
+        self.keep(&other.kept);
     }
 
-    fn keep(&mut self, other: Kept) {
+    fn keep(&mut self, other: &Kept) {
         match (&mut self.kept, other) {
             (_, Kept::Nothing) => {}
-            (Kept::Numbers(mine), Kept::Numbers(theirs)) => mine.merge(&theirs),
+            (Kept::Numbers(mine), Kept::Numbers(theirs)) => mine.merge(theirs),
             (Kept::Stamped(mine), Kept::Stamped(theirs)) => {
-                let [first, last] = *theirs;
-                if is_earlier(&first, &mine[0]) {
-                    mine[0] = first;
-                }
-                if is_earlier(&mine[1], &last) {
-                    mine[1] = last;
+                for (timestamp, order, value) in theirs.iter() {
+                    offer(mine, *timestamp, *order, value);
                 }
             }
             (Kept::Distinct(mine), Kept::Distinct(theirs)) => mine.extend(theirs.iter()),
             // One definition always keeps one kind, so this is the first value.
-            (mine, theirs) => *mine = theirs,
+            (mine, theirs) => *mine = theirs.clone(),
         }
     }
 
