@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use percorso_collect::CollectConfig;
+use percorso_profiles::ComputedTrait;
 use percorso_server::Limits;
 
 use crate::config_file::{locate, read_settings, Problem, Settings};
@@ -23,6 +24,8 @@ pub struct Config {
     pub admin_token: Option<String>,
     pub limits: Limits,
     pub collect: CollectConfig,
+    /// Declared in the file; the server applies them at start.
+    pub computed_traits: Vec<ComputedTrait>,
     /// The file the settings came from, if any.
     pub source_file: Option<PathBuf>,
 }
@@ -136,6 +139,7 @@ fn validate(settings: &Settings) -> (Config, Vec<Problem>) {
         crate::identity_config::identity_rules(settings, &mut problems);
     collect.identity = identity;
     collect.custom_identifiers = custom_identifiers;
+    let computed_traits = crate::traits_config::computed_traits(settings, &mut problems);
     let admin_token = settings.text("server.admin_token").map(str::to_owned);
     if admin_token.as_ref().is_some_and(|t| t.len() < 16) {
         problems.push(Problem::new(
@@ -149,6 +153,7 @@ fn validate(settings: &Settings) -> (Config, Vec<Problem>) {
         admin_token,
         limits,
         collect,
+        computed_traits,
         source_file: None,
     };
     (config, problems)
@@ -225,6 +230,10 @@ pub fn check(file: Option<&Path>, data_flag: Option<&Path>) -> anyhow::Result<()
     println!(
         "  log.segment_bytes      = {}",
         config.collect.log.segment_bytes
+    );
+    println!(
+        "  computed_traits        = {}",
+        config.computed_traits.len()
     );
     Ok(())
 }

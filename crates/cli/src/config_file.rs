@@ -13,11 +13,19 @@ enum Kind {
     TextList,
     /// A table of any keys, each a whole number (`limits = { email = 3 }`).
     CountTable,
+    /// An array of tables (`[[computed_traits]]`), checked by its reader.
+    TableList,
 }
 
 /// Known settings by section ("" is the top level).
 const SETTINGS: [(&str, &[(&str, Kind)]); 5] = [
-    ("", &[("data_dir", Kind::Text)]),
+    (
+        "",
+        &[
+            ("data_dir", Kind::Text),
+            ("computed_traits", Kind::TableList),
+        ],
+    ),
     (
         "server",
         &[
@@ -107,6 +115,15 @@ impl Settings {
             .unwrap_or_default()
     }
 
+    /// The tables of an array-of-tables setting.
+    pub fn tables(&self, key: &str) -> Vec<&toml::Table> {
+        self.values
+            .get(key)
+            .and_then(toml::Value::as_array)
+            .map(|list| list.iter().filter_map(toml::Value::as_table).collect())
+            .unwrap_or_default()
+    }
+
     pub fn count(&self, key: &str) -> Option<u64> {
         self.values
             .get(key)
@@ -186,6 +203,9 @@ fn read_value(
             .as_array()
             .is_some_and(|a| a.iter().all(toml::Value::is_str)),
         Kind::CountTable => value.as_table().is_some_and(|t| t.values().all(count)),
+        Kind::TableList => value
+            .as_array()
+            .is_some_and(|a| a.iter().all(toml::Value::is_table)),
     };
     if fits {
         settings.values.insert(key.to_owned(), value.clone());
@@ -195,6 +215,7 @@ fn read_value(
             Kind::Count => "a whole number, 0 or more",
             Kind::TextList => "a list of strings",
             Kind::CountTable => "a table of whole numbers, e.g. { email = 3 }",
+            Kind::TableList => "a list of tables, each a [[section]] of its own",
         };
         problems.push(Problem::new(
             key,
@@ -206,6 +227,10 @@ fn read_value(
 /// Sets each problem's line: where its key (or its section) is written.
 pub fn locate(problems: &mut [Problem], text: &str) {
     for problem in problems {
+        if let Some(line) = table_list_line(&problem.key, text) {
+            problem.line = Some(line);
+            continue;
+        }
         let (section, key) = match problem.key.split_once('.') {
             Some((section, key)) => (section, key),
             None if SETTINGS.iter().any(|(s, _)| *s == problem.key) => (problem.key.as_str(), ""),
@@ -213,6 +238,18 @@ pub fn locate(problems: &mut [Problem], text: &str) {
         };
         problem.line = line_of(text, section, key);
     }
+}
+
+/// For `name[i]...` keys, the line of the i-th `[[name]]` header.
+fn table_list_line(key: &str, text: &str) -> Option<usize> {
+    let (name, rest) = key.split_once('[')?;
+    let index: usize = rest.split_once(']')?.0.parse().ok()?;
+    let header = format!("[[{name}]]");
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| line.trim() == header)
+        .nth(index)
+        .map(|(n, _)| n + 1)
 }
 
 /// The 1-based line of `key = ...` in `[section]` (or of the section

@@ -17,6 +17,7 @@ mod rebuild_cmd;
 mod segments_cmd;
 mod serve;
 mod sources_cmd;
+mod traits_config;
 
 use clap::Parser;
 

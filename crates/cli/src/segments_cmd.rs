@@ -55,6 +55,14 @@ pub enum SegmentsCommand {
         #[arg(long)]
         all: bool,
     },
+    /// Delete a segment with its membership and history (members leave it
+    /// without a `Segment Exited` event).
+    Delete {
+        name: String,
+        /// Confirms the deletion.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Print the recorded entries and exits, oldest first.
     History {
         name: String,
@@ -88,6 +96,14 @@ pub enum TraitsCommand {
     List {
         #[arg(long)]
         json: bool,
+    },
+    /// Delete a computed trait (refused while a segment reads it, or when
+    /// the configuration file declares it).
+    Delete {
+        name: String,
+        /// Confirms the deletion.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -164,6 +180,7 @@ pub fn run(config: &Config, args: SegmentsArgs) -> anyhow::Result<()> {
             Ok(())
         }
         SegmentsCommand::Members { name, limit, all } => members(&client, &name, limit, all),
+        SegmentsCommand::Delete { name, yes } => delete(&client, "segments", &name, yes),
         SegmentsCommand::History {
             name,
             offset,
@@ -225,7 +242,23 @@ pub fn run_traits(config: &Config, args: TraitsArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        TraitsCommand::Delete { name, yes } => delete(&client, "computed-traits", &name, yes),
     }
+}
+
+/// Deletes a definition once `--yes` confirms it.
+fn delete(client: &AdminClient, collection: &str, name: &str, yes: bool) -> anyhow::Result<()> {
+    let noun = if collection == "segments" {
+        "segment"
+    } else {
+        "computed trait"
+    };
+    if !yes {
+        bail!("deleting {noun} '{name}' cannot be undone; run again with --yes to confirm");
+    }
+    client.delete(&[collection, name])?;
+    println!("deleted {noun} '{name}'");
+    Ok(())
 }
 
 fn members(client: &AdminClient, name: &str, limit: usize, all: bool) -> anyhow::Result<()> {

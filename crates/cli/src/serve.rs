@@ -49,6 +49,18 @@ pub fn run(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let engine = Engine::start_for(&collector, &data, clock.clone(), runtime.handle().clone())?;
+    let declared = runtime
+        .block_on(engine.declare_config_traits(&config.computed_traits))
+        .context("cannot apply the computed traits of the configuration file")?;
+    for (what, names) in [
+        ("added (back-filling)", &declared.added),
+        ("replaced (back-filling)", &declared.replaced),
+        ("deleted (gone from the file)", &declared.removed),
+    ] {
+        if !names.is_empty() {
+            println!("computed traits {what}: {}", names.join(", "));
+        }
+    }
     let state = AppState {
         collector: collector.clone(),
         engine: engine.clone(),

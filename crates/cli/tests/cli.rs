@@ -4,6 +4,7 @@
 mod cli {
     pub mod commands;
     pub mod crash;
+    pub mod definitions;
     pub mod import;
     pub mod profiles;
     pub mod sdk;

@@ -2,6 +2,8 @@
 //! while events already exist is back-filled over the log up to a cut, and
 //! takes live events from the cut on, so no event counts twice.
 
+use std::collections::HashMap;
+
 use percorso_profiles::ComputedTrait;
 
 use crate::book::{Action, ProfileBook};
@@ -11,8 +13,10 @@ use crate::input::Record;
 impl ProfileBook {
     /// Adds a segment. `cut` is each partition's end offset when it was
     /// added: records before it come through [`ProfileBook::backfill`].
-    pub fn add_segment(&mut self, entry: SegmentEntry, cut: Vec<u64>) {
+    pub fn add_segment(&mut self, mut entry: SegmentEntry, cut: Vec<u64>) {
         let name = entry.name.clone();
+        entry.generation = self.definitions.next_generation;
+        self.definitions.next_generation += 1;
         self.definitions.segments.push(entry);
         self.cuts.insert(name, cut);
     }
@@ -56,4 +60,13 @@ impl ProfileBook {
     pub fn backfilling(&self, name: &str) -> bool {
         self.cuts.contains_key(name)
     }
+}
+
+/// Whether the segment, or a computed trait it reads, is still being
+/// back-filled (a verdict now would rest on part of the history). `cuts`
+/// are the back-filling definitions'.
+pub(crate) fn backfilling_for(cuts: &HashMap<String, Vec<u64>>, segment: &SegmentEntry) -> bool {
+    !cuts.is_empty()
+        && (cuts.contains_key(&segment.name)
+            || segment.trait_names.iter().any(|t| cuts.contains_key(t)))
 }

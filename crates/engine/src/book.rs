@@ -7,6 +7,7 @@ use percorso_profiles::{Subscription, TraitValue};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::backfill::backfilling_for;
 use crate::definitions::Definitions;
 use crate::derived::{as_membership_change, membership_event};
 use crate::input::Record;
@@ -70,7 +71,7 @@ pub struct ProfileBook {
     live: bool,
     /// Membership changes recorded since the runner last took them (live
     /// only), for subscribers such as journeys.
-    recent: Vec<(String, MembershipChange)>,
+    pub(crate) recent: Vec<(String, MembershipChange)>,
 }
 
 impl ProfileBook {
@@ -121,8 +122,16 @@ impl ProfileBook {
         let state = self.profiles.entry(profile.clone()).or_default();
         let changed = state.apply(record, &self.definitions, include, now);
         let merged = !record.stamp.merged.is_empty();
-        if let Some((segment, entered)) = as_membership_change(record) {
-            self.record_membership(&profile, segment, entered, record.timestamp);
+        if let Some(change) = as_membership_change(record) {
+            // Changes of a deleted segment, or of an earlier segment of the
+            // same name, belong to nothing live.
+            let current = self
+                .definitions
+                .segment(change.segment)
+                .is_some_and(|s| change.generation.is_none_or(|g| g == s.generation));
+            if current {
+                self.record_membership(&profile, change.segment, change.entered, record.timestamp);
+            }
         }
         if changed.is_empty() && !merged {
             return Vec::new(); // nothing a verdict or a window depends on
@@ -232,7 +241,7 @@ impl ProfileBook {
             if only.is_some_and(|changed| !changed.touches(index, segment)) {
                 continue;
             }
-            if self.cuts.contains_key(&segment.name) {
+            if backfilling_for(&self.cuts, segment) {
                 continue; // still back-filling: no verdict yet
             }
             let qualifies = state.qualifies(&self.definitions, segment, now);
@@ -248,7 +257,7 @@ impl ProfileBook {
             let event = membership_event(
                 profile,
                 state,
-                &segment.name,
+                segment,
                 qualifies,
                 membership.transitions + 1,
                 now,

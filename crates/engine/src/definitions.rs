@@ -2,6 +2,7 @@
 //! the API and kept in `definitions.json` in the data directory (config,
 //! not derived state: a rebuild keeps it).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use percorso_profiles::segment::{parse_segment, CompiledSegment};
@@ -17,6 +18,10 @@ pub struct SegmentEntry {
     pub name: String,
     pub text: String,
     pub created_at: i64,
+    /// Numbers this incarnation of the name: a segment deleted and created
+    /// again gets a new one, so the log's membership events of the old one
+    /// are told apart (and its `messageId`s are not reused).
+    pub generation: u64,
     pub compiled: CompiledSegment,
     /// The profile and computed traits the rule reads, looked up on every
     /// event that changes one, so kept rather than walked each time.
@@ -48,6 +53,11 @@ pub struct BackfillProgress {
 pub struct Definitions {
     pub computed: Vec<ComputedTrait>,
     pub segments: Vec<SegmentEntry>,
+    /// Computed traits declared in the configuration file rather than
+    /// through the API: the file owns them (see `Engine::declare_config_traits`).
+    pub from_config: BTreeSet<String>,
+    /// The generation the next segment gets.
+    pub next_generation: u64,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -56,6 +66,10 @@ struct DefinitionsFile {
     computed_traits: Vec<ComputedTrait>,
     #[serde(default)]
     segments: Vec<StoredSegment>,
+    #[serde(default)]
+    traits_from_config: BTreeSet<String>,
+    #[serde(default)]
+    next_generation: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -63,6 +77,8 @@ struct StoredSegment {
     name: String,
     definition: String,
     created_at: i64,
+    #[serde(default)]
+    generation: u64,
 }
 
 impl Definitions {
@@ -80,6 +96,7 @@ impl Definitions {
         Ok(SegmentEntry {
             trait_names,
             has_windows,
+            generation: self.next_generation,
             name: compiled.definition.name.clone(),
             text: text.to_owned(),
             created_at: now,
@@ -112,6 +129,19 @@ impl Definitions {
 
     pub fn segment(&self, name: &str) -> Option<&SegmentEntry> {
         self.segments.iter().find(|s| s.name == name)
+    }
+
+    pub fn computed_trait(&self, name: &str) -> Option<&ComputedTrait> {
+        self.computed.iter().find(|c| c.name == name)
+    }
+
+    /// The segments whose rule reads trait `name`.
+    pub fn segments_reading(&self, name: &str) -> Vec<&str> {
+        self.segments
+            .iter()
+            .filter(|s| s.trait_names.iter().any(|t| t == name))
+            .map(|s| s.name.as_str())
+            .collect()
     }
 }
 
@@ -156,12 +186,15 @@ impl DefinitionStore {
         let mut definitions = Definitions {
             computed: file.computed_traits,
             segments: Vec::new(),
+            from_config: file.traits_from_config,
+            next_generation: file.next_generation,
         };
         for stored in file.segments {
             let mut entry = definitions
                 .parse_segment(&stored.definition, stored.created_at)
                 .map_err(|e| bad(format!("segment '{}': {e}", stored.name)))?;
             entry.created_at = stored.created_at;
+            entry.generation = stored.generation;
             definitions.segments.push(entry);
         }
         Ok(definitions)
@@ -177,8 +210,11 @@ impl DefinitionStore {
                     name: s.name.clone(),
                     definition: s.text.clone(),
                     created_at: s.created_at,
+                    generation: s.generation,
                 })
                 .collect(),
+            traits_from_config: definitions.from_config.clone(),
+            next_generation: definitions.next_generation,
         };
         let body = serde_json::to_vec_pretty(&file).unwrap_or_default();
         percorso_collect::atomic_write(&self.path, &body)

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use crate::definitions::SegmentEntry;
 use crate::input::Record;
 use crate::profile::ProfileState;
 
@@ -20,7 +21,7 @@ pub const ENGINE_SOURCE: &str = "percorso";
 pub fn membership_event(
     profile_id: &str,
     state: &ProfileState,
-    segment: &str,
+    segment: &SegmentEntry,
     entered: bool,
     transition: u32,
     now: i64,
@@ -30,13 +31,17 @@ pub fn membership_event(
     } else {
         SEGMENT_EXITED
     };
-    let message_id = quoted(&format!("segment:{segment}:{profile_id}:{transition}"));
+    let generation = segment.generation;
+    let segment = segment.name.as_str();
+    let message_id = quoted(&format!(
+        "segment:{segment}:{generation}:{profile_id}:{transition}"
+    ));
     // The Segment spec wants a userId or an anonymousId on every message.
     let anonymous = quoted(state.anonymous_id.as_deref().unwrap_or(profile_id));
     let mut text = String::with_capacity(256 + segment.len());
     let _ = write!(
         text,
-        r#"{{"type":"track","event":"{name}","messageId":{message_id},"timestamp":"{}","properties":{{"segment":{},"profile_id":{}}},"context":{{"library":{{"name":"percorso-engine"}}}},"anonymousId":{anonymous}"#,
+        r#"{{"type":"track","event":"{name}","messageId":{message_id},"timestamp":"{}","properties":{{"segment":{},"generation":{generation},"profile_id":{}}},"context":{{"library":{{"name":"percorso-engine"}}}},"anonymousId":{anonymous}"#,
         percorso_core::format_millis(now),
         quoted(segment),
         quoted(profile_id),
@@ -54,9 +59,18 @@ fn quoted(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_default()
 }
 
-/// `(segment, entered)` when the record is a membership change the engine
+/// A membership change the engine stated, as read back from the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatedChange<'a> {
+    pub segment: &'a str,
+    /// Absent on events stated before segments had generations.
+    pub generation: Option<u64>,
+    pub entered: bool,
+}
+
+/// The change a record states, when it is a membership change the engine
 /// stated.
-pub fn as_membership_change(record: &Record) -> Option<(&str, bool)> {
+pub fn as_membership_change(record: &Record) -> Option<StatedChange<'_>> {
     if record.source_id != ENGINE_SOURCE {
         return None;
     }
@@ -65,8 +79,14 @@ pub fn as_membership_change(record: &Record) -> Option<(&str, bool)> {
         SEGMENT_EXITED => false,
         _ => return None,
     };
-    let segment = record.event.pointer("/properties/segment")?.as_str()?;
-    Some((segment, entered))
+    let properties = record.event.get("properties")?;
+    Some(StatedChange {
+        segment: properties.get("segment")?.as_str()?,
+        generation: properties
+            .get("generation")
+            .and_then(serde_json::Value::as_u64),
+        entered,
+    })
 }
 
 #[cfg(test)]
@@ -74,6 +94,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use crate::definitions::Definitions;
 
     #[test]
     fn membership_events_are_valid_json_whatever_the_names_hold() {
@@ -81,10 +102,19 @@ mod tests {
             user_id: Some("u \"1\"".into()),
             ..ProfileState::default()
         };
-        let text = membership_event("prof_1", &state, "vip\\\"s", true, 3, 0);
+        let segment = Definitions::default()
+            .parse_segment("name: vips\nrule: { trait: vip, equals: true }\n", 0)
+            .map(|mut s| {
+                s.name = "vip\\\"s".into();
+                s.generation = 7;
+                s
+            })
+            .unwrap();
+        let text = membership_event("prof_1", &state, &segment, true, 3, 0);
         let event: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(event["event"], SEGMENT_ENTERED);
-        assert_eq!(event["messageId"], "segment:vip\\\"s:prof_1:3");
+        assert_eq!(event["messageId"], "segment:vip\\\"s:7:prof_1:3");
+        assert_eq!(event["properties"]["generation"], 7);
         assert_eq!(event["properties"]["segment"], "vip\\\"s");
         assert_eq!(event["userId"], "u \"1\"");
         assert_eq!(event["anonymousId"], "prof_1");

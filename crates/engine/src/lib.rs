@@ -17,6 +17,7 @@
 
 mod backfill;
 mod book;
+mod config_sync;
 mod definitions;
 mod derived;
 mod input;
@@ -25,11 +26,13 @@ mod privacy;
 mod profile;
 mod queries;
 mod rebuild;
+mod removal;
 mod runner;
 mod segments;
 mod sink;
 
 pub use book::{Action, MergeRecord, ProfileBook, ProfileView};
+pub use config_sync::ConfigSyncReport;
 pub use definitions::{
     BackfillProgress, DefinitionStore, Definitions, SegmentEntry, SegmentSummary,
 };
@@ -37,6 +40,7 @@ pub use derived::{ENGINE_SOURCE, SEGMENT_ENTERED, SEGMENT_EXITED};
 pub use input::Record;
 pub use profile::ProfileState;
 pub use rebuild::rebuild;
+pub use removal::DefinitionKind;
 pub use runner::{ActionSink, Engine, EngineError};
 pub use segments::{MembershipChange, SegmentMembers};
 pub use sink::CollectorSink;

@@ -6,6 +6,7 @@ use tokio::sync::oneshot;
 
 use crate::book::ProfileView;
 use crate::definitions::{SegmentEntry, SegmentSummary};
+use crate::removal::DefinitionKind;
 use crate::runner::{Engine, EngineError, Input};
 use crate::segments::MembershipChange;
 
@@ -105,7 +106,42 @@ impl Engine {
             .definitions()
             .check_new_trait(&definition)?;
         let (reply, wait) = oneshot::channel();
-        self.send(Input::AddTrait(definition, reply))?;
+        self.send(Input::AddTrait {
+            definition,
+            from_config: false,
+            reply,
+        })?;
+        wait.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Deletes a segment: its definition, membership and history.
+    pub async fn delete_segment(&self, name: &str) -> Result<(), EngineError> {
+        self.remove(DefinitionKind::Segment, name).await
+    }
+
+    /// Deletes a computed trait no segment reads.
+    pub async fn delete_trait(&self, name: &str) -> Result<(), EngineError> {
+        {
+            let book = self.shared.book();
+            if book.definitions().from_config.contains(name) {
+                return Err(EngineError::InUse(format!(
+                    "computed trait '{name}' is declared in the configuration file; remove it there"
+                )));
+            }
+            let readers = book.definitions().segments_reading(name);
+            if !readers.is_empty() {
+                return Err(EngineError::InUse(format!(
+                    "computed trait '{name}' is read by segment(s) {}; delete or change those first",
+                    readers.join(", ")
+                )));
+            }
+        }
+        self.remove(DefinitionKind::ComputedTrait, name).await
+    }
+
+    pub(crate) async fn remove(&self, kind: DefinitionKind, name: &str) -> Result<(), EngineError> {
+        let (reply, wait) = oneshot::channel();
+        self.send(Input::Remove(kind, name.to_owned(), reply))?;
         wait.await.map_err(|_| EngineError::Stopped)?
     }
 

@@ -17,6 +17,7 @@ use crate::book::{Action, ProfileBook};
 use crate::definitions::{BackfillProgress, DefinitionStore, SegmentEntry};
 use crate::input::Record;
 use crate::jobs::BackfillJob;
+use crate::removal::DefinitionKind;
 use crate::segments::MembershipChange;
 use crate::sink::CollectorSink;
 
@@ -28,6 +29,9 @@ pub enum EngineError {
     Exists(String),
     #[error("{0}")]
     NotFound(String),
+    /// Another definition depends on the one named.
+    #[error("{0}")]
+    InUse(String),
     #[error("{0}")]
     Storage(String),
     #[error("the profile engine has stopped")]
@@ -52,7 +56,13 @@ pub(crate) enum Input {
     WhenBackfilled(oneshot::Sender<()>),
     Tick,
     AddSegment(Box<SegmentEntry>, Reply),
-    AddTrait(ComputedTrait, Reply),
+    /// A computed trait; `from_config` replaces one of the same name.
+    AddTrait {
+        definition: ComputedTrait,
+        from_config: bool,
+        reply: Reply,
+    },
+    Remove(DefinitionKind, String, Reply),
     Erase(Vec<String>, oneshot::Sender<()>),
     Stop,
 }
@@ -355,9 +365,22 @@ impl Worker {
                 let name = entry.name.clone();
                 let _ = reply.send(self.add(name, |book, cut| book.add_segment(*entry, cut)));
             }
-            Input::AddTrait(definition, reply) => {
+            Input::AddTrait {
+                definition,
+                from_config,
+                reply,
+            } => {
                 let name = definition.name.clone();
-                let _ = reply.send(self.add(name, |book, cut| book.add_trait(definition, cut)));
+                let _ = reply.send(self.add(name.clone(), |book, cut| {
+                    if from_config {
+                        book.remove_definition(DefinitionKind::ComputedTrait, &name);
+                        book.definitions.from_config.insert(name);
+                    }
+                    book.add_trait(definition, cut);
+                }));
+            }
+            Input::Remove(kind, name, reply) => {
+                let _ = reply.send(self.remove(kind, &name));
             }
             Input::Erase(profiles, done) => {
                 self.shared.book().erase(&profiles);
@@ -374,6 +397,7 @@ impl Worker {
         name: String,
         install: impl FnOnce(&mut ProfileBook, Vec<u64>),
     ) -> Result<(), EngineError> {
+        self.forget_job(&name); // a replaced definition's back-fill
         let cut = end_offsets(&self.collector)?;
         let mut book = self.shared.book();
         install(&mut book, cut.clone());
@@ -390,6 +414,35 @@ impl Worker {
             .insert(job.name.clone(), job.progress());
         self.jobs.push(job);
         Ok(())
+    }
+
+    /// Deletes a definition, its state and its back-fill, and saves.
+    fn remove(&mut self, kind: DefinitionKind, name: &str) -> Result<(), EngineError> {
+        let mut book = self.shared.book();
+        if !book.remove_definition(kind, name) {
+            return Err(EngineError::NotFound(format!(
+                "no {} named '{name}'",
+                kind.noun()
+            )));
+        }
+        let saved = self.store.save(book.definitions());
+        drop(book);
+        self.forget_job(name);
+        saved
+    }
+
+    fn forget_job(&mut self, name: &str) {
+        self.jobs.retain(|job| job.name != name);
+        self.shared
+            .progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        if self.jobs.is_empty() {
+            for waiter in self.backfill_waiters.drain(..) {
+                let _ = waiter.send(());
+            }
+        }
     }
 
     fn fire_timers(&self) {

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use percorso_collect::{Collector, SourceRegistry};
 use percorso_engine::Engine;
@@ -115,7 +115,10 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/segments/validate",
             post(segments_api::validate_segment),
         )
-        .route("/api/v1/segments/{name}", get(segments_api::get_segment))
+        .route(
+            "/api/v1/segments/{name}",
+            get(segments_api::get_segment).delete(segments_api::delete_segment),
+        )
         .route(
             "/api/v1/segments/{name}/members",
             get(segments_api::segment_members),
@@ -127,6 +130,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/computed-traits",
             get(segments_api::list_traits).post(segments_api::create_trait),
+        )
+        .route(
+            "/api/v1/computed-traits/{name}",
+            delete(segments_api::delete_trait),
         )
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))

@@ -85,6 +85,9 @@ impl From<percorso_engine::EngineError> for ApiError {
             EngineError::NotFound(message) => {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
             }
+            EngineError::InUse(message) => {
+                ApiError::new(StatusCode::CONFLICT, "definition_in_use", message)
+            }
             other => {
                 tracing::error!(error = %other, "profile engine error");
                 ApiError::new(

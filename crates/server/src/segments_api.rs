@@ -87,6 +87,18 @@ pub async fn get_segment(
     Ok(Json(summary_json(&state.engine.segment(&name).await?)))
 }
 
+/// `DELETE /api/v1/segments/{name}`: the segment, its membership and
+/// history go; members leave silently.
+pub async fn delete_segment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    require_admin(&headers, &state.admin_token)?;
+    state.engine.delete_segment(&name).await?;
+    Ok(Json(json!({ "deleted": name })))
+}
+
 /// `GET /api/v1/segments/{name}/members?after=…&limit=…`: members in
 /// profile-id order; pass the last id of a page as `after` for the next.
 pub async fn segment_members(
@@ -150,4 +162,16 @@ pub async fn list_traits(
     Ok(Json(
         json!({ "computed_traits": state.engine.traits().await? }),
     ))
+}
+
+/// `DELETE /api/v1/computed-traits/{name}`: refused (409) while a segment
+/// reads the trait or the configuration file declares it.
+pub async fn delete_trait(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    require_admin(&headers, &state.admin_token)?;
+    state.engine.delete_trait(&name).await?;
+    Ok(Json(json!({ "deleted": name })))
 }

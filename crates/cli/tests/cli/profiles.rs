@@ -22,7 +22,7 @@ fn admin(server: &Server, data: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn stdout_of(output: &Output, what: &str) -> String {
+pub(crate) fn stdout_of(output: &Output, what: &str) -> String {
     assert!(
         output.status.success(),
         "{what} failed: {}",
@@ -31,7 +31,7 @@ fn stdout_of(output: &Output, what: &str) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
 }
 
-fn send(server: &Server, key: &str, path: &str, body: Value) {
+pub(crate) fn send(server: &Server, key: &str, path: &str, body: Value) {
     let status = runtime().block_on(async {
         reqwest::Client::new()
             .post(server.url(path))
