@@ -8,6 +8,7 @@ use percorso_profiles::ComputedTrait;
 
 use crate::book::{Action, ProfileBook};
 use crate::definitions::SegmentEntry;
+use crate::derived::as_membership_change;
 use crate::input::Record;
 
 impl ProfileBook {
@@ -18,12 +19,14 @@ impl ProfileBook {
         entry.generation = self.definitions.next_generation;
         self.definitions.next_generation += 1;
         self.definitions.segments.push(entry);
+        self.definitions.reindex();
         self.cuts.insert(name, cut);
     }
 
     pub fn add_trait(&mut self, definition: ComputedTrait, cut: Vec<u64>) {
         let name = definition.name.clone();
         self.definitions.computed.push(definition);
+        self.definitions.reindex();
         self.cuts.insert(name, cut);
     }
 
@@ -33,19 +36,22 @@ impl ProfileBook {
             cut.get(usize::from(record.location.partition))
                 .is_some_and(|&c| record.location.offset < c)
         });
-        if !before_cut || record.profile.is_empty() {
+        // The engine's own membership statements feed no definition (as
+        // when applied live).
+        if !before_cut || record.profile.is_empty() || as_membership_change(record).is_some() {
             return;
         }
         let profile = self.canonical(&record.profile).to_owned();
         let state = self.profiles.entry(profile).or_default();
-        if let Some(segment) = self.definitions.segments.iter().find(|s| s.name == name) {
-            state.apply_implied(segment, record, now);
-        } else if let Some(definition) = self.definitions.computed.iter().find(|d| d.name == name) {
-            state
-                .computed
-                .entry(definition.name.clone())
-                .or_default()
-                .apply(definition, &record.event, record.timestamp, now);
+        let definitions = &self.definitions;
+        if let Some((position, segment)) = definitions.segment_at(name) {
+            state.apply_implied(position, segment, record, now);
+        } else if let Some(position) = definitions.computed.iter().position(|d| d.name == name) {
+            let definition = &definitions.computed[position];
+            if definition.matches(&record.event) {
+                let trait_state = state.computed.entry(position);
+                trait_state.apply(definition, &record.event, record.timestamp, now);
+            }
         }
     }
 

@@ -111,6 +111,21 @@ impl ProfileBook {
             self.merge(&merge.from.0, &merge.into.0, audit);
         }
         let profile = self.canonical(&record.profile).to_owned();
+        if let Some(change) = as_membership_change(record) {
+            // The engine's own statement read back: it records membership
+            // and is not a customer interaction (no trait, count or
+            // last-seen time moves). Changes of a deleted segment, or of
+            // an earlier segment of the same name, belong to nothing live.
+            let current = self
+                .definitions
+                .segment_at(change.segment)
+                .filter(|(_, s)| change.generation.is_none_or(|g| g == s.generation));
+            if let Some((position, _)) = current {
+                let (entered, at) = (change.entered, record.timestamp);
+                self.record_membership(&profile, position, change.segment, entered, at);
+            }
+            return Vec::new();
+        }
         let cuts = &self.cuts;
         let include = |name: &str| {
             cuts.get(name).is_none_or(|cut| {
@@ -122,17 +137,6 @@ impl ProfileBook {
         let state = self.profiles.entry(profile.clone()).or_default();
         let changed = state.apply(record, &self.definitions, include, now);
         let merged = !record.stamp.merged.is_empty();
-        if let Some(change) = as_membership_change(record) {
-            // Changes of a deleted segment, or of an earlier segment of the
-            // same name, belong to nothing live.
-            let current = self
-                .definitions
-                .segment(change.segment)
-                .is_some_and(|s| change.generation.is_none_or(|g| g == s.generation));
-            if current {
-                self.record_membership(&profile, change.segment, change.entered, record.timestamp);
-            }
-        }
         if changed.is_empty() && !merged {
             return Vec::new(); // nothing a verdict or a window depends on
         }
@@ -142,11 +146,18 @@ impl ProfileBook {
     }
 
     /// A change read back from the log becomes the recorded membership.
-    fn record_membership(&mut self, profile: &str, segment: &str, entered: bool, at: i64) {
+    fn record_membership(
+        &mut self,
+        profile: &str,
+        position: usize,
+        segment: &str,
+        entered: bool,
+        at: i64,
+    ) {
         let Some(state) = self.profiles.get_mut(profile) else {
             return;
         };
-        let membership = state.membership.entry(segment.to_owned()).or_default();
+        let membership = state.membership.entry(position);
         if membership.member == entered && membership.transitions > 0 {
             return; // a restatement already recorded
         }
@@ -244,12 +255,8 @@ impl ProfileBook {
             if backfilling_for(&self.cuts, segment) {
                 continue; // still back-filling: no verdict yet
             }
-            let qualifies = state.qualifies(&self.definitions, segment, now);
-            let membership = state
-                .membership
-                .get(&segment.name)
-                .copied()
-                .unwrap_or_default();
+            let qualifies = state.qualifies(&self.definitions, index, segment, now);
+            let membership = state.membership_at(index);
             let expected = membership.pending.unwrap_or(membership.member);
             if qualifies == expected {
                 continue;
@@ -262,11 +269,7 @@ impl ProfileBook {
                 membership.transitions + 1,
                 now,
             );
-            state
-                .membership
-                .entry(segment.name.clone())
-                .or_default()
-                .pending = Some(qualifies);
+            state.membership.entry(index).pending = Some(qualifies);
             actions.push(Action::Emit {
                 profile: profile.to_owned(),
                 event,
@@ -321,13 +324,21 @@ impl ProfileBook {
             .definitions
             .computed
             .iter()
-            .filter_map(|d| {
-                Some((
+            .enumerate()
+            .map(|(i, d)| {
+                (
                     d.name.clone(),
-                    state.computed_value(&self.definitions, &d.name, now)?,
-                ))
+                    state.computed_value_at(&self.definitions, i, now),
+                )
             })
             .collect();
+        let mut segments: Vec<String> = state
+            .membership
+            .iter()
+            .filter(|(_, m)| m.member)
+            .filter_map(|(i, _)| Some(self.definitions.segments.get(i)?.name.clone()))
+            .collect();
+        segments.sort();
         Some(ProfileView {
             profile_id: profile_id.to_owned(),
             traits: state.traits.values(),
@@ -342,12 +353,7 @@ impl ProfileBook {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
-            segments: state
-                .membership
-                .iter()
-                .filter(|(_, m)| m.member)
-                .map(|(name, _)| name.clone())
-                .collect(),
+            segments,
             first_seen: state.first_seen,
             last_seen: state.last_seen,
             events: state.events,
@@ -366,12 +372,17 @@ impl ProfileBook {
         self.profiles
             .get(self.canonical(id))
             .map(|state| {
-                state
+                let mut recorded: Vec<(String, bool, i64)> = state
                     .membership
                     .iter()
                     .filter(|(_, m)| m.transitions > 0)
-                    .map(|(name, m)| (name.clone(), m.member, m.since))
-                    .collect()
+                    .filter_map(|(i, m)| {
+                        let name = self.definitions.segments.get(i)?.name.clone();
+                        Some((name, m.member, m.since))
+                    })
+                    .collect();
+                recorded.sort();
+                recorded
             })
             .unwrap_or_default()
     }

@@ -26,6 +26,9 @@ pub struct SegmentEntry {
     /// The profile and computed traits the rule reads, looked up on every
     /// event that changes one, so kept rather than walked each time.
     pub trait_names: Vec<String>,
+    /// Positions of the computed traits among `trait_names` (kept by
+    /// [`Definitions::reindex`] as definitions come and go).
+    pub computed_reads: Vec<usize>,
     /// Whether an implied trait has a window (only those ever expire).
     pub has_windows: bool,
 }
@@ -95,6 +98,7 @@ impl Definitions {
         let has_windows = compiled.implied.iter().any(|d| d.window_days.is_some());
         Ok(SegmentEntry {
             trait_names,
+            computed_reads: Vec::new(),
             has_windows,
             generation: self.next_generation,
             name: compiled.definition.name.clone(),
@@ -129,6 +133,28 @@ impl Definitions {
 
     pub fn segment(&self, name: &str) -> Option<&SegmentEntry> {
         self.segments.iter().find(|s| s.name == name)
+    }
+
+    /// A segment and its position.
+    pub fn segment_at(&self, name: &str) -> Option<(usize, &SegmentEntry)> {
+        self.segments
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.name == name)
+    }
+
+    /// Works out again which computed traits (by position) each segment
+    /// reads; call after any definition is added or removed.
+    pub fn reindex(&mut self) {
+        for segment in &mut self.segments {
+            segment.computed_reads = self
+                .computed
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| segment.trait_names.contains(&c.name))
+                .map(|(position, _)| position)
+                .collect();
+        }
     }
 
     pub fn computed_trait(&self, name: &str) -> Option<&ComputedTrait> {
@@ -197,6 +223,7 @@ impl DefinitionStore {
             entry.generation = stored.generation;
             definitions.segments.push(entry);
         }
+        definitions.reindex();
         Ok(definitions)
     }
 

@@ -30,6 +30,7 @@ mod removal;
 mod runner;
 mod segments;
 mod sink;
+mod slots;
 
 pub use book::{Action, MergeRecord, ProfileBook, ProfileView};
 pub use config_sync::ConfigSyncReport;
@@ -44,3 +45,4 @@ pub use removal::DefinitionKind;
 pub use runner::{ActionSink, Engine, EngineError};
 pub use segments::{MembershipChange, SegmentMembers};
 pub use sink::CollectorSink;
+pub use slots::Slots;

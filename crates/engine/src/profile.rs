@@ -1,13 +1,12 @@
 //! One profile's derived state, and how two profiles' states merge.
 
-use std::collections::BTreeMap;
-
 use percorso_profiles::segment::Facts;
 use percorso_profiles::{ProfileTraits, Subscriptions, TraitState};
 use serde_json::Value;
 
 use crate::definitions::{Definitions, SegmentEntry};
 use crate::input::Record;
+use crate::slots::Slots;
 
 /// Membership of one segment as recorded in the log (by the `Segment
 /// Entered` / `Segment Exited` events), plus a change already stated but
@@ -27,11 +26,13 @@ pub struct Membership {
 pub struct ProfileState {
     pub traits: ProfileTraits,
     pub subscriptions: Subscriptions,
-    /// By computed trait name.
-    pub computed: BTreeMap<String, TraitState>,
-    /// By segment name: the states of the segment's implied traits.
-    pub implied: BTreeMap<String, Vec<TraitState>>,
-    pub membership: BTreeMap<String, Membership>,
+    /// By computed trait position in the definitions.
+    pub computed: Slots<TraitState>,
+    /// By segment position: the states of the segment's implied traits
+    /// (empty until an event matches one).
+    pub implied: Slots<Vec<TraitState>>,
+    /// By segment position.
+    pub membership: Slots<Membership>,
     pub first_seen: Option<i64>,
     pub last_seen: Option<i64>,
     pub events: u64,
@@ -44,9 +45,11 @@ pub struct ProfileState {
 /// verdict.
 #[derive(Debug, Default)]
 pub struct Changed {
-    /// Profile traits and computed traits whose state changed.
+    /// Profile traits whose value changed.
     pub traits: Vec<String>,
-    /// Segments (by index) one of whose implied traits changed.
+    /// Computed traits (by position) whose state changed.
+    pub computed: Vec<usize>,
+    /// Segments (by position) one of whose implied traits changed.
     pub segments: Vec<usize>,
 }
 
@@ -54,13 +57,18 @@ impl Changed {
     pub fn touches(&self, index: usize, segment: &SegmentEntry) -> bool {
         self.segments.contains(&index)
             || segment
-                .trait_names
+                .computed_reads
                 .iter()
-                .any(|name| self.traits.contains(name))
+                .any(|position| self.computed.contains(position))
+            || (!self.traits.is_empty()
+                && segment
+                    .trait_names
+                    .iter()
+                    .any(|name| self.traits.contains(name)))
     }
 
     pub fn is_empty(&self) -> bool {
-        self.traits.is_empty() && self.segments.is_empty()
+        self.traits.is_empty() && self.computed.is_empty() && self.segments.is_empty()
     }
 }
 
@@ -78,7 +86,7 @@ impl ProfileState {
         let timestamp = record.timestamp;
         let mut changed = Changed {
             traits: self.traits.apply(event, &record.source_id, timestamp),
-            segments: Vec::new(),
+            ..Changed::default()
         };
         self.subscriptions.apply(event, timestamp);
         self.first_seen = Some(self.first_seen.map_or(timestamp, |t| t.min(timestamp)));
@@ -96,40 +104,41 @@ impl ProfileState {
                 *field = Some(id.to_owned());
             }
         }
-        for definition in definitions.computed.iter().filter(|d| include(&d.name)) {
-            if !definition.matches(event) {
+        for (index, definition) in definitions.computed.iter().enumerate() {
+            if !definition.matches(event) || !include(&definition.name) {
                 continue;
             }
-            let state = match self.computed.get_mut(&definition.name) {
-                Some(state) => state,
-                None => self.computed.entry(definition.name.clone()).or_default(),
-            };
+            let state = self.computed.entry(index);
             if state.apply(definition, event, timestamp, now) {
-                changed.traits.push(definition.name.clone());
+                changed.computed.push(index);
             }
         }
         for (index, segment) in definitions.segments.iter().enumerate() {
-            if include(&segment.name) && self.apply_implied(segment, record, now) {
+            if include(&segment.name) && self.apply_implied(index, segment, record, now) {
                 changed.segments.push(index);
             }
         }
         changed
     }
 
-    /// Applies one event to one segment's implied traits only (back-fill).
-    /// Returns whether any of them changed.
-    pub fn apply_implied(&mut self, segment: &SegmentEntry, record: &Record, now: i64) -> bool {
+    /// Applies one event to the implied traits of the segment at
+    /// `position` only (back-fill). Returns whether any of them changed.
+    pub fn apply_implied(
+        &mut self,
+        position: usize,
+        segment: &SegmentEntry,
+        record: &Record,
+        now: i64,
+    ) -> bool {
         let implied = &segment.compiled.implied;
         if !implied.iter().any(|d| d.matches(&record.event)) {
             return false;
         }
-        let states = match self.implied.get_mut(&segment.name) {
-            Some(states) => states,
-            None => self
-                .implied
-                .entry(segment.name.clone())
-                .or_insert_with(|| vec![TraitState::default(); implied.len()]),
-        };
+        let states = self.implied.entry(position);
+        if states.is_empty() {
+            states.reserve_exact(implied.len());
+            states.resize_with(implied.len(), TraitState::default);
+        }
         let mut changed = false;
         for (definition, state) in implied.iter().zip(states.iter_mut()) {
             changed |= state.apply(definition, &record.event, record.timestamp, now);
@@ -143,21 +152,16 @@ impl ProfileState {
     pub fn merge(&mut self, other: ProfileState) {
         self.traits.merge(other.traits);
         self.subscriptions.merge(other.subscriptions);
-        for (name, state) in other.computed {
-            self.computed.entry(name).or_default().merge(state);
-        }
-        for (name, states) in other.implied {
-            match self.implied.get_mut(&name) {
-                Some(mine) => {
-                    for (a, b) in mine.iter_mut().zip(states) {
-                        a.merge(b);
-                    }
-                }
-                None => {
-                    self.implied.insert(name, states);
+        self.computed.merge_with(other.computed, TraitState::merge);
+        self.implied.merge_with(other.implied, |mine, theirs| {
+            if mine.is_empty() {
+                *mine = theirs;
+            } else {
+                for (a, b) in mine.iter_mut().zip(theirs) {
+                    a.merge(b);
                 }
             }
-        }
+        });
         self.first_seen = min_some(self.first_seen, other.first_seen);
         self.last_seen = self.last_seen.max(other.last_seen);
         self.events += other.events;
@@ -170,18 +174,20 @@ impl ProfileState {
     pub fn expire(&mut self, definitions: &Definitions, now: i64) -> Option<i64> {
         let mut next: Option<i64> = None;
         let mut keep = |due: Option<i64>| next = min_some(next, due);
-        for definition in definitions
-            .computed
-            .iter()
-            .filter(|d| d.window_days.is_some())
-        {
-            if let Some(state) = self.computed.get_mut(&definition.name) {
+        for (index, definition) in definitions.computed.iter().enumerate() {
+            if definition.window_days.is_none() {
+                continue;
+            }
+            if let Some(state) = self.computed.get_mut(index) {
                 state.expire(definition, now);
                 keep(state.next_expiry(definition));
             }
         }
-        for segment in definitions.segments.iter().filter(|s| s.has_windows) {
-            if let Some(states) = self.implied.get_mut(&segment.name) {
+        for (index, segment) in definitions.segments.iter().enumerate() {
+            if !segment.has_windows {
+                continue;
+            }
+            if let Some(states) = self.implied.get_mut(index) {
                 for (definition, state) in segment.compiled.implied.iter().zip(states.iter_mut()) {
                     state.expire(definition, now);
                     keep(state.next_expiry(definition));
@@ -193,18 +199,36 @@ impl ProfileState {
 
     /// The value of computed trait `name` at `now`.
     pub fn computed_value(&self, definitions: &Definitions, name: &str, now: i64) -> Option<Value> {
-        let definition = definitions.computed.iter().find(|d| d.name == name)?;
-        Some(self.computed.get(name).map_or_else(
+        let position = definitions.computed.iter().position(|d| d.name == name)?;
+        Some(self.computed_value_at(definitions, position, now))
+    }
+
+    /// The value of the computed trait at `position` at `now`.
+    pub fn computed_value_at(&self, definitions: &Definitions, position: usize, now: i64) -> Value {
+        let definition = &definitions.computed[position];
+        self.computed.get(position).map_or_else(
             || TraitState::default().value(definition, now),
             |s| s.value(definition, now),
-        ))
+        )
+    }
+
+    /// Recorded membership of the segment at `position`.
+    pub fn membership_at(&self, position: usize) -> Membership {
+        self.membership.get(position).copied().unwrap_or_default()
     }
 
     /// Whether the profile meets `segment`'s rule at `now`.
-    pub fn qualifies(&self, definitions: &Definitions, segment: &SegmentEntry, now: i64) -> bool {
+    pub fn qualifies(
+        &self,
+        definitions: &Definitions,
+        position: usize,
+        segment: &SegmentEntry,
+        now: i64,
+    ) -> bool {
         segment.compiled.evaluate(&ProfileFacts {
             state: self,
             definitions,
+            position,
             segment,
             now,
         })
@@ -221,6 +245,8 @@ fn min_some(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 struct ProfileFacts<'a> {
     state: &'a ProfileState,
     definitions: &'a Definitions,
+    /// The segment's position.
+    position: usize,
     segment: &'a SegmentEntry,
     now: i64,
 }
@@ -237,7 +263,7 @@ impl Facts for ProfileFacts<'_> {
         let definition = &self.segment.compiled.implied[index];
         self.state
             .implied
-            .get(&self.segment.name)
+            .get(self.position)
             .and_then(|states| states.get(index))
             .map_or_else(
                 || TraitState::default().value(definition, self.now),

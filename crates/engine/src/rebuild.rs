@@ -48,14 +48,17 @@ impl ProfileBook {
                 let computed: BTreeMap<&str, Value> = definitions
                     .computed
                     .iter()
-                    .map(|d| (d.name.as_str(), state.computed_value(definitions, &d.name, now).unwrap_or_default()))
+                    .enumerate()
+                    .map(|(i, d)| (d.name.as_str(), state.computed_value_at(definitions, i, now)))
                     .collect();
                 let segments: BTreeMap<&str, Value> = definitions
                     .segments
                     .iter()
-                    .map(|s| {
-                        let recorded = state.membership.get(&s.name).map(|m| (m.member, m.transitions));
-                        (s.name.as_str(), json!({ "qualifies": state.qualifies(definitions, s, now), "recorded": recorded }))
+                    .enumerate()
+                    .map(|(i, s)| {
+                        let m = state.membership_at(i);
+                        let recorded = (m.transitions > 0).then_some((m.member, m.transitions));
+                        (s.name.as_str(), json!({ "qualifies": state.qualifies(definitions, i, s, now), "recorded": recorded }))
                     })
                     .collect();
                 let digest = json!({

@@ -36,14 +36,14 @@ impl ProfileBook {
     }
 
     fn remove_segment(&mut self, name: &str) -> bool {
-        let before = self.definitions.segments.len();
-        self.definitions.segments.retain(|s| s.name != name);
-        if self.definitions.segments.len() == before {
+        let Some((position, _)) = self.definitions.segment_at(name) else {
             return false;
-        }
+        };
+        self.definitions.segments.remove(position);
+        self.definitions.reindex();
         for state in self.profiles.values_mut() {
-            state.implied.remove(name);
-            state.membership.remove(name);
+            state.implied.remove(position);
+            state.membership.remove(position);
         }
         self.members.remove_segment(name);
         self.recent.retain(|(segment, _)| segment != name);
@@ -51,14 +51,19 @@ impl ProfileBook {
     }
 
     fn remove_trait(&mut self, name: &str) -> bool {
-        let before = self.definitions.computed.len();
-        self.definitions.computed.retain(|c| c.name != name);
-        if self.definitions.computed.len() == before {
+        let Some(position) = self
+            .definitions
+            .computed
+            .iter()
+            .position(|c| c.name == name)
+        else {
             return false;
-        }
+        };
+        self.definitions.computed.remove(position);
+        self.definitions.reindex();
         self.definitions.from_config.remove(name);
         for state in self.profiles.values_mut() {
-            state.computed.remove(name);
+            state.computed.remove(position);
         }
         true
     }
