@@ -147,12 +147,11 @@ impl Collector {
         for (partition, routed) in by_partition {
             let (pending, payloads): (Vec<Pending>, Vec<Vec<u8>>) =
                 routed.into_iter().map(|r| (r.pending, r.payload)).unzip();
-            let copies = listener.map(|_| payloads.clone());
-            appends.push((self.log.append(partition, payloads), pending, copies));
+            appends.push((self.log.append(partition, payloads), pending));
         }
         let mut stored = 0;
         let mut failure = None;
-        for (append, pending, copies) in appends {
+        for (append, pending) in appends {
             match append.await {
                 Ok(receipt) => {
                     self.index_all(&pending, &receipt.locations);
@@ -162,12 +161,12 @@ impl Collector {
                         self.dedup.commit(p.dedup_key, now);
                     }
                     stored += pending.len();
-                    if let (Some(listener), Some(copies)) = (listener, copies) {
+                    if let Some(listener) = listener {
                         listener.appended(
                             receipt
                                 .locations
                                 .iter()
-                                .zip(copies)
+                                .zip(receipt.payloads)
                                 .map(|(location, payload)| AppendedRecord {
                                     location: *location,
                                     payload,

@@ -1,6 +1,7 @@
 //! The deterministic core: records in, derived state updated, actions out.
 //! No I/O and no clock — `now` comes with every call.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 use percorso_profiles::{Subscription, TraitValue};
@@ -110,7 +111,12 @@ impl ProfileBook {
             };
             self.merge(&merge.from.0, &merge.into.0, audit);
         }
-        let profile = self.canonical(&record.profile).to_owned();
+        // Most records name a live profile: no copy of the id then.
+        let profile: Cow<'_, str> = if self.forwarded.contains_key(&record.profile) {
+            Cow::Owned(self.canonical(&record.profile).to_owned())
+        } else {
+            Cow::Borrowed(&record.profile)
+        };
         if let Some(change) = as_membership_change(record) {
             // The engine's own statement read back: it records membership
             // and is not a customer interaction (no trait, count or
@@ -134,7 +140,12 @@ impl ProfileBook {
                     .is_none_or(|&c| record.location.offset >= c)
             })
         };
-        let state = self.profiles.entry(profile.clone()).or_default();
+        if !self.profiles.contains_key(&*profile) {
+            self.profiles.insert(profile.to_string(), ProfileState::default());
+        }
+        let Some(state) = self.profiles.get_mut(&*profile) else {
+            return Vec::new();
+        };
         let changed = state.apply(record, &self.definitions, include, now);
         let merged = !record.stamp.merged.is_empty();
         if changed.is_empty() && !merged {

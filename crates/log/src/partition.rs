@@ -28,11 +28,14 @@ pub struct RecordLocation {
 }
 
 /// The answer to an append: every record is durable.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct AppendReceipt {
     pub partition: u16,
     /// One per appended record, in the order given.
     pub locations: Vec<RecordLocation>,
+    /// The appended payloads, handed back: a caller that passes them on
+    /// (say to the profile engine) need not have copied them first.
+    pub payloads: Vec<Vec<u8>>,
 }
 
 pub(crate) struct AppendRequest {
@@ -206,6 +209,7 @@ impl PartitionWriter {
                     let receipt = AppendReceipt {
                         partition: self.shared.id,
                         locations: locations[next..end].to_vec(),
+                        payloads: request.payloads,
                     };
                     next = end;
                     Ok(receipt)
