@@ -141,7 +141,8 @@ impl ProfileBook {
             })
         };
         if !self.profiles.contains_key(&*profile) {
-            self.profiles.insert(profile.to_string(), ProfileState::default());
+            self.profiles
+                .insert(profile.to_string(), ProfileState::default());
         }
         let Some(state) = self.profiles.get_mut(&*profile) else {
             return Vec::new();
