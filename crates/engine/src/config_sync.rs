@@ -5,11 +5,9 @@
 //! through the API are left alone unless the file declares the same name,
 //! in which case the file's definition wins and the file owns it.
 
-use percorso_profiles::ComputedTrait;
-use tokio::sync::oneshot;
-
 use crate::removal::DefinitionKind;
-use crate::runner::{Engine, EngineError, Input};
+use crate::runner::{Engine, EngineError};
+use percorso_profiles::ComputedTrait;
 
 /// What applying the file's computed traits changed, by trait name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -75,13 +73,7 @@ impl Engine {
             self.remove(DefinitionKind::ComputedTrait, name).await?;
         }
         for definition in changes {
-            let (reply, wait) = oneshot::channel();
-            self.send(Input::AddTrait {
-                definition,
-                from_config: true,
-                reply,
-            })?;
-            wait.await.map_err(|_| EngineError::Stopped)??;
+            self.add_trait(definition, true).await?;
         }
         Ok(report)
     }

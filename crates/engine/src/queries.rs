@@ -105,10 +105,19 @@ impl Engine {
             .book()
             .definitions()
             .check_new_trait(&definition)?;
+        self.add_trait(definition, false).await
+    }
+
+    /// Hands a checked computed trait to the engine thread.
+    pub(crate) async fn add_trait(
+        &self,
+        definition: ComputedTrait,
+        from_config: bool,
+    ) -> Result<(), EngineError> {
         let (reply, wait) = oneshot::channel();
         self.send(Input::AddTrait {
             definition,
-            from_config: false,
+            from_config,
             reply,
         })?;
         wait.await.map_err(|_| EngineError::Stopped)?
