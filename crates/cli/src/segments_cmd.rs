@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
+use percorso_engine::DefinitionKind;
 use serde_json::Value;
 
 use crate::admin_client::{array, plain, print_json, AdminClient, ServerArgs, ServerError};
@@ -180,7 +181,9 @@ pub fn run(config: &Config, args: SegmentsArgs) -> anyhow::Result<()> {
             Ok(())
         }
         SegmentsCommand::Members { name, limit, all } => members(&client, &name, limit, all),
-        SegmentsCommand::Delete { name, yes } => delete(&client, "segments", &name, yes),
+        SegmentsCommand::Delete { name, yes } => {
+            delete(&client, DefinitionKind::Segment, &name, yes)
+        }
         SegmentsCommand::History {
             name,
             offset,
@@ -242,16 +245,18 @@ pub fn run_traits(config: &Config, args: TraitsArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        TraitsCommand::Delete { name, yes } => delete(&client, "computed-traits", &name, yes),
+        TraitsCommand::Delete { name, yes } => {
+            delete(&client, DefinitionKind::ComputedTrait, &name, yes)
+        }
     }
 }
 
 /// Deletes a definition once `--yes` confirms it.
-fn delete(client: &AdminClient, collection: &str, name: &str, yes: bool) -> anyhow::Result<()> {
-    let noun = if collection == "segments" {
-        "segment"
-    } else {
-        "computed trait"
+fn delete(client: &AdminClient, kind: DefinitionKind, name: &str, yes: bool) -> anyhow::Result<()> {
+    let noun = kind.noun();
+    let collection = match kind {
+        DefinitionKind::Segment => "segments",
+        DefinitionKind::ComputedTrait => "computed-traits",
     };
     if !yes {
         bail!("deleting {noun} '{name}' cannot be undone; run again with --yes to confirm");

@@ -46,8 +46,7 @@ impl ProfileBook {
         let definitions = &self.definitions;
         if let Some((position, segment)) = definitions.segment_at(name) {
             state.apply_implied(position, segment, record, now);
-        } else if let Some(position) = definitions.computed.iter().position(|d| d.name == name) {
-            let definition = &definitions.computed[position];
+        } else if let Some((position, definition)) = definitions.computed_at(name) {
             if definition.matches(&record.event) {
                 let trait_state = state.computed.entry(position);
                 trait_state.apply(definition, &record.event, record.timestamp, now);

@@ -158,7 +158,15 @@ impl Definitions {
     }
 
     pub fn computed_trait(&self, name: &str) -> Option<&ComputedTrait> {
-        self.computed.iter().find(|c| c.name == name)
+        self.computed_at(name).map(|(_, c)| c)
+    }
+
+    /// A computed trait and its position.
+    pub fn computed_at(&self, name: &str) -> Option<(usize, &ComputedTrait)> {
+        self.computed
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.name == name)
     }
 
     /// The segments whose rule reads trait `name`.

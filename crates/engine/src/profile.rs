@@ -199,7 +199,7 @@ impl ProfileState {
 
     /// The value of computed trait `name` at `now`.
     pub fn computed_value(&self, definitions: &Definitions, name: &str, now: i64) -> Option<Value> {
-        let position = definitions.computed.iter().position(|d| d.name == name)?;
+        let (position, _) = definitions.computed_at(name)?;
         Some(self.computed_value_at(definitions, position, now))
     }
 

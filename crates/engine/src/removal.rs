@@ -51,12 +51,7 @@ impl ProfileBook {
     }
 
     fn remove_trait(&mut self, name: &str) -> bool {
-        let Some(position) = self
-            .definitions
-            .computed
-            .iter()
-            .position(|c| c.name == name)
-        else {
+        let Some((position, _)) = self.definitions.computed_at(name) else {
             return false;
         };
         self.definitions.computed.remove(position);

@@ -397,7 +397,7 @@ impl Worker {
         name: String,
         install: impl FnOnce(&mut ProfileBook, Vec<u64>),
     ) -> Result<(), EngineError> {
-        self.forget_job(&name); // a replaced definition's back-fill
+        self.drop_job(&name); // a replaced definition's back-fill
         let cut = end_offsets(&self.collector)?;
         let mut book = self.shared.book();
         install(&mut book, cut.clone());
@@ -427,17 +427,23 @@ impl Worker {
         }
         let saved = self.store.save(book.definitions());
         drop(book);
-        self.forget_job(name);
+        self.drop_job(name);
+        self.answer_waiters_if_idle();
         saved
     }
 
-    fn forget_job(&mut self, name: &str) {
+    /// Stops the back-fill of `name`, if one runs.
+    fn drop_job(&mut self, name: &str) {
         self.jobs.retain(|job| job.name != name);
         self.shared
             .progress
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(name);
+    }
+
+    /// Answers those waiting for back-fills once none is left.
+    fn answer_waiters_if_idle(&mut self) {
         if self.jobs.is_empty() {
             for waiter in self.backfill_waiters.drain(..) {
                 let _ = waiter.send(());
@@ -464,24 +470,12 @@ impl Worker {
             .unwrap_or_else(|e| e.into_inner())
             .insert(job.name.clone(), job.progress());
         if finished {
-            let job = self.jobs.remove(0);
-            let actions = self.shared.book().finish_backfill(&job.name, now);
-            self.shared
-                .progress
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&job.name);
-            tracing::info!(
-                definition = job.name,
-                records = job.read,
-                "back-fill complete"
-            );
+            let (name, read) = (job.name.clone(), job.read);
+            self.drop_job(&name);
+            let actions = self.shared.book().finish_backfill(&name, now);
+            tracing::info!(definition = name, records = read, "back-fill complete");
             self.emit(actions);
-            if self.jobs.is_empty() {
-                for waiter in self.backfill_waiters.drain(..) {
-                    let _ = waiter.send(());
-                }
-            }
+            self.answer_waiters_if_idle();
         }
     }
 }
