@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use percorso_collect::{CollectConfig, Collector, DataDir, SourceRegistry};
 use percorso_core::SystemClock;
-use percorso_engine::Engine;
+use percorso_engine::{Engine, EngineOptions};
 use percorso_log::{LogOptions, OpenMode};
 use percorso_server::{install_metrics, noop_router, router, AppState, Limits};
 
@@ -147,6 +147,7 @@ fn start_percorso(
         &data,
         Arc::new(SystemClock),
         rt.handle().clone(),
+        EngineOptions::default(),
     )?;
     let state = AppState {
         collector: collector.clone(),

@@ -13,7 +13,7 @@ use percorso_collect::{
     BatchDefaults, CollectConfig, Collector, DataDir, IncomingItem, Origin, Source,
 };
 use percorso_core::SystemClock;
-use percorso_engine::Engine;
+use percorso_engine::{Engine, EngineOptions};
 use percorso_log::{LogOptions, OpenMode};
 use percorso_profiles::ComputedTrait;
 use serde_json::json;
@@ -42,6 +42,10 @@ pub struct ProfilesBenchArgs {
     /// a `web_*` segment), instead of once part-way.
     #[arg(long)]
     pub churn: bool,
+    /// Profile states the engine keeps in memory (the rest are read from
+    /// the state store on disk when needed).
+    #[arg(long, default_value_t = EngineOptions::default().cache_profiles)]
+    pub cache_profiles: usize,
 }
 
 const EVENTS: [&str; 5] = [
@@ -111,7 +115,11 @@ struct Rig {
     source: Source,
 }
 
-fn rig(rt: &tokio::runtime::Runtime, with_definitions: bool) -> anyhow::Result<Rig> {
+fn rig(
+    rt: &tokio::runtime::Runtime,
+    with_definitions: bool,
+    cache_profiles: usize,
+) -> anyhow::Result<Rig> {
     let dir = tempfile::tempdir()?;
     let data = DataDir::new(dir.path());
     let config = CollectConfig {
@@ -129,6 +137,7 @@ fn rig(rt: &tokio::runtime::Runtime, with_definitions: bool) -> anyhow::Result<R
         &data,
         Arc::new(SystemClock),
         rt.handle().clone(),
+        EngineOptions { cache_profiles },
     )?;
     if with_definitions {
         let (traits, segments) = definitions();
@@ -326,12 +335,12 @@ pub fn run(args: ProfilesBenchArgs) -> anyhow::Result<()> {
     let baseline = if args.no_baseline {
         None
     } else {
-        let rig = Arc::new(rig(&rt, false)?);
+        let rig = Arc::new(rig(&rt, false, args.cache_profiles)?);
         let rate = throughput(&rt, &rig, &args)?;
         println!("baseline (identity + log + profiles, no definitions): {rate:>10.0} events/s");
         Some(rate)
     };
-    let rig = Arc::new(rig(&rt, true)?);
+    let rig = Arc::new(rig(&rt, true, args.cache_profiles)?);
     let rate = throughput(&rt, &rig, &args)?;
     let ratio = baseline.map_or(String::new(), |b| {
         format!(" (ratio to baseline {:.2})", rate / b)

@@ -42,7 +42,7 @@ pub fn run(config: &Config, args: RebuildArgs) -> anyhow::Result<()> {
     let definitions = DefinitionStore::new(data.definitions()).load()?;
     let partitions: Vec<u16> = (0..collector.log().partition_count()).collect();
     let now = clock.now_millis();
-    let book = rebuild(collector.log(), definitions, &partitions, now)?;
+    let mut book = rebuild(collector.log(), definitions, &partitions, now)?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,

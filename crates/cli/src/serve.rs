@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use percorso_collect::{atomic_write, Collector, DataDir, SourceRegistry};
 use percorso_core::{format_millis, Clock, SystemClock};
-use percorso_engine::Engine;
+use percorso_engine::{Engine, EngineOptions};
 use percorso_log::OpenMode;
 use percorso_server::{install_metrics, router, AppState};
 
@@ -48,7 +48,13 @@ pub fn run(config: Config, args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let engine = Engine::start_for(&collector, &data, clock.clone(), runtime.handle().clone())?;
+    let engine = Engine::start_for(
+        &collector,
+        &data,
+        clock.clone(),
+        runtime.handle().clone(),
+        EngineOptions::default(),
+    )?;
     let declared = runtime
         .block_on(engine.declare_config_traits(&config.computed_traits))
         .context("cannot apply the computed traits of the configuration file")?;

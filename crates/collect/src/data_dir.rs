@@ -41,6 +41,12 @@ impl DataDir {
         self.root.join("definitions.json")
     }
 
+    /// The state store: derived state kept on disk (rebuilt from the log
+    /// when lost).
+    pub fn state(&self) -> PathBuf {
+        self.root.join("state")
+    }
+
     /// Ids of the profiles erased by privacy requests (no personal data).
     pub fn erased_profiles(&self) -> PathBuf {
         self.root.join("erased-profiles.jsonl")

@@ -175,6 +175,12 @@ impl Collector {
         Ok(found)
     }
 
+    /// Every profile id erased so far.
+    pub fn erased_profiles(&self) -> Vec<String> {
+        let ids = self.erased.ids.read().unwrap_or_else(|e| e.into_inner());
+        ids.iter().cloned().collect()
+    }
+
     /// Whether derived events for `profile` must be refused: it was erased.
     pub fn is_erased(&self, profile: &str) -> bool {
         self.erased.contains(profile)

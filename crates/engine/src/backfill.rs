@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use percorso_profiles::ComputedTrait;
 
-use crate::book::{Action, ProfileBook};
+use crate::book::ProfileBook;
 use crate::definitions::SegmentEntry;
 use crate::derived::as_membership_change;
 use crate::input::Record;
@@ -41,9 +41,9 @@ impl ProfileBook {
         if !before_cut || record.profile.is_empty() || as_membership_change(record).is_some() {
             return;
         }
-        let profile = self.canonical(&record.profile).to_owned();
-        let state = self.profiles.entry(profile).or_default();
+        let profile = self.canonical(&record.profile);
         let definitions = &self.definitions;
+        let state = self.profiles.get_or_create(&profile, definitions);
         if let Some((position, segment)) = definitions.segment_at(name) {
             state.apply_implied(position, segment, record, now);
         } else if let Some((position, definition)) = definitions.computed_at(name) {
@@ -55,10 +55,10 @@ impl ProfileBook {
     }
 
     /// The back-fill of `name` read everything before its cut: it now
-    /// counts as complete, and every profile's membership is evaluated.
-    pub fn finish_backfill(&mut self, name: &str, now: i64) -> Vec<Action> {
+    /// counts as complete (then judge everyone: [`ProfileBook::settle_page`]).
+    pub fn finish_backfill(&mut self, name: &str) {
         self.cuts.remove(name);
-        self.settle_everyone(now)
+        self.backfills.retain(|b| b.name != name);
     }
 
     /// Whether definition `name` is still being back-filled.

@@ -1,18 +1,20 @@
 //! The deterministic core: records in, derived state updated, actions out.
 //! No I/O and no clock — `now` comes with every call.
 
-use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 use percorso_profiles::{Subscription, TraitValue};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::backfill::backfilling_for;
+use crate::buffered::{time_key, BufferedTable};
+use crate::checkpoint::{BackfillCursor, StateTables};
 use crate::definitions::Definitions;
 use crate::derived::{as_membership_change, membership_event};
 use crate::input::Record;
-use crate::profile::{Changed, ProfileState};
+use crate::profile::Changed;
+use crate::profile_table::ProfileTable;
 use crate::segments::{MembershipChange, SegmentMembers};
 
 /// What the engine wants done outside itself.
@@ -24,7 +26,7 @@ pub enum Action {
 }
 
 /// One entry of a profile's merge audit trail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MergeRecord {
     /// The profile that was merged in (its id now leads here).
     pub merged_profile: String,
@@ -55,27 +57,38 @@ pub struct ProfileView {
 #[derive(Debug, Default)]
 pub struct ProfileBook {
     pub(crate) definitions: Definitions,
-    pub(crate) profiles: HashMap<String, ProfileState>,
+    pub(crate) profiles: ProfileTable,
     /// Merged-away profile → the profile it went into.
-    forwarded: HashMap<String, String>,
+    pub(crate) forwarded: BufferedTable,
     pub(crate) members: SegmentMembers,
     /// Surviving profile → its merge audit trail (including that of the
     /// profiles merged into it).
-    merges: HashMap<String, Vec<MergeRecord>>,
-    timers: BTreeSet<(i64, String)>,
-    timer_of: HashMap<String, i64>,
+    pub(crate) merges: BufferedTable,
+    /// `due ‖ profile` of every armed window timer.
+    pub(crate) timers: BufferedTable,
     /// Definitions being back-filled → per partition, the first offset
     /// applied live (earlier records come from the back-fill).
     pub(crate) cuts: HashMap<String, Vec<u64>>,
     /// False while replaying the log at start: membership is evaluated
     /// once, at the end, against what the log recorded.
-    live: bool,
+    pub(crate) live: bool,
     /// Membership changes recorded since the runner last took them (live
     /// only), for subscribers such as journeys.
     pub(crate) recent: Vec<(String, MembershipChange)>,
+    /// Per partition, the offset after the last record applied.
+    pub(crate) applied: Vec<u64>,
+    /// Whether every profile has been judged since the state was last
+    /// built from the whole log; if so, going live judges only `touched`.
+    pub(crate) settled: bool,
+    /// Profiles the start-up replay changed (kept only when `settled`).
+    pub(crate) touched: BTreeSet<String>,
+    pub(crate) tables: Option<StateTables>,
+    /// The running back-fills' positions, written with each checkpoint.
+    pub(crate) backfills: Vec<BackfillCursor>,
 }
 
 impl ProfileBook {
+    /// A book in memory (nothing stored, nothing dropped).
     pub fn new(definitions: Definitions) -> Self {
         Self {
             definitions,
@@ -88,10 +101,13 @@ impl ProfileBook {
     }
 
     /// The live profile an id stands for (following merges).
-    pub fn canonical<'a>(&'a self, id: &'a str) -> &'a str {
-        let mut current = id;
-        while let Some(next) = self.forwarded.get(current) {
-            current = next;
+    pub fn canonical(&self, id: &str) -> String {
+        let mut current = id.to_owned();
+        while let Some(next) = self.forwarded.get(current.as_bytes()) {
+            match String::from_utf8(next) {
+                Ok(next) => current = next,
+                Err(_) => break,
+            }
         }
         current
     }
@@ -101,6 +117,11 @@ impl ProfileBook {
         if record.profile.is_empty() {
             return Vec::new(); // no usable identifier: belongs to nobody
         }
+        let partition = usize::from(record.location.partition);
+        if self.applied.len() <= partition {
+            self.applied.resize(partition + 1, 0);
+        }
+        self.applied[partition] = self.applied[partition].max(record.location.offset + 1);
         for merge in &record.stamp.merged {
             let audit = MergeRecord {
                 merged_profile: merge.from.0.clone(),
@@ -111,12 +132,10 @@ impl ProfileBook {
             };
             self.merge(&merge.from.0, &merge.into.0, audit);
         }
-        // Most records name a live profile: no copy of the id then.
-        let profile: Cow<'_, str> = if self.forwarded.contains_key(&record.profile) {
-            Cow::Owned(self.canonical(&record.profile).to_owned())
-        } else {
-            Cow::Borrowed(&record.profile)
-        };
+        let profile = self.canonical(&record.profile);
+        if self.settled && !self.live {
+            self.touched.insert(profile.clone());
+        }
         if let Some(change) = as_membership_change(record) {
             // The engine's own statement read back: it records membership
             // and is not a customer interaction (no trait, count or
@@ -140,13 +159,7 @@ impl ProfileBook {
                     .is_none_or(|&c| record.location.offset >= c)
             })
         };
-        if !self.profiles.contains_key(&*profile) {
-            self.profiles
-                .insert(profile.to_string(), ProfileState::default());
-        }
-        let Some(state) = self.profiles.get_mut(&*profile) else {
-            return Vec::new();
-        };
+        let state = self.profiles.get_or_create(&profile, &self.definitions);
         let changed = state.apply(record, &self.definitions, include, now);
         let merged = !record.stamp.merged.is_empty();
         if changed.is_empty() && !merged {
@@ -166,7 +179,7 @@ impl ProfileBook {
         entered: bool,
         at: i64,
     ) {
-        let Some(state) = self.profiles.get_mut(profile) else {
+        let Some(state) = self.profiles.get_mut(profile, &self.definitions) else {
             return;
         };
         let membership = state.membership.entry(position);
@@ -191,39 +204,69 @@ impl ProfileBook {
     }
 
     fn merge(&mut self, from: &str, into: &str, audit: MergeRecord) {
-        if from == into || self.forwarded.contains_key(from) {
+        if from == into || self.forwarded.get(from.as_bytes()).is_some() {
             return;
         }
-        self.forwarded.insert(from.to_owned(), into.to_owned());
-        let survivor = self.canonical(into).to_owned();
-        let mut trail = self.merges.remove(from).unwrap_or_default();
+        self.forwarded
+            .put(from.as_bytes().to_vec(), into.as_bytes().to_vec());
+        let survivor = self.canonical(into);
+        let mut trail = self.merge_trail(from);
+        self.merges.delete(from.as_bytes());
         trail.push(audit);
-        let merged = self.merges.entry(survivor.clone()).or_default();
+        let mut merged = self.merge_trail(&survivor);
         merged.extend(trail);
         merged.sort_by(|a, b| (a.at, &a.message_id).cmp(&(b.at, &b.message_id)));
+        let encoded = rmp_serde::to_vec(&merged).unwrap_or_default();
+        self.merges.put(survivor.as_bytes().to_vec(), encoded);
         self.members.forget(from);
-        self.timer_of.remove(from);
-        if let Some(state) = self.profiles.remove(from) {
-            self.profiles.entry(survivor).or_default().merge(state);
+        if let Some(state) = self.profiles.remove(from, &self.definitions) {
+            let into = self.profiles.get_or_create(&survivor, &self.definitions);
+            into.merge(state);
         }
+    }
+
+    /// The merge audit trail kept for a live profile.
+    pub(crate) fn merge_trail(&self, profile: &str) -> Vec<MergeRecord> {
+        self.merges
+            .get(profile.as_bytes())
+            .and_then(|bytes| rmp_serde::from_slice(&bytes).ok())
+            .unwrap_or_default()
     }
 
     /// Forgets everything derived about erased profiles (a privacy
     /// request): state, timers, merge trail, membership and its history.
     /// Nothing is emitted — the person no longer exists to leave a segment.
+    /// `profiles` holds the live id and every id merged into it.
     pub fn erase(&mut self, profiles: &[String]) {
         for profile in profiles {
-            self.profiles.remove(profile);
-            self.merges.remove(profile);
-            if let Some(due) = self.timer_of.remove(profile) {
-                self.timers.remove(&(due, profile.clone()));
+            if let Some(state) = self.profiles.remove(profile, &self.definitions) {
+                if let Some(due) = state.timer {
+                    self.timers.delete(&timer_key(due, profile));
+                }
             }
+            self.merges.delete(profile.as_bytes());
+            self.forwarded.delete(profile.as_bytes());
+            self.touched.remove(profile);
         }
-        self.forwarded
-            .retain(|from, into| !profiles.contains(from) && !profiles.contains(into));
         self.members.erase(profiles);
         self.recent
             .retain(|(_, change)| !profiles.contains(&change.profile_id));
+    }
+
+    /// Erases those of `profiles` the book still holds anything of.
+    pub fn erase_leftovers(&mut self, profiles: &[String]) {
+        let held: Vec<String> = profiles
+            .iter()
+            .filter(|id| {
+                self.profiles.contains(id, &self.definitions)
+                    || self.forwarded.get(id.as_bytes()).is_some()
+                    || self.merges.get(id.as_bytes()).is_some()
+            })
+            .cloned()
+            .collect();
+        if !held.is_empty() {
+            self.erase(&held);
+        }
     }
 
     /// Re-arms the profile's window timer and, once live, states every
@@ -235,19 +278,19 @@ impl ProfileBook {
     /// [`ProfileBook::settle`], re-judging only the segments `only` touches
     /// (all when `None`).
     fn settle_some(&mut self, profile: &str, now: i64, only: Option<&Changed>) -> Vec<Action> {
-        let Some(state) = self.profiles.get_mut(profile) else {
+        let Some(state) = self.profiles.get_mut(profile, &self.definitions) else {
             return Vec::new();
         };
         let due = state.expire(&self.definitions, now);
         // Most events leave the due time as it was: no timer to move.
-        if self.timer_of.get(profile).copied() != due {
-            if let Some(old) = self.timer_of.remove(profile) {
-                self.timers.remove(&(old, profile.to_owned()));
+        if state.timer != due {
+            if let Some(old) = state.timer {
+                self.timers.delete(&timer_key(old, profile));
             }
             if let Some(due) = due {
-                self.timers.insert((due, profile.to_owned()));
-                self.timer_of.insert(profile.to_owned(), due);
+                self.timers.put(timer_key(due, profile), Vec::new());
             }
+            state.timer = due;
         }
         if !self.live {
             return Vec::new();
@@ -256,7 +299,7 @@ impl ProfileBook {
     }
 
     fn evaluate(&mut self, profile: &str, now: i64, only: Option<&Changed>) -> Vec<Action> {
-        let Some(state) = self.profiles.get_mut(profile) else {
+        let Some(state) = self.profiles.get_mut(profile, &self.definitions) else {
             return Vec::new();
         };
         let mut actions = Vec::new();
@@ -290,125 +333,15 @@ impl ProfileBook {
         actions
     }
 
-    /// After the start-up replay: evaluates everyone once and goes live.
-    pub fn go_live(&mut self, now: i64) -> Vec<Action> {
-        self.live = true;
-        self.settle_everyone(now)
-    }
-
-    /// Settles every profile, in id order so the actions come out the same
-    /// way each time.
-    pub(crate) fn settle_everyone(&mut self, now: i64) -> Vec<Action> {
-        let mut ids: Vec<String> = self.profiles.keys().cloned().collect();
-        ids.sort();
-        ids.iter().flat_map(|id| self.settle(id, now)).collect()
-    }
-
     /// Membership changes recorded since the last call.
     pub fn take_recent(&mut self) -> Vec<(String, MembershipChange)> {
         std::mem::take(&mut self.recent)
     }
+}
 
-    /// When the next window timer is due.
-    pub fn next_timer(&self) -> Option<i64> {
-        self.timers.first().map(|(due, _)| *due)
-    }
-
-    /// Fires every timer due by `now`: windows slide, memberships follow.
-    pub fn fire_timers(&mut self, now: i64) -> Vec<Action> {
-        let mut actions = Vec::new();
-        while let Some((due, profile)) = self.timers.first().cloned() {
-            if due > now {
-                break;
-            }
-            self.timers.remove(&(due, profile.clone()));
-            self.timer_of.remove(&profile);
-            actions.extend(self.settle(&profile, now));
-        }
-        actions
-    }
-
-    /// A profile as of `now`, by any id it has had.
-    pub fn view(&self, id: &str, now: i64) -> Option<ProfileView> {
-        let profile_id = self.canonical(id);
-        let state = self.profiles.get(profile_id)?;
-        let computed_traits = self
-            .definitions
-            .computed
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                (
-                    d.name.clone(),
-                    state.computed_value_at(&self.definitions, i, now),
-                )
-            })
-            .collect();
-        let mut segments: Vec<String> = state
-            .membership
-            .iter()
-            .filter(|(_, m)| m.member)
-            .filter_map(|(i, _)| Some(self.definitions.segments.get(i)?.name.clone()))
-            .collect();
-        segments.sort();
-        Some(ProfileView {
-            profile_id: profile_id.to_owned(),
-            traits: state.traits.values(),
-            trait_sources: state
-                .traits
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            computed_traits,
-            subscriptions: state
-                .subscriptions
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            segments,
-            first_seen: state.first_seen,
-            last_seen: state.last_seen,
-            events: state.events,
-        })
-    }
-
-    /// The merge audit trail of a profile, oldest first.
-    pub fn merges(&self, id: &str) -> &[MergeRecord] {
-        self.merges
-            .get(self.canonical(id))
-            .map_or(&[], Vec::as_slice)
-    }
-
-    /// Recorded membership of a profile: `(segment, member, since)`.
-    pub fn memberships(&self, id: &str) -> Vec<(String, bool, i64)> {
-        self.profiles
-            .get(self.canonical(id))
-            .map(|state| {
-                let mut recorded: Vec<(String, bool, i64)> = state
-                    .membership
-                    .iter()
-                    .filter(|(_, m)| m.transitions > 0)
-                    .filter_map(|(i, m)| {
-                        let name = self.definitions.segments.get(i)?.name.clone();
-                        Some((name, m.member, m.since))
-                    })
-                    .collect();
-                recorded.sort();
-                recorded
-            })
-            .unwrap_or_default()
-    }
-
-    pub fn members(&self) -> &SegmentMembers {
-        &self.members
-    }
-
-    pub fn profile_count(&self) -> usize {
-        self.profiles.len()
-    }
-
-    /// Every profile's state, for comparing a rebuild with the live book.
-    pub fn states(&self) -> &HashMap<String, ProfileState> {
-        &self.profiles
-    }
+/// The timers table's key: due time, then profile.
+pub(crate) fn timer_key(due: i64, profile: &str) -> Vec<u8> {
+    let mut key = time_key(due).to_vec();
+    key.extend_from_slice(profile.as_bytes());
+    key
 }

@@ -9,6 +9,7 @@ use percorso_profiles::segment::{parse_segment, CompiledSegment};
 use percorso_profiles::ComputedTrait;
 use serde::{Deserialize, Serialize};
 
+use crate::removal::Removal;
 use crate::runner::EngineError;
 
 /// A segment as declared: its text is kept as sent, so the user sees their
@@ -61,6 +62,10 @@ pub struct Definitions {
     pub from_config: BTreeSet<String>,
     /// The generation the next segment gets.
     pub next_generation: u64,
+    /// Bumped by each deletion: stored profile states made under an older
+    /// layout have the deleted positions taken out when read.
+    pub layout: u32,
+    pub removals: Vec<Removal>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -73,6 +78,10 @@ struct DefinitionsFile {
     traits_from_config: BTreeSet<String>,
     #[serde(default)]
     next_generation: u64,
+    #[serde(default)]
+    layout: u32,
+    #[serde(default)]
+    removals: Vec<Removal>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -222,6 +231,8 @@ impl DefinitionStore {
             segments: Vec::new(),
             from_config: file.traits_from_config,
             next_generation: file.next_generation,
+            layout: file.layout,
+            removals: file.removals,
         };
         for stored in file.segments {
             let mut entry = definitions
@@ -236,7 +247,22 @@ impl DefinitionStore {
     }
 
     pub fn save(&self, definitions: &Definitions) -> Result<(), EngineError> {
-        let file = DefinitionsFile {
+        let body = serde_json::to_vec_pretty(&definitions.to_file()).unwrap_or_default();
+        percorso_collect::atomic_write(&self.path, &body)
+            .map_err(|e| EngineError::Storage(e.to_string()))
+    }
+}
+
+impl Definitions {
+    /// Identifies these definitions: the state store holds state made
+    /// under one set of definitions, and is rebuilt under any other.
+    pub fn fingerprint(&self) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(&serde_json::to_vec(&self.to_file()).unwrap_or_default())
+    }
+
+    fn to_file(&self) -> DefinitionsFile {
+        let definitions = self;
+        DefinitionsFile {
             computed_traits: definitions.computed.clone(),
             segments: definitions
                 .segments
@@ -250,9 +276,8 @@ impl DefinitionStore {
                 .collect(),
             traits_from_config: definitions.from_config.clone(),
             next_generation: definitions.next_generation,
-        };
-        let body = serde_json::to_vec_pretty(&file).unwrap_or_default();
-        percorso_collect::atomic_write(&self.path, &body)
-            .map_err(|e| EngineError::Storage(e.to_string()))
+            layout: definitions.layout,
+            removals: definitions.removals.clone(),
+        }
     }
 }

@@ -4,6 +4,7 @@
 use percorso_collect::Collector;
 use percorso_log::PartitionReader;
 
+use crate::checkpoint::BackfillCursor;
 use crate::definitions::BackfillProgress;
 use crate::input::Record;
 use crate::runner::Shared;
@@ -15,6 +16,8 @@ pub(crate) struct BackfillJob {
     pub name: String,
     cut: Vec<u64>,
     partition: usize,
+    /// The next offset to read in `partition`.
+    offset: u64,
     reader: Option<PartitionReader>,
     pub read: u64,
     total: u64,
@@ -27,9 +30,30 @@ impl BackfillJob {
             name,
             cut,
             partition: 0,
+            offset: 0,
             reader: None,
             read: 0,
             total,
+        }
+    }
+
+    /// Goes on from where a checkpoint left a back-fill.
+    pub fn resume(cursor: BackfillCursor) -> Self {
+        Self {
+            partition: cursor.partition,
+            offset: cursor.offset,
+            read: cursor.read,
+            ..Self::new(cursor.name, cursor.cut)
+        }
+    }
+
+    pub fn cursor(&self) -> BackfillCursor {
+        BackfillCursor {
+            name: self.name.clone(),
+            cut: self.cut.clone(),
+            partition: self.partition,
+            offset: self.offset,
+            read: self.read,
         }
     }
 
@@ -49,7 +73,7 @@ impl BackfillJob {
             };
             let partition = self.partition as u16;
             if self.reader.is_none() {
-                match collector.log().reader(partition, 0) {
+                match collector.log().reader(partition, self.offset) {
                     Ok(reader) => self.reader = Some(reader),
                     Err(e) => {
                         tracing::error!(partition, error = %e, "back-fill cannot read partition");
@@ -62,6 +86,7 @@ impl BackfillJob {
             match next {
                 Some(Ok((record, location))) if location.offset < cut => {
                     self.read += 1;
+                    self.offset = location.offset + 1;
                     match Record::decode(location, &record.payload) {
                         Ok(decoded) => records.extend(decoded),
                         Err(reason) => {
@@ -85,6 +110,7 @@ impl BackfillJob {
 
     fn next_partition(&mut self) {
         self.partition += 1;
+        self.offset = 0;
         self.reader = None;
     }
 }

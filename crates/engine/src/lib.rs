@@ -17,6 +17,8 @@
 
 mod backfill;
 mod book;
+mod buffered;
+mod checkpoint;
 mod config_sync;
 mod definitions;
 mod derived;
@@ -24,15 +26,19 @@ mod input;
 mod jobs;
 mod privacy;
 mod profile;
+mod profile_table;
 mod queries;
 mod rebuild;
 mod removal;
 mod runner;
 mod segments;
+mod settling;
 mod sink;
 mod slots;
+mod views;
 
 pub use book::{Action, MergeRecord, ProfileBook, ProfileView};
+pub use checkpoint::{BackfillCursor, StateTables};
 pub use config_sync::ConfigSyncReport;
 pub use definitions::{
     BackfillProgress, DefinitionStore, Definitions, SegmentEntry, SegmentSummary,
@@ -42,7 +48,7 @@ pub use input::Record;
 pub use profile::ProfileState;
 pub use rebuild::rebuild;
 pub use removal::DefinitionKind;
-pub use runner::{ActionSink, Engine, EngineError};
+pub use runner::{open_state, ActionSink, Engine, EngineError, EngineOptions};
 pub use segments::{MembershipChange, SegmentMembers};
 pub use sink::CollectorSink;
 pub use slots::Slots;

@@ -2,6 +2,7 @@
 
 use percorso_profiles::segment::Facts;
 use percorso_profiles::{ProfileTraits, Subscriptions, TraitState};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::definitions::{Definitions, SegmentEntry};
@@ -11,18 +12,21 @@ use crate::slots::Slots;
 /// Membership of one segment as recorded in the log (by the `Segment
 /// Entered` / `Segment Exited` events), plus a change already stated but
 /// not yet read back.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Membership {
     pub member: bool,
     /// Event time of the last recorded change.
     pub since: i64,
     /// Recorded changes so far: numbers the next change's `messageId`.
     pub transitions: u32,
+    /// In flight, not stored: after a restart, the log's tail says whether
+    /// the change was recorded, and the profile is judged again.
+    #[serde(skip)]
     pub pending: Option<bool>,
 }
 
 /// Everything derived about one profile.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProfileState {
     pub traits: ProfileTraits,
     pub subscriptions: Subscriptions,
@@ -39,6 +43,10 @@ pub struct ProfileState {
     /// Latest ids seen, to address derived events to the person.
     pub user_id: Option<String>,
     pub anonymous_id: Option<String>,
+    /// When the profile's window timer is due, if one is armed.
+    pub timer: Option<i64>,
+    /// The definitions' layout the slots follow (see `removal.rs`).
+    pub layout: u32,
 }
 
 /// What one event changed on a profile: which segments may need a new
@@ -210,6 +218,11 @@ impl ProfileState {
             || TraitState::default().value(definition, now),
             |s| s.value(definition, now),
         )
+    }
+
+    /// Whether a membership change was stated and not yet read back.
+    pub fn has_pending(&self) -> bool {
+        self.membership.iter().any(|(_, m)| m.pending.is_some())
     }
 
     /// Recorded membership of the segment at `position`.

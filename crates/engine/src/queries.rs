@@ -176,8 +176,6 @@ impl Engine {
     /// The live profile an id stands for, once everything is applied.
     pub async fn canonical(&self, id: &str) -> Result<Option<String>, EngineError> {
         self.settle().await?;
-        let book = self.shared.book();
-        let live = book.canonical(id);
-        Ok(book.states().contains_key(live).then(|| live.to_owned()))
+        Ok(self.shared.book().live_profile(id))
     }
 }

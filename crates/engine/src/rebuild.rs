@@ -40,12 +40,12 @@ impl ProfileBook {
     /// verdict and recorded membership, activity. Internal layout (window
     /// days already freed, timers) is left out, so two books that answer
     /// every question alike have equal digests.
-    pub fn digest(&self, now: i64) -> BTreeMap<String, Value> {
-        let definitions = self.definitions();
-        self.states()
-            .iter()
-            .map(|(id, state)| {
-                let computed: BTreeMap<&str, Value> = definitions
+    pub fn digest(&mut self, now: i64) -> BTreeMap<String, Value> {
+        let definitions = self.definitions().clone();
+        let definitions = &definitions;
+        let mut digest = BTreeMap::new();
+        self.for_each_state(|id, state| {
+            let computed: BTreeMap<&str, Value> = definitions
                     .computed
                     .iter()
                     .enumerate()
@@ -61,18 +61,18 @@ impl ProfileBook {
                         (s.name.as_str(), json!({ "qualifies": state.qualifies(definitions, i, s, now), "recorded": recorded }))
                     })
                     .collect();
-                let digest = json!({
-                    "traits": state.traits,
-                    "subscriptions": state.subscriptions,
-                    "computed": computed,
-                    "segments": segments,
-                    "first_seen": state.first_seen,
-                    "last_seen": state.last_seen,
-                    "events": state.events,
-                });
-                (id.clone(), digest)
-            })
-            .collect()
+            let entry = json!({
+                "traits": state.traits,
+                "subscriptions": state.subscriptions,
+                "computed": computed,
+                "segments": segments,
+                "first_seen": state.first_seen,
+                "last_seen": state.last_seen,
+                "events": state.events,
+            });
+            digest.insert(id.to_owned(), entry);
+        });
+        digest
     }
 }
 

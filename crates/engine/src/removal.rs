@@ -4,10 +4,14 @@
 //! longer exists to be left, and journeys started from it are told by its
 //! absence, not by a burst of exits.
 
+use serde::{Deserialize, Serialize};
+
 use crate::book::ProfileBook;
+use crate::definitions::Definitions;
+use crate::profile::ProfileState;
 
 /// What a deletion refers to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DefinitionKind {
     Segment,
     ComputedTrait,
@@ -19,6 +23,53 @@ impl DefinitionKind {
             Self::Segment => "segment",
             Self::ComputedTrait => "computed trait",
         }
+    }
+}
+
+/// A deleted definition's position, as of the layout the deletion made.
+/// States kept by position in the store are brought up to date when read,
+/// not all rewritten at the deletion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Removal {
+    pub layout: u32,
+    pub kind: DefinitionKind,
+    pub position: usize,
+}
+
+impl Removal {
+    fn apply(self, state: &mut ProfileState) {
+        match self.kind {
+            DefinitionKind::Segment => {
+                state.implied.remove(self.position);
+                state.membership.remove(self.position);
+            }
+            DefinitionKind::ComputedTrait => state.computed.remove(self.position),
+        }
+    }
+}
+
+impl Definitions {
+    /// Takes the positions deleted since `state` was written out of it.
+    pub fn bring_up_to_date(&self, state: &mut ProfileState) {
+        if state.layout == self.layout {
+            return;
+        }
+        let written_under = state.layout;
+        for removal in self.removals.iter().filter(|r| r.layout > written_under) {
+            removal.apply(state);
+        }
+        state.layout = self.layout;
+    }
+
+    fn record_removal(&mut self, kind: DefinitionKind, position: usize) -> Removal {
+        self.layout += 1;
+        let removal = Removal {
+            layout: self.layout,
+            kind,
+            position,
+        };
+        self.removals.push(removal);
+        removal
     }
 }
 
@@ -41,10 +92,10 @@ impl ProfileBook {
         };
         self.definitions.segments.remove(position);
         self.definitions.reindex();
-        for state in self.profiles.values_mut() {
-            state.implied.remove(position);
-            state.membership.remove(position);
-        }
+        let removal = self
+            .definitions
+            .record_removal(DefinitionKind::Segment, position);
+        self.update_hot_states(removal);
         self.members.remove_segment(name);
         self.recent.retain(|(segment, _)| segment != name);
         true
@@ -57,9 +108,19 @@ impl ProfileBook {
         self.definitions.computed.remove(position);
         self.definitions.reindex();
         self.definitions.from_config.remove(name);
-        for state in self.profiles.values_mut() {
-            state.computed.remove(position);
-        }
+        let removal = self
+            .definitions
+            .record_removal(DefinitionKind::ComputedTrait, position);
+        self.update_hot_states(removal);
         true
+    }
+
+    fn update_hot_states(&mut self, removal: Removal) {
+        for state in self.profiles.hot_states_mut() {
+            if state.layout < removal.layout {
+                removal.apply(state);
+                state.layout = removal.layout;
+            }
+        }
     }
 }

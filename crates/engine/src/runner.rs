@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use percorso_collect::{AppendListener, AppendedRecord, Collector, DataDir};
 use percorso_core::Clock;
@@ -14,6 +14,7 @@ use percorso_profiles::ComputedTrait;
 use tokio::sync::oneshot;
 
 use crate::book::{Action, ProfileBook};
+use crate::checkpoint::StateTables;
 use crate::definitions::{BackfillProgress, DefinitionStore, SegmentEntry};
 use crate::input::Record;
 use crate::jobs::BackfillJob;
@@ -112,7 +113,28 @@ struct Worker {
     sink: Arc<dyn ActionSink>,
     jobs: Vec<BackfillJob>,
     backfill_waiters: Vec<oneshot::Sender<()>>,
+    last_checkpoint: Instant,
 }
+
+/// How the engine keeps its state.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineOptions {
+    /// Profile states kept in memory; the rest are read from the state
+    /// store when needed.
+    pub cache_profiles: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            cache_profiles: 200_000,
+        }
+    }
+}
+
+/// Changes are written to the store at least this often (a restart then
+/// replays at most about this much of the log).
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(5);
 
 impl Engine {
     /// Starts the engine over the collector's log. Call before serving:
@@ -120,17 +142,27 @@ impl Engine {
     pub fn start(
         collector: Arc<Collector>,
         store: DefinitionStore,
+        state: Option<StateTables>,
         clock: Arc<dyn Clock>,
         sink: Arc<dyn ActionSink>,
+        options: EngineOptions,
     ) -> Result<Self, EngineError> {
         let definitions = store.load()?;
+        let (mut book, cursors) = match state {
+            Some(tables) => ProfileBook::open(definitions, tables, options.cache_profiles)?,
+            None => (ProfileBook::new(definitions), Vec::new()),
+        };
+        let jobs: Vec<BackfillJob> = cursors.into_iter().map(BackfillJob::resume).collect();
+        // An erasure finished at the collector's start (after a crash) may
+        // postdate the stored state.
+        book.erase_leftovers(&collector.erased_profiles());
         let (sender, receiver) = mpsc::channel();
         collector
             .set_append_listener(Arc::new(Feed(sender.clone())))
             .map_err(|e| EngineError::Storage(e.to_string()))?;
         let ends = end_offsets(&collector)?;
         let shared = Arc::new(Shared {
-            book: Mutex::new(ProfileBook::new(definitions)),
+            book: Mutex::new(book),
             changes: tokio::sync::broadcast::Sender::new(65_536),
             progress: Mutex::new(HashMap::new()),
             clock,
@@ -140,9 +172,11 @@ impl Engine {
             collector: collector.clone(),
             store,
             sink: sink.clone(),
-            jobs: Vec::new(),
+            jobs,
             backfill_waiters: Vec::new(),
+            last_checkpoint: Instant::now(),
         };
+        worker.publish_progress();
         let thread = std::thread::Builder::new()
             .name("profile-engine".into())
             .spawn(move || {
@@ -224,10 +258,12 @@ impl Engine {
         data: &DataDir,
         clock: Arc<dyn Clock>,
         runtime: tokio::runtime::Handle,
+        options: EngineOptions,
     ) -> Result<Arc<Self>, EngineError> {
         let sink = Arc::new(CollectorSink::new(collector.clone(), runtime));
         let store = DefinitionStore::new(data.definitions());
-        Self::start(collector.clone(), store, clock, sink).map(Arc::new)
+        let state = open_state(data)?;
+        Self::start(collector.clone(), store, Some(state), clock, sink, options).map(Arc::new)
     }
 }
 
@@ -236,6 +272,13 @@ impl Drop for Engine {
         // The thread holds the collector (and its data-directory lock).
         self.stop();
     }
+}
+
+/// The engine's tables in the data directory's state store.
+pub fn open_state(data: &DataDir) -> Result<StateTables, EngineError> {
+    let storage = |e: percorso_store::StoreError| EngineError::Storage(e.to_string());
+    let store = percorso_store::Store::open(&data.state(), 64 << 20).map_err(storage)?;
+    StateTables::open(store).map_err(storage)
 }
 
 fn end_offsets(collector: &Collector) -> Result<Vec<u64>, EngineError> {
@@ -259,13 +302,18 @@ impl Worker {
         }
     }
 
-    /// Reads every partition up to `ends` into the book, then evaluates
-    /// everyone against the membership the log recorded.
+    /// Reads every partition from where the stored state stands up to
+    /// `ends` into the book, then judges the profiles that may have moved
+    /// against the membership the log recorded.
     fn replay(&mut self, ends: &[u64]) {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let mut replayed = 0u64;
-        for (partition, &end) in (0u16..).zip(ends) {
-            let reader = match self.collector.log().reader(partition, 0) {
+        let starts = self.shared.book().applied(ends.len());
+        for ((partition, &end), start) in (0u16..).zip(ends).zip(starts) {
+            if start >= end {
+                continue;
+            }
+            let reader = match self.collector.log().reader(partition, start) {
                 Ok(reader) => reader,
                 Err(e) => {
                     tracing::error!(partition, error = %e, "cannot replay partition");
@@ -290,6 +338,7 @@ impl Worker {
                 if chunk.len() == 4096 {
                     replayed += chunk.len() as u64;
                     self.apply(std::mem::take(&mut chunk));
+                    self.maybe_checkpoint();
                 }
             }
             replayed += chunk.len() as u64;
@@ -297,13 +346,69 @@ impl Worker {
         }
         let now = self.now();
         let actions = self.shared.book().go_live(now);
+        match actions {
+            Some(actions) => self.emit(actions),
+            None => self.judge_everyone(now),
+        }
+        let mut book = self.shared.book();
+        book.mark_settled();
+        book.checkpoint();
+        self.last_checkpoint = Instant::now();
         tracing::info!(
             records = replayed,
-            profiles = self.shared.book().profile_count(),
+            profiles = book.profile_count(),
             seconds = started.elapsed().as_secs_f64(),
             "profile engine replayed the log"
         );
-        self.emit(actions);
+    }
+
+    /// Judges every profile, a page at a time, writing checkpoints between
+    /// pages as memory fills.
+    fn judge_everyone(&mut self, now: i64) {
+        self.shared.book().checkpoint();
+        let mut after: Option<String> = None;
+        loop {
+            let (actions, next) = {
+                let mut book = self.shared.book();
+                let page = book.settle_page(after.as_deref(), now);
+                if book.checkpoint_due() {
+                    book.checkpoint();
+                }
+                page
+            };
+            self.emit(actions);
+            match next {
+                Some(next) => after = Some(next),
+                None => return,
+            }
+        }
+    }
+
+    /// Writes a checkpoint when enough has changed or enough time passed.
+    fn maybe_checkpoint(&mut self) {
+        let mut book = self.shared.book();
+        if book.checkpoint_due() || self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+            book.checkpoint();
+            self.last_checkpoint = Instant::now();
+        }
+    }
+
+    fn checkpoint_now(&mut self) {
+        let mut book = self.shared.book();
+        book.backfills = self.jobs.iter().map(BackfillJob::cursor).collect();
+        book.checkpoint();
+        self.last_checkpoint = Instant::now();
+    }
+
+    fn publish_progress(&self) {
+        let mut progress = self
+            .shared
+            .progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for job in &self.jobs {
+            progress.insert(job.name.clone(), job.progress());
+        }
     }
 
     fn apply(&self, records: Vec<AppendedRecord>) {
@@ -338,12 +443,16 @@ impl Worker {
                 Duration::ZERO
             };
             match receiver.recv_timeout(wait) {
-                Ok(Input::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                Ok(Input::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    self.checkpoint_now();
+                    return;
+                }
                 Ok(input) => self.handle(input),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
             self.fire_timers();
             self.step_backfill();
+            self.maybe_checkpoint();
         }
     }
 
@@ -384,6 +493,8 @@ impl Worker {
             }
             Input::Erase(profiles, done) => {
                 self.shared.book().erase(&profiles);
+                // The store forgets the person now, not at the next checkpoint.
+                self.checkpoint_now();
                 let _ = done.send(());
             }
             Input::Stop => {}
@@ -406,13 +517,9 @@ impl Worker {
             return Err(e);
         }
         drop(book);
-        let job = BackfillJob::new(name, cut);
-        self.shared
-            .progress
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(job.name.clone(), job.progress());
-        self.jobs.push(job);
+        self.jobs.push(BackfillJob::new(name, cut));
+        self.publish_progress();
+        self.checkpoint_now();
         Ok(())
     }
 
@@ -428,6 +535,7 @@ impl Worker {
         let saved = self.store.save(book.definitions());
         drop(book);
         self.drop_job(name);
+        self.checkpoint_now();
         self.answer_waiters_if_idle();
         saved
     }
@@ -472,10 +580,13 @@ impl Worker {
         if finished {
             let (name, read) = (job.name.clone(), job.read);
             self.drop_job(&name);
-            let actions = self.shared.book().finish_backfill(&name, now);
+            self.shared.book().finish_backfill(&name);
             tracing::info!(definition = name, records = read, "back-fill complete");
-            self.emit(actions);
+            self.judge_everyone(now);
+            self.checkpoint_now();
             self.answer_waiters_if_idle();
+        } else {
+            self.shared.book().backfills = self.jobs.iter().map(BackfillJob::cursor).collect();
         }
     }
 }

@@ -1,43 +1,81 @@
 //! Who is in each segment, and every recorded change, as read back from the
-//! `Segment Entered` / `Segment Exited` events in the log.
+//! `Segment Entered` / `Segment Exited` events in the log. Both live in the
+//! state store (`segment ‖ 0 ‖ profile` for members, `segment ‖ 0 ‖
+//! sequence` for the history); only the counts are kept in memory.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::buffered::{joined, BufferedTable};
 
 /// One recorded change of membership.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MembershipChange {
     pub profile_id: String,
     pub entered: bool,
     pub at: i64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SegmentMembers {
-    members: BTreeMap<String, BTreeSet<String>>,
-    history: BTreeMap<String, Vec<MembershipChange>>,
+/// Per segment: members, changes recorded, and the next change's number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentCounts {
+    pub members: u64,
+    pub changes: u64,
+    pub next_change: u64,
 }
 
+#[derive(Debug, Default)]
+pub struct SegmentMembers {
+    members: BufferedTable,
+    history: BufferedTable,
+    counts: BTreeMap<String, SegmentCounts>,
+}
+
+/// Scans page through a segment this many entries at a time.
+const SCAN: usize = 4_096;
+
 impl SegmentMembers {
-    pub fn record(&mut self, segment: &str, change: MembershipChange) {
-        let members = self.members.entry(segment.to_owned()).or_default();
-        if change.entered {
-            members.insert(change.profile_id.clone());
-        } else {
-            members.remove(&change.profile_id);
+    pub(crate) fn new(
+        members: BufferedTable,
+        history: BufferedTable,
+        counts: BTreeMap<String, SegmentCounts>,
+    ) -> Self {
+        Self {
+            members,
+            history,
+            counts,
         }
+    }
+
+    pub fn record(&mut self, segment: &str, change: MembershipChange) {
+        let key = joined(segment, change.profile_id.as_bytes());
+        let was = self.members.get(&key).is_some();
+        let counts = self.counts.entry(segment.to_owned()).or_default();
+        if change.entered && !was {
+            self.members.put(key, Vec::new());
+            counts.members += 1;
+        } else if !change.entered && was {
+            self.members.delete(&key);
+            counts.members -= 1;
+        }
+        let sequence = counts.next_change;
+        counts.next_change += 1;
+        counts.changes += 1;
+        let value = rmp_serde::to_vec(&change).unwrap_or_default();
         self.history
-            .entry(segment.to_owned())
-            .or_default()
-            .push(change);
+            .put(joined(segment, &sequence.to_be_bytes()), value);
     }
 
     /// A profile merged away (or erased) leaves every segment silently:
     /// it no longer exists to be addressed.
     pub fn forget(&mut self, profile: &str) {
-        for members in self.members.values_mut() {
-            members.remove(profile);
+        for (segment, counts) in &mut self.counts {
+            let key = joined(segment, profile.as_bytes());
+            if self.members.get(&key).is_some() {
+                self.members.delete(&key);
+                counts.members -= 1;
+            }
         }
     }
 
@@ -46,26 +84,49 @@ impl SegmentMembers {
         for profile in profiles {
             self.forget(profile);
         }
-        for changes in self.history.values_mut() {
-            changes.retain(|c| !profiles.contains(&c.profile_id));
+        let segments: Vec<String> = self.counts.keys().cloned().collect();
+        for segment in segments {
+            let prefix = joined(&segment, b"");
+            let mut gone = 0;
+            let mut start = prefix.clone();
+            loop {
+                let page = self.history.scan(&prefix, &start, SCAN);
+                for (key, value) in &page {
+                    let change: Option<MembershipChange> = rmp_serde::from_slice(value).ok();
+                    if change.is_some_and(|c| profiles.contains(&c.profile_id)) {
+                        self.history.delete(key);
+                        gone += 1;
+                    }
+                }
+                match page.last() {
+                    Some((last, _)) if page.len() == SCAN => start = after(last),
+                    _ => break,
+                }
+            }
+            if let Some(counts) = self.counts.get_mut(&segment) {
+                counts.changes -= gone;
+            }
         }
     }
 
     pub fn count(&self, segment: &str) -> usize {
-        self.members.get(segment).map_or(0, BTreeSet::len)
+        self.counts
+            .get(segment)
+            .map_or(0, |c| usize::try_from(c.members).unwrap_or(usize::MAX))
     }
 
     /// Members in id order, starting after `after`.
-    pub fn page(&self, segment: &str, after: Option<&str>, limit: usize) -> Vec<String> {
-        let Some(members) = self.members.get(segment) else {
-            return Vec::new();
-        };
-        let range = match after {
-            Some(after) => members
-                .range::<str, _>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded)),
-            None => members.range::<str, _>(..),
-        };
-        range.take(limit).cloned().collect()
+    pub fn page(&self, segment: &str, after_id: Option<&str>, limit: usize) -> Vec<String> {
+        let prefix = joined(segment, b"");
+        let start = after_id.map_or_else(
+            || prefix.clone(),
+            |id| after(&joined(segment, id.as_bytes())),
+        );
+        self.members
+            .scan(&prefix, &start, limit)
+            .into_iter()
+            .filter_map(|(key, _)| String::from_utf8(key[prefix.len()..].to_vec()).ok())
+            .collect()
     }
 
     /// Changes in the order they were read from the log, from `offset`.
@@ -75,15 +136,55 @@ impl SegmentMembers {
         offset: usize,
         limit: usize,
     ) -> (Vec<MembershipChange>, usize) {
-        let all = self.history.get(segment).map_or(&[][..], Vec::as_slice);
-        let mut page: Vec<MembershipChange> =
-            all.iter().skip(offset).take(limit).cloned().collect();
+        let total = self
+            .counts
+            .get(segment)
+            .map_or(0, |c| usize::try_from(c.changes).unwrap_or(usize::MAX));
+        let prefix = joined(segment, b"");
+        let mut page: Vec<MembershipChange> = self
+            .history
+            .scan(&prefix, &prefix, offset.saturating_add(limit))
+            .into_iter()
+            .skip(offset)
+            .filter_map(|(_, value)| rmp_serde::from_slice(&value).ok())
+            .collect();
         page.sort_by_key(|c| c.at);
-        (page, all.len())
+        (page, total)
     }
 
     pub fn remove_segment(&mut self, segment: &str) {
-        self.members.remove(segment);
-        self.history.remove(segment);
+        let prefix = joined(segment, b"");
+        for table in [&mut self.members, &mut self.history] {
+            loop {
+                let page = table.scan(&prefix, &prefix, SCAN);
+                for (key, _) in &page {
+                    table.delete(key);
+                }
+                if page.len() < SCAN {
+                    break;
+                }
+            }
+        }
+        self.counts.remove(segment);
     }
+
+    pub(crate) fn counts(&self) -> &BTreeMap<String, SegmentCounts> {
+        &self.counts
+    }
+
+    pub(crate) fn flush(&mut self, batch: &mut percorso_store::Batch) {
+        self.members.flush(batch);
+        self.history.flush(batch);
+    }
+
+    pub(crate) fn pending_len(&self) -> usize {
+        self.members.pending_len() + self.history.pending_len()
+    }
+}
+
+/// The smallest key after `key`.
+fn after(key: &[u8]) -> Vec<u8> {
+    let mut next = key.to_vec();
+    next.push(0);
+    next
 }

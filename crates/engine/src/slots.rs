@@ -6,7 +6,8 @@
 //! its position from every profile (see `removal.rs`).
 
 /// Values by position, grown on first write; a missing one is the default.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Slots<T>(Vec<T>);
 
 impl<T> Default for Slots<T> {

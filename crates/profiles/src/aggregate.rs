@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::definition::Aggregation;
@@ -15,14 +16,14 @@ use crate::definition::Aggregation;
 /// order breaks ties between events of the same millisecond.
 type Stamped = (i64, u64, Value);
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Partial {
     events: u64,
     kept: Kept,
 }
 
 /// What an aggregation needs beyond the event count.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 enum Kept {
     /// Counts, or no matching event carried a usable value yet.
     #[default]
@@ -38,7 +39,7 @@ enum Kept {
     Distinct(Box<HashSet<u64>>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 struct Numbers {
     count: u64,
     sum: f64,

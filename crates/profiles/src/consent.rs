@@ -5,14 +5,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Channels whose consent is tracked.
 pub const CHANNELS: [&str; 4] = ["email", "sms", "push", "whatsapp"];
 
 /// The state of one channel and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subscription {
     pub subscribed: bool,
     pub updated_at: i64,
@@ -22,7 +22,7 @@ pub struct Subscription {
 
 /// Subscription state of one profile, by channel; a channel never
 /// mentioned is unknown, which journeys treat as their policy says.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subscriptions {
     by_channel: BTreeMap<String, Subscription>,
 }

@@ -1,5 +1,6 @@
 //! One profile's state for one computed trait.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::aggregate::Partial;
@@ -8,7 +9,7 @@ use crate::DAY_MILLIS;
 
 /// Incremental state of a computed trait for one profile: one partial
 /// aggregate for all time, or one per UTC day for a window.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TraitState {
     /// `(day, partial)`, days ascending. All-time traits use day 0 only.
     /// Grown one day at a time: most states hold one or a few days, and

@@ -3,11 +3,11 @@
 //! it came from.
 
 use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 /// A trait's current value and its provenance.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TraitValue {
     pub value: Value,
     /// Event time of the message that set it.
@@ -40,6 +40,16 @@ impl Serialize for ProfileTraits {
             map.serialize_entry(name, value)?;
         }
         map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ProfileTraits {
+    /// The map [`Serialize`] writes, back into the sorted list.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = std::collections::BTreeMap::<String, TraitValue>::deserialize(deserializer)?;
+        Ok(Self {
+            traits: map.into_iter().collect(),
+        })
     }
 }
 

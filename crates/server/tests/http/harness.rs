@@ -285,6 +285,7 @@ fn open_state(dir: &TempDir, clock: &ManualClock, config: &CollectConfig) -> App
         &data,
         Arc::new(clock.clone()),
         tokio::runtime::Handle::current(),
+        percorso_engine::EngineOptions::default(),
     )
     .expect("engine starts");
     AppState {

@@ -161,7 +161,7 @@ async fn erasure_removes_the_person_everywhere_and_nothing_brings_them_back() {
     let live = app.state.engine.digest().await.unwrap();
     let collector = &app.state.collector;
     let partitions: Vec<u16> = (0..collector.log().partition_count()).collect();
-    let rebuilt = percorso_engine::rebuild(
+    let mut rebuilt = percorso_engine::rebuild(
         collector.log(),
         app.state.engine.definitions(),
         &partitions,

@@ -312,7 +312,7 @@ async fn a_rebuild_from_the_log_equals_the_live_state() {
 
     let collector = &app.state.collector;
     let partitions: Vec<u16> = (0..collector.log().partition_count()).rev().collect();
-    let rebuilt = percorso_engine::rebuild(
+    let mut rebuilt = percorso_engine::rebuild(
         collector.log(),
         app.state.engine.definitions(),
         &partitions,

@@ -1,0 +1,163 @@
+//! An ordered table whose changes wait in memory until the next checkpoint
+//! writes them to the store in the same batch as everything else, so the
+//! store only ever holds state as of one point of the log. Without a store
+//! (a rebuild in memory) the buffer is the whole table.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use percorso_store::{Batch, Table};
+
+#[derive(Debug, Default)]
+pub(crate) struct BufferedTable {
+    table: Option<Table>,
+    /// Changes since the last flush: `None` deletes the key.
+    pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl BufferedTable {
+    pub fn new(table: Option<Table>) -> Self {
+        Self {
+            table,
+            pending: BTreeMap::new(),
+        }
+    }
+
+    pub fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        if let Some(change) = self.pending.get(key) {
+            return change.clone();
+        }
+        let table = self.table.as_ref()?;
+        table.get(key).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "state read failed");
+            None
+        })
+    }
+
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.pending.insert(key, Some(value));
+    }
+
+    pub fn delete(&mut self, key: &[u8]) {
+        if self.table.is_some() {
+            self.pending.insert(key.to_vec(), None);
+        } else {
+            self.pending.remove(key);
+        }
+    }
+
+    /// Up to `limit` entries whose keys start with `prefix`, from `start`
+    /// on (inclusive), in key order: the store's merged with the changes
+    /// not yet written.
+    pub fn scan(&self, prefix: &[u8], start: &[u8], limit: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let start = if start < prefix { prefix } else { start };
+        let mut buffered = self
+            .pending
+            .range::<[u8], _>((Bound::Included(start), Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .peekable();
+        let mut stored = self
+            .table
+            .iter()
+            .flat_map(|table| table.scan(prefix, start))
+            .filter_map(|item| {
+                item.map_err(|e| tracing::error!(error = %e, "state scan failed"))
+                    .ok()
+            })
+            .peekable();
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let take_buffered = match (buffered.peek(), stored.peek()) {
+                (None, None) => break,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (Some((bk, _)), Some((sk, _))) => bk.as_slice() <= sk.as_slice(),
+            };
+            if take_buffered {
+                let Some((key, change)) = buffered.next() else {
+                    break;
+                };
+                // A buffered change overrides the stored entry of its key.
+                if stored.peek().is_some_and(|(sk, _)| sk == key) {
+                    stored.next();
+                }
+                if let Some(value) = change {
+                    out.push((key.clone(), value.clone()));
+                }
+            } else if let Some(entry) = stored.next() {
+                out.push(entry);
+            }
+        }
+        out
+    }
+
+    /// Moves the waiting changes into `batch`.
+    pub fn flush(&mut self, batch: &mut Batch) {
+        let Some(table) = &self.table else {
+            return; // in memory: the buffer is the table
+        };
+        for (key, change) in std::mem::take(&mut self.pending) {
+            match change {
+                Some(value) => batch.put(table, &key, &value),
+                None => batch.delete(table, &key),
+            }
+        }
+    }
+
+    pub fn pending_len(&self) -> usize {
+        if self.table.is_some() {
+            self.pending.len()
+        } else {
+            0
+        }
+    }
+}
+
+/// `a ‖ 0 ‖ b`: keys grouped by `a` (which holds no zero byte).
+pub(crate) fn joined(a: &str, b: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(a.len() + 1 + b.len());
+    key.extend_from_slice(a.as_bytes());
+    key.push(0);
+    key.extend_from_slice(b);
+    key
+}
+
+/// A time as a key that sorts in time order (sign bit flipped).
+pub(crate) fn time_key(millis: i64) -> [u8; 8] {
+    ((millis as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+pub(crate) fn time_of_key(bytes: &[u8]) -> Option<i64> {
+    let bytes: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
+    Some((u64::from_be_bytes(bytes) ^ (1 << 63)) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scans_merge_the_buffer_over_the_store() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = percorso_store::Store::open(dir.path(), 1 << 20).expect("open");
+        let mut table = BufferedTable::new(Some(store.table("t").expect("table")));
+        for key in [b"s\0a", b"s\0c", b"s\0e"] {
+            table.put(key.to_vec(), b"old".to_vec());
+        }
+        let mut batch = store.batch();
+        table.flush(&mut batch);
+        batch.commit().expect("commit");
+        table.delete(b"s\0c");
+        table.put(b"s\0b".to_vec(), b"new".to_vec());
+        table.put(b"s\0e".to_vec(), b"new".to_vec());
+        table.put(b"t\0a".to_vec(), b"other".to_vec());
+        let seen: Vec<(Vec<u8>, Vec<u8>)> = table.scan(b"s\0", b"", 10);
+        let expected = [("s\0a", "old"), ("s\0b", "new"), ("s\0e", "new")]
+            .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()));
+        assert_eq!(seen, expected.to_vec());
+        assert_eq!(table.scan(b"s\0", b"s\0b", 1).len(), 1);
+        assert_eq!(table.get(b"s\0c"), None);
+        assert!(time_key(-5) < time_key(3));
+        assert_eq!(time_of_key(&time_key(-5)), Some(-5));
+    }
+}

@@ -1,0 +1,202 @@
+//! The book in the state store. A checkpoint writes, in one atomic batch,
+//! every state changed since the last one together with the log offsets
+//! applied, the back-fills' positions and the definitions' fingerprint.
+//! A restart then replays only the log after those offsets. State made
+//! under other definitions or an older encoding is emptied and rebuilt
+//! from the whole log (a format change is a rebuild, not a migration).
+
+use std::collections::BTreeMap;
+
+use percorso_store::{Store, StoreError, Table};
+use serde::{Deserialize, Serialize};
+
+use crate::book::ProfileBook;
+use crate::buffered::BufferedTable;
+use crate::definitions::Definitions;
+use crate::profile_table::ProfileTable;
+use crate::runner::EngineError;
+use crate::segments::{SegmentCounts, SegmentMembers};
+
+/// Bump when any stored encoding changes.
+const FORMAT: u32 = 1;
+const CHECKPOINT_KEY: &[u8] = b"checkpoint";
+
+/// The engine's tables in the state store.
+#[derive(Debug, Clone)]
+pub struct StateTables {
+    store: Store,
+    profiles: Table,
+    forwarded: Table,
+    merges: Table,
+    timers: Table,
+    members: Table,
+    history: Table,
+    meta: Table,
+}
+
+impl StateTables {
+    pub fn open(store: Store) -> Result<Self, StoreError> {
+        Ok(Self {
+            profiles: store.table("profiles")?,
+            forwarded: store.table("forwarded")?,
+            merges: store.table("merges")?,
+            timers: store.table("timers")?,
+            members: store.table("members")?,
+            history: store.table("history")?,
+            meta: store.table("meta")?,
+            store,
+        })
+    }
+
+    fn all(&self) -> [&Table; 7] {
+        [
+            &self.profiles,
+            &self.forwarded,
+            &self.merges,
+            &self.timers,
+            &self.members,
+            &self.history,
+            &self.meta,
+        ]
+    }
+}
+
+/// Where the stored state stands.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Checkpoint {
+    format: u32,
+    fingerprint: u64,
+    applied: Vec<u64>,
+    settled: bool,
+    /// Profiles with a membership change stated but not yet read back.
+    unsettled: Vec<String>,
+    segments: BTreeMap<String, SegmentCounts>,
+    profiles: u64,
+    backfills: Vec<BackfillCursor>,
+}
+
+/// How far a back-fill had read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackfillCursor {
+    pub name: String,
+    pub cut: Vec<u64>,
+    pub partition: usize,
+    /// The next offset to read in `partition`.
+    pub offset: u64,
+    pub read: u64,
+}
+
+fn storage(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Storage(e.to_string())
+}
+
+impl ProfileBook {
+    /// A book over the state store, picking up at its last checkpoint when
+    /// that was made under these definitions; else with the store emptied
+    /// (replay the whole log). Returns the back-fills to resume.
+    pub fn open(
+        definitions: Definitions,
+        tables: StateTables,
+        capacity: usize,
+    ) -> Result<(Self, Vec<BackfillCursor>), EngineError> {
+        let stored: Option<Checkpoint> = tables
+            .meta
+            .get(CHECKPOINT_KEY)
+            .map_err(storage)?
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        let fingerprint = definitions.fingerprint();
+        let checkpoint = match stored {
+            Some(c) if c.format == FORMAT && c.fingerprint == fingerprint => c,
+            stored => {
+                if stored.is_some() {
+                    tracing::info!("derived state was made under other definitions: rebuilding it from the log");
+                }
+                for table in tables.all() {
+                    table.clear().map_err(storage)?;
+                }
+                Checkpoint::default()
+            }
+        };
+        let buffered = |table: &Table| BufferedTable::new(Some(table.clone()));
+        let mut book = Self {
+            profiles: ProfileTable::new(
+                Some(tables.profiles.clone()),
+                capacity,
+                checkpoint.profiles,
+            ),
+            forwarded: buffered(&tables.forwarded),
+            merges: buffered(&tables.merges),
+            timers: buffered(&tables.timers),
+            members: SegmentMembers::new(
+                buffered(&tables.members),
+                buffered(&tables.history),
+                checkpoint.segments,
+            ),
+            applied: checkpoint.applied,
+            settled: checkpoint.settled,
+            touched: checkpoint.unsettled.into_iter().collect(),
+            ..Self::new(definitions)
+        };
+        for backfill in &checkpoint.backfills {
+            book.cuts
+                .insert(backfill.name.clone(), backfill.cut.clone());
+        }
+        book.tables = Some(tables);
+        Ok((book, checkpoint.backfills))
+    }
+
+    /// Where to start reading each partition.
+    pub fn applied(&self, partitions: usize) -> Vec<u64> {
+        (0..partitions)
+            .map(|p| self.applied.get(p).copied().unwrap_or(0))
+            .collect()
+    }
+
+    /// Whether enough has changed in memory to write it out now.
+    pub fn checkpoint_due(&self) -> bool {
+        let capacity = self.profiles.capacity().max(1);
+        self.profiles.dirty_len() >= capacity / 2
+            || self.members.pending_len() + self.timers.pending_len() >= capacity
+    }
+
+    /// Writes everything changed since the last checkpoint, with the
+    /// offsets applied and the back-fills' positions, then lets the least
+    /// recently used states go from memory. Nothing to do in memory only.
+    pub fn checkpoint(&mut self) {
+        let Some(tables) = self.tables.clone() else {
+            return;
+        };
+        let mut batch = tables.store.batch();
+        self.profiles.flush(&mut batch);
+        self.forwarded.flush(&mut batch);
+        self.merges.flush(&mut batch);
+        self.timers.flush(&mut batch);
+        self.members.flush(&mut batch);
+        let checkpoint = Checkpoint {
+            format: FORMAT,
+            fingerprint: self.definitions.fingerprint(),
+            applied: self.applied.clone(),
+            settled: self.settled,
+            unsettled: self.profiles.unsettled(),
+            segments: self.members.counts().clone(),
+            profiles: self.profiles.count(),
+            backfills: self.backfills.clone(),
+        };
+        let meta = serde_json::to_vec(&checkpoint).unwrap_or_default();
+        batch.put(&tables.meta, CHECKPOINT_KEY, &meta);
+        if let Err(e) = batch.commit() {
+            // The state stays in memory; the next checkpoint tries again.
+            tracing::error!(error = %e, "checkpoint failed");
+            return;
+        }
+        self.profiles.evict();
+    }
+
+    /// Empties the state store (a rebuild starts from nothing).
+    pub fn wipe(tables: &StateTables) -> Result<(), EngineError> {
+        for table in tables.all() {
+            table.clear().map_err(storage)?;
+        }
+        tables.store.sync().map_err(storage)
+    }
+}

@@ -1,0 +1,243 @@
+//! Every profile's state: the recently used ones in memory, all of them in
+//! the state store. A state changed since the last checkpoint stays in
+//! memory until the checkpoint writes it (with the log offsets it
+//! reflects); after that, the least recently used clean states beyond the
+//! capacity are dropped and read back from the store when next needed.
+//! Without a store (a rebuild in memory) nothing is ever dropped.
+
+use std::collections::{HashMap, HashSet};
+
+use percorso_store::{Batch, Table};
+
+use crate::definitions::Definitions;
+use crate::profile::ProfileState;
+
+#[derive(Debug)]
+struct Cached {
+    state: ProfileState,
+    dirty: bool,
+    used: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct ProfileTable {
+    table: Option<Table>,
+    hot: HashMap<String, Cached>,
+    /// Removed since the last checkpoint (deleted from the store then).
+    removed: HashSet<String>,
+    capacity: usize,
+    tick: u64,
+    count: u64,
+    /// States in memory changed since the last flush.
+    dirty: usize,
+}
+
+impl ProfileTable {
+    pub fn new(table: Option<Table>, capacity: usize, count: u64) -> Self {
+        Self {
+            table,
+            capacity,
+            count,
+            ..Self::default()
+        }
+    }
+
+    /// Loads `id` into memory if it is only in the store; false if it is
+    /// nowhere.
+    fn load(&mut self, id: &str, definitions: &Definitions) -> bool {
+        self.tick += 1;
+        if let Some(cached) = self.hot.get_mut(id) {
+            cached.used = self.tick;
+            return true;
+        }
+        if self.removed.contains(id) {
+            return false;
+        }
+        let Some(table) = &self.table else {
+            return false;
+        };
+        let bytes = match table.get(id.as_bytes()) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return false,
+            Err(e) => {
+                tracing::error!(profile = id, error = %e, "profile state unreadable");
+                return false;
+            }
+        };
+        let mut state: ProfileState = match rmp_serde::from_slice(&bytes) {
+            Ok(state) => state,
+            Err(e) => {
+                tracing::error!(profile = id, error = %e, "profile state undecodable");
+                return false;
+            }
+        };
+        definitions.bring_up_to_date(&mut state);
+        let cached = Cached {
+            state,
+            dirty: false,
+            used: self.tick,
+        };
+        self.hot.insert(id.to_owned(), cached);
+        true
+    }
+
+    pub fn get(&mut self, id: &str, definitions: &Definitions) -> Option<&ProfileState> {
+        self.load(id, definitions);
+        self.hot.get(id).map(|c| &c.state)
+    }
+
+    pub fn get_mut(&mut self, id: &str, definitions: &Definitions) -> Option<&mut ProfileState> {
+        self.load(id, definitions);
+        let cached = self.hot.get_mut(id)?;
+        if !cached.dirty {
+            cached.dirty = true;
+            self.dirty += 1;
+        }
+        Some(&mut cached.state)
+    }
+
+    /// The state of `id`, created empty if it has none.
+    pub fn get_or_create(&mut self, id: &str, definitions: &Definitions) -> &mut ProfileState {
+        if !self.load(id, definitions) {
+            self.removed.remove(id);
+            self.count += 1;
+            let state = ProfileState {
+                layout: definitions.layout,
+                ..ProfileState::default()
+            };
+            let cached = Cached {
+                state,
+                dirty: false,
+                used: self.tick,
+            };
+            self.hot.insert(id.to_owned(), cached);
+        }
+        let cached = self.hot.get_mut(id).expect("loaded or inserted above");
+        if !cached.dirty {
+            cached.dirty = true;
+            self.dirty += 1;
+        }
+        &mut cached.state
+    }
+
+    pub fn contains(&mut self, id: &str, definitions: &Definitions) -> bool {
+        self.load(id, definitions)
+    }
+
+    pub fn remove(&mut self, id: &str, definitions: &Definitions) -> Option<ProfileState> {
+        self.load(id, definitions);
+        let cached = self.hot.remove(id)?;
+        self.count -= 1;
+        if cached.dirty {
+            self.dirty -= 1;
+        }
+        if self.table.is_some() {
+            self.removed.insert(id.to_owned());
+        }
+        Some(cached.state)
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Up to `limit` profile ids in id order after `after`. With a store,
+    /// call it after a flush: the ids come from the store alone.
+    pub fn ids_after(&self, after: Option<&str>, limit: usize) -> Vec<String> {
+        let Some(table) = &self.table else {
+            let mut ids: Vec<&String> = self
+                .hot
+                .keys()
+                .filter(|id| after.is_none_or(|a| id.as_str() > a))
+                .collect();
+            ids.sort_unstable();
+            return ids.into_iter().take(limit).cloned().collect();
+        };
+        let start = after.map_or_else(Vec::new, |a| {
+            let mut key = a.as_bytes().to_vec();
+            key.push(0);
+            key
+        });
+        table
+            .scan(b"", &start)
+            .filter_map(|item| {
+                item.map_err(|e| tracing::error!(error = %e, "profile scan failed"))
+                    .ok()
+            })
+            .filter_map(|(key, _)| String::from_utf8(key).ok())
+            .filter(|id| !self.removed.contains(id))
+            .take(limit)
+            .collect()
+    }
+
+    /// The states in memory (a definition's removal updates these at
+    /// once; the stored ones catch up as they are read).
+    pub fn hot_states_mut(&mut self) -> impl Iterator<Item = &mut ProfileState> {
+        self.dirty = self.hot.len();
+        self.hot.values_mut().map(|c| {
+            c.dirty = true;
+            &mut c.state
+        })
+    }
+
+    /// Ids of states in memory that wait for a membership change to be
+    /// read back from the log.
+    pub fn unsettled(&self) -> Vec<String> {
+        self.hot
+            .iter()
+            .filter(|(_, c)| c.state.has_pending())
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    pub fn dirty_len(&self) -> usize {
+        if self.table.is_none() {
+            return 0;
+        }
+        self.removed.len() + self.dirty
+    }
+
+    /// Writes every changed state into `batch`.
+    pub fn flush(&mut self, batch: &mut Batch) {
+        let Some(table) = &self.table else {
+            return;
+        };
+        for id in self.removed.drain() {
+            batch.delete(table, id.as_bytes());
+        }
+        for (id, cached) in self.hot.iter_mut().filter(|(_, c)| c.dirty) {
+            match rmp_serde::to_vec(&cached.state) {
+                Ok(bytes) => batch.put(table, id.as_bytes(), &bytes),
+                Err(e) => tracing::error!(profile = id, error = %e, "profile state not encodable"),
+            }
+            cached.dirty = false;
+        }
+        self.dirty = 0;
+    }
+
+    /// After a flush: drops the least recently used clean states beyond
+    /// the capacity (never one waiting for a membership change).
+    pub fn evict(&mut self) {
+        if self.table.is_none() || self.hot.len() <= self.capacity {
+            return;
+        }
+        let mut candidates: Vec<(u64, String)> = self
+            .hot
+            .iter()
+            .filter(|(_, c)| !c.dirty && !c.state.has_pending())
+            .map(|(id, c)| (c.used, id.clone()))
+            .collect();
+        let excess = self.hot.len() - self.capacity;
+        if candidates.len() > excess {
+            candidates.select_nth_unstable(excess);
+        }
+        for (_, id) in candidates.into_iter().take(excess) {
+            self.hot.remove(&id);
+        }
+        self.hot.shrink_to(self.capacity);
+    }
+}

@@ -1,0 +1,222 @@
+//! A store of named tables over one fjall database.
+
+use std::path::{Path, PathBuf};
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch, PersistMode};
+
+#[derive(Debug, thiserror::Error)]
+#[error("state store {path}: {source}")]
+pub struct StoreError {
+    path: PathBuf,
+    #[source]
+    source: fjall::Error,
+}
+
+/// The state store of one data directory.
+#[derive(Clone)]
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+/// One ordered table of byte keys and values.
+#[derive(Clone)]
+pub struct Table {
+    keyspace: Keyspace,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Table")
+            .field("name", &self.keyspace.name())
+            .finish()
+    }
+}
+
+/// Writes to any tables that land together or not at all.
+pub struct Batch {
+    batch: OwnedWriteBatch,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch")
+            .field("len", &self.batch.len())
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `path`, with a block cache
+    /// of `cache_bytes`.
+    pub fn open(path: &Path, cache_bytes: u64) -> Result<Self, StoreError> {
+        let error = |source| StoreError {
+            path: path.to_owned(),
+            source,
+        };
+        let db = Database::builder(path)
+            .cache_size(cache_bytes)
+            // Two cores: one background worker for flushes and compactions.
+            .worker_threads(1)
+            .open()
+            .map_err(error)?;
+        Ok(Self {
+            db,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The table `name`, created empty the first time.
+    pub fn table(&self, name: &str) -> Result<Table, StoreError> {
+        let keyspace = self
+            .db
+            .keyspace(name, KeyspaceCreateOptions::default)
+            .map_err(|source| self.error(source))?;
+        Ok(Table {
+            keyspace,
+            path: self.path.clone(),
+        })
+    }
+
+    pub fn batch(&self) -> Batch {
+        Batch {
+            batch: self.db.batch(),
+            path: self.path.clone(),
+        }
+    }
+
+    /// Makes every committed batch durable.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.db
+            .persist(PersistMode::SyncAll)
+            .map_err(|source| self.error(source))
+    }
+
+    /// Bytes on disk.
+    pub fn disk_space(&self) -> u64 {
+        self.db.disk_space().unwrap_or(0)
+    }
+
+    fn error(&self, source: fjall::Error) -> StoreError {
+        StoreError {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+impl Table {
+    fn error(&self, source: fjall::Error) -> StoreError {
+        StoreError {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let value = self.keyspace.get(key).map_err(|e| self.error(e))?;
+        Ok(value.map(|v| v.to_vec()))
+    }
+
+    /// Entries with keys starting with `prefix`, from key `start` on (which
+    /// should itself start with `prefix`), in key order.
+    pub fn scan(
+        &self,
+        prefix: &[u8],
+        start: &[u8],
+    ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + '_ {
+        let prefix = prefix.to_vec();
+        self.keyspace
+            .range(start.to_vec()..)
+            .map(|guard| guard.into_inner())
+            .take_while(move |item| match item {
+                Ok((key, _)) => key.starts_with(&prefix),
+                Err(_) => true,
+            })
+            .map(|item| {
+                item.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .map_err(|e| self.error(e))
+            })
+    }
+
+    /// Removes every entry.
+    pub fn clear(&self) -> Result<(), StoreError> {
+        self.keyspace.clear().map_err(|e| self.error(e))
+    }
+
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        self.keyspace.is_empty().map_err(|e| self.error(e))
+    }
+}
+
+impl Batch {
+    pub fn put(&mut self, table: &Table, key: &[u8], value: &[u8]) {
+        self.batch
+            .insert(&table.keyspace, key.to_vec(), value.to_vec());
+    }
+
+    pub fn delete(&mut self, table: &Table, key: &[u8]) {
+        self.batch.remove(&table.keyspace, key.to_vec());
+    }
+
+    pub fn len(&self) -> usize {
+        self.batch.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.batch.is_empty()
+    }
+
+    /// Writes every change at once.
+    pub fn commit(self) -> Result<(), StoreError> {
+        let path = self.path;
+        self.batch
+            .commit()
+            .map_err(|source| StoreError { path, source })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_lands_whole_and_scans_stay_in_their_prefix() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path(), 1 << 20).expect("open");
+        let (a, b) = (store.table("a").expect("a"), store.table("b").expect("b"));
+        let mut batch = store.batch();
+        batch.put(&a, b"x\x001", b"one");
+        batch.put(&a, b"x\x002", b"two");
+        batch.put(&a, b"y\x001", b"other");
+        batch.put(&b, b"k", b"v");
+        assert_eq!(
+            a.get(b"x\x001").expect("get"),
+            None,
+            "nothing before commit"
+        );
+        batch.commit().expect("commit");
+        let keys: Vec<Vec<u8>> = a
+            .scan(b"x\x00", b"x\x002")
+            .map(|item| item.expect("scan").0)
+            .collect();
+        assert_eq!(keys, vec![b"x\x002".to_vec()]);
+        drop((a, b));
+        drop(store);
+        let store = Store::open(dir.path(), 1 << 20).expect("reopen");
+        let b = store.table("b").expect("b");
+        assert_eq!(b.get(b"k").expect("get"), Some(b"v".to_vec()));
+    }
+}
