@@ -108,11 +108,13 @@ fn event_text(person: u64, n: u64, churn: bool) -> String {
     .to_string()
 }
 
+/// Fields drop in order: the directory goes last, after the engine has
+/// closed its state store in it.
 struct Rig {
-    _dir: tempfile::TempDir,
     collector: Arc<Collector>,
     engine: Arc<Engine>,
     source: Source,
+    _dir: tempfile::TempDir,
 }
 
 fn rig(

@@ -13,7 +13,7 @@ mod identity_stage;
 mod incoming;
 mod index;
 mod normalize;
-mod prehashed;
+pub mod prehashed;
 mod quarantine;
 mod raw_object;
 mod reading;

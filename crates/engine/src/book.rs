@@ -1,7 +1,10 @@
 //! The deterministic core: records in, derived state updated, actions out.
 //! No I/O and no clock — `now` comes with every call.
 
-use std::collections::{BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use percorso_collect::prehashed::Prehashed;
 
 use percorso_profiles::{Subscription, TraitValue};
 use serde::{Deserialize, Serialize};
@@ -60,6 +63,9 @@ pub struct ProfileBook {
     pub(crate) profiles: ProfileTable,
     /// Merged-away profile → the profile it went into.
     pub(crate) forwarded: BufferedTable,
+    /// Hashes of the ids in `forwarded`: most records name a live profile,
+    /// and this answers "not forwarded" without reading the store.
+    pub(crate) forwarded_ids: HashSet<u64, Prehashed>,
     pub(crate) members: SegmentMembers,
     /// Surviving profile → its merge audit trail (including that of the
     /// profiles merged into it).
@@ -101,11 +107,14 @@ impl ProfileBook {
     }
 
     /// The live profile an id stands for (following merges).
-    pub fn canonical(&self, id: &str) -> String {
-        let mut current = id.to_owned();
-        while let Some(next) = self.forwarded.get(current.as_bytes()) {
+    pub fn canonical<'a>(&self, id: &'a str) -> Cow<'a, str> {
+        let mut current = Cow::Borrowed(id);
+        while self.forwarded_ids.contains(&id_hash(current.as_bytes())) {
+            let Some(next) = self.forwarded.get(current.as_bytes()) else {
+                break; // a hash shared with a forwarded id
+            };
             match String::from_utf8(next) {
-                Ok(next) => current = next,
+                Ok(next) => current = Cow::Owned(next),
                 Err(_) => break,
             }
         }
@@ -134,7 +143,7 @@ impl ProfileBook {
         }
         let profile = self.canonical(&record.profile);
         if self.settled && !self.live {
-            self.touched.insert(profile.clone());
+            self.touched.insert(profile.to_string());
         }
         if let Some(change) = as_membership_change(record) {
             // The engine's own statement read back: it records membership
@@ -186,6 +195,7 @@ impl ProfileBook {
         if membership.member == entered && membership.transitions > 0 {
             return; // a restatement already recorded
         }
+        let was_member = membership.member;
         membership.member = entered;
         membership.since = at;
         membership.transitions += 1;
@@ -200,7 +210,7 @@ impl ProfileBook {
         if self.live {
             self.recent.push((segment.to_owned(), change.clone()));
         }
-        self.members.record(segment, change);
+        self.members.record(segment, change, was_member);
     }
 
     fn merge(&mut self, from: &str, into: &str, audit: MergeRecord) {
@@ -209,7 +219,8 @@ impl ProfileBook {
         }
         self.forwarded
             .put(from.as_bytes().to_vec(), into.as_bytes().to_vec());
-        let survivor = self.canonical(into);
+        self.forwarded_ids.insert(id_hash(from.as_bytes()));
+        let survivor = self.canonical(into).into_owned();
         let mut trail = self.merge_trail(from);
         self.merges.delete(from.as_bytes());
         trail.push(audit);
@@ -337,6 +348,11 @@ impl ProfileBook {
     pub fn take_recent(&mut self) -> Vec<(String, MembershipChange)> {
         std::mem::take(&mut self.recent)
     }
+}
+
+/// The hash `forwarded_ids` holds of an id.
+pub(crate) fn id_hash(id: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id)
 }
 
 /// The timers table's key: due time, then profile.

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use percorso_store::{Store, StoreError, Table};
 use serde::{Deserialize, Serialize};
 
-use crate::book::ProfileBook;
+use crate::book::{id_hash, ProfileBook};
 use crate::buffered::BufferedTable;
 use crate::definitions::Definitions;
 use crate::profile_table::ProfileTable;
@@ -137,6 +137,10 @@ impl ProfileBook {
             touched: checkpoint.unsettled.into_iter().collect(),
             ..Self::new(definitions)
         };
+        for item in tables.forwarded.scan(b"", b"") {
+            let (from, _) = item.map_err(storage)?;
+            book.forwarded_ids.insert(id_hash(&from));
+        }
         for backfill in &checkpoint.backfills {
             book.cuts
                 .insert(backfill.name.clone(), backfill.cut.clone());

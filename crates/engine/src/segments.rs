@@ -48,9 +48,11 @@ impl SegmentMembers {
         }
     }
 
-    pub fn record(&mut self, segment: &str, change: MembershipChange) {
+    /// Records a change; `was_member` is the profile's recorded
+    /// membership before it (kept on the profile, so no read here).
+    pub fn record(&mut self, segment: &str, change: MembershipChange, was_member: bool) {
         let key = joined(segment, change.profile_id.as_bytes());
-        let was = self.members.get(&key).is_some();
+        let was = was_member;
         let counts = self.counts.entry(segment.to_owned()).or_default();
         if change.entered && !was {
             self.members.put(key, Vec::new());

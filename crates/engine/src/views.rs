@@ -33,7 +33,7 @@ impl ProfileBook {
             .collect();
         segments.sort();
         Some(ProfileView {
-            profile_id: profile_id.clone(),
+            profile_id: profile_id.to_string(),
             traits: state.traits.values(),
             trait_sources: state
                 .traits
@@ -93,7 +93,7 @@ impl ProfileBook {
         let live = self.canonical(id);
         self.profiles
             .contains(&live, &self.definitions)
-            .then_some(live)
+            .then(|| live.into_owned())
     }
 
     /// Calls `visit` with every profile's state, in id order.
