@@ -139,7 +139,10 @@ fn rig(
         &data,
         Arc::new(SystemClock),
         rt.handle().clone(),
-        EngineOptions { cache_profiles },
+        EngineOptions {
+            cache_profiles,
+            ..EngineOptions::default()
+        },
     )?;
     if with_definitions {
         let (traits, segments) = definitions();

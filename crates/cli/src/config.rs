@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use percorso_collect::CollectConfig;
+use percorso_engine::EngineOptions;
 use percorso_profiles::ComputedTrait;
 use percorso_server::Limits;
 
@@ -26,6 +27,7 @@ pub struct Config {
     pub collect: CollectConfig,
     /// Declared in the file; the server applies them at start.
     pub computed_traits: Vec<ComputedTrait>,
+    pub engine: EngineOptions,
     /// The file the settings came from, if any.
     pub source_file: Option<PathBuf>,
 }
@@ -140,6 +142,25 @@ fn validate(settings: &Settings) -> (Config, Vec<Problem>) {
     collect.identity = identity;
     collect.custom_identifiers = custom_identifiers;
     let computed_traits = crate::traits_config::computed_traits(settings, &mut problems);
+    let mut engine = EngineOptions::default();
+    if let Some(profiles) = settings.count("engine.cache_profiles") {
+        engine.cache_profiles = profiles as usize;
+        if profiles < 100 {
+            problems.push(Problem::new(
+                "engine.cache_profiles",
+                "must be at least 100",
+            ));
+        }
+    }
+    if let Some(interval) = settings.text("engine.checkpoint_interval") {
+        match humantime::parse_duration(interval) {
+            Ok(d) if !d.is_zero() => engine.checkpoint_every = d,
+            _ => problems.push(Problem::new(
+                "engine.checkpoint_interval",
+                format!("'{interval}' is not a positive duration such as \"5s\""),
+            )),
+        }
+    }
     let admin_token = settings.text("server.admin_token").map(str::to_owned);
     if admin_token.as_ref().is_some_and(|t| t.len() < 16) {
         problems.push(Problem::new(
@@ -154,6 +175,7 @@ fn validate(settings: &Settings) -> (Config, Vec<Problem>) {
         limits,
         collect,
         computed_traits,
+        engine,
         source_file: None,
     };
     (config, problems)
@@ -234,6 +256,14 @@ pub fn check(file: Option<&Path>, data_flag: Option<&Path>) -> anyhow::Result<()
     println!(
         "  computed_traits        = {}",
         config.computed_traits.len()
+    );
+    println!(
+        "  engine.cache_profiles  = {}",
+        config.engine.cache_profiles
+    );
+    println!(
+        "  engine.checkpoint_interval = {}",
+        humantime::format_duration(config.engine.checkpoint_every)
     );
     Ok(())
 }

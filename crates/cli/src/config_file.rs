@@ -18,7 +18,7 @@ enum Kind {
 }
 
 /// Known settings by section ("" is the top level).
-const SETTINGS: [(&str, &[(&str, Kind)]); 5] = [
+const SETTINGS: [(&str, &[(&str, Kind)]); 6] = [
     (
         "",
         &[
@@ -44,6 +44,13 @@ const SETTINGS: [(&str, &[(&str, Kind)]); 5] = [
     (
         "log",
         &[("partitions", Kind::Count), ("segment_bytes", Kind::Count)],
+    ),
+    (
+        "engine",
+        &[
+            ("cache_profiles", Kind::Count),
+            ("checkpoint_interval", Kind::Text),
+        ],
     ),
     (
         "identity",

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use percorso_collect::{atomic_write, Collector, DataDir, SourceRegistry};
 use percorso_core::{format_millis, Clock, SystemClock};
-use percorso_engine::{Engine, EngineOptions};
+use percorso_engine::Engine;
 use percorso_log::OpenMode;
 use percorso_server::{install_metrics, router, AppState};
 
@@ -53,7 +53,7 @@ pub fn run(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         &data,
         clock.clone(),
         runtime.handle().clone(),
-        EngineOptions::default(),
+        config.engine,
     )?;
     let declared = runtime
         .block_on(engine.declare_config_traits(&config.computed_traits))

@@ -8,5 +8,6 @@ mod cli {
     pub mod import;
     pub mod profiles;
     pub mod sdk;
+    pub mod state_crash;
     pub mod support;
 }

@@ -114,6 +114,7 @@ struct Worker {
     jobs: Vec<BackfillJob>,
     backfill_waiters: Vec<oneshot::Sender<()>>,
     last_checkpoint: Instant,
+    checkpoint_every: Duration,
 }
 
 /// How the engine keeps its state.
@@ -122,19 +123,19 @@ pub struct EngineOptions {
     /// Profile states kept in memory; the rest are read from the state
     /// store when needed.
     pub cache_profiles: usize,
+    /// Changes are written to the store at least this often (a restart
+    /// then replays about this much of the log).
+    pub checkpoint_every: Duration,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
         Self {
             cache_profiles: 200_000,
+            checkpoint_every: Duration::from_secs(5),
         }
     }
 }
-
-/// Changes are written to the store at least this often (a restart then
-/// replays at most about this much of the log).
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(5);
 
 impl Engine {
     /// Starts the engine over the collector's log. Call before serving:
@@ -175,6 +176,7 @@ impl Engine {
             jobs,
             backfill_waiters: Vec::new(),
             last_checkpoint: Instant::now(),
+            checkpoint_every: options.checkpoint_every,
         };
         worker.publish_progress();
         let thread = std::thread::Builder::new()
@@ -387,7 +389,7 @@ impl Worker {
     /// Writes a checkpoint when enough has changed or enough time passed.
     fn maybe_checkpoint(&mut self) {
         let mut book = self.shared.book();
-        if book.checkpoint_due() || self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+        if book.checkpoint_due() || self.last_checkpoint.elapsed() >= self.checkpoint_every {
             book.checkpoint();
             self.last_checkpoint = Instant::now();
         }
