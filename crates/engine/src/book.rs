@@ -72,6 +72,9 @@ pub struct ProfileBook {
     pub(crate) merges: BufferedTable,
     /// `due ‖ profile` of every armed window timer.
     pub(crate) timers: BufferedTable,
+    /// No timer is due before this (`None`: not known, look). Checked
+    /// before every look at the timers table, which costs a store scan.
+    pub(crate) timers_floor: Option<i64>,
     /// Definitions being back-filled → per partition, the first offset
     /// applied live (earlier records come from the back-fill).
     pub(crate) cuts: HashMap<String, Vec<u64>>,
@@ -300,6 +303,7 @@ impl ProfileBook {
             }
             if let Some(due) = due {
                 self.timers.put(timer_key(due, profile), Vec::new());
+                self.timers_floor = self.timers_floor.map(|floor| floor.min(due));
             }
             state.timer = due;
         }

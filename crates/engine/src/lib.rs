@@ -32,6 +32,7 @@ mod rebuild;
 mod removal;
 mod runner;
 mod segments;
+mod sequencer;
 mod settling;
 mod sink;
 mod slots;

@@ -20,6 +20,7 @@ use crate::input::Record;
 use crate::jobs::BackfillJob;
 use crate::removal::DefinitionKind;
 use crate::segments::MembershipChange;
+use crate::sequencer::Sequencer;
 use crate::sink::CollectorSink;
 
 #[derive(Debug, thiserror::Error)]
@@ -115,7 +116,13 @@ struct Worker {
     backfill_waiters: Vec<oneshot::Sender<()>>,
     last_checkpoint: Instant,
     checkpoint_every: Duration,
+    sequencer: Sequencer,
+    /// Barriers held while records wait for a gap (answered once applied).
+    held_barriers: Vec<oneshot::Sender<()>>,
 }
+
+/// How long records wait for an earlier one before it is read from the log.
+const GAP_PATIENCE: Duration = Duration::from_millis(500);
 
 /// How the engine keeps its state.
 #[derive(Debug, Clone, Copy)]
@@ -177,6 +184,8 @@ impl Engine {
             backfill_waiters: Vec::new(),
             last_checkpoint: Instant::now(),
             checkpoint_every: options.checkpoint_every,
+            sequencer: Sequencer::default(),
+            held_barriers: Vec::new(),
         };
         worker.publish_progress();
         let thread = std::thread::Builder::new()
@@ -346,6 +355,7 @@ impl Worker {
             replayed += chunk.len() as u64;
             self.apply(chunk);
         }
+        self.sequencer = Sequencer::new(ends.to_vec());
         let now = self.now();
         let actions = self.shared.book().go_live(now);
         match actions {
@@ -439,10 +449,12 @@ impl Worker {
 
     fn serve(&mut self, receiver: &mpsc::Receiver<Input>) {
         loop {
-            let wait = if self.jobs.is_empty() {
-                Duration::from_millis(200)
-            } else {
+            let wait = if !self.jobs.is_empty() {
                 Duration::ZERO
+            } else if self.sequencer.is_waiting() {
+                Duration::from_millis(50)
+            } else {
+                Duration::from_millis(200)
             };
             match receiver.recv_timeout(wait) {
                 Ok(Input::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -452,6 +464,7 @@ impl Worker {
                 Ok(input) => self.handle(input),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
+            self.fill_gaps();
             self.fire_timers();
             self.step_backfill();
             self.maybe_checkpoint();
@@ -460,9 +473,13 @@ impl Worker {
 
     fn handle(&mut self, input: Input) {
         match input {
-            Input::Records(records) => self.apply(records),
+            Input::Records(records) => self.admit(records),
             Input::Barrier(done) => {
-                let _ = done.send(());
+                if self.sequencer.is_waiting() {
+                    self.held_barriers.push(done);
+                } else {
+                    let _ = done.send(());
+                }
             }
             Input::WhenBackfilled(done) => {
                 if self.jobs.is_empty() {
@@ -557,6 +574,47 @@ impl Worker {
         if self.jobs.is_empty() {
             for waiter in self.backfill_waiters.drain(..) {
                 let _ = waiter.send(());
+            }
+        }
+    }
+
+    /// Reads from the log the records a lasting gap is missing.
+    fn fill_gaps(&mut self) {
+        for (partition, from, to) in self.sequencer.stalled(GAP_PATIENCE) {
+            let reader = match self.collector.log().reader(partition, from) {
+                Ok(reader) => reader,
+                Err(e) => {
+                    tracing::error!(partition, error = %e, "cannot read a gap in the log");
+                    continue;
+                }
+            };
+            let missing: Vec<AppendedRecord> = reader
+                .map_while(Result::ok)
+                .take_while(|(_, location)| location.offset < to)
+                .map(|(record, location)| AppendedRecord {
+                    location,
+                    payload: record.payload,
+                })
+                .collect();
+            tracing::warn!(
+                partition,
+                from,
+                to,
+                read = missing.len(),
+                "filled a gap from the log"
+            );
+            self.admit(missing);
+        }
+    }
+
+    /// Applies what is in log order now; answers held barriers once no
+    /// record waits.
+    fn admit(&mut self, records: Vec<AppendedRecord>) {
+        let ready = self.sequencer.admit(records);
+        self.apply(ready);
+        if !self.sequencer.is_waiting() {
+            for barrier in self.held_barriers.drain(..) {
+                let _ = barrier.send(());
             }
         }
     }

@@ -20,11 +20,19 @@ impl ProfileBook {
     /// Fires every timer due by `now`: windows slide, memberships follow.
     pub fn fire_timers(&mut self, now: i64) -> Vec<Action> {
         let mut actions = Vec::new();
+        if self.timers_floor.is_some_and(|floor| floor > now) {
+            return actions;
+        }
         let mut start = Vec::new();
+        // Until a timer due later is seen, none is left.
+        self.timers_floor = Some(i64::MAX);
         'pages: loop {
             let page = self.timers.scan(b"", &start, TIMER_PAGE);
             for (key, _) in &page {
                 let Some(due) = time_of_key(key).filter(|&due| due <= now) else {
+                    // Timers re-armed above may be due sooner.
+                    let next = time_of_key(key).unwrap_or(i64::MIN);
+                    self.timers_floor = self.timers_floor.map(|floor| floor.min(next));
                     break 'pages;
                 };
                 self.timers.delete(key);
