@@ -32,7 +32,8 @@ fn admin(server: &Server, _data: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn get(server: &Server, path: &str) -> Value {
+/// An admin API GET that must succeed, as JSON.
+pub(crate) fn get(server: &Server, path: &str) -> Value {
     runtime().block_on(async {
         let response = reqwest::Client::new()
             .get(server.url(path))

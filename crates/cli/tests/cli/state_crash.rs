@@ -11,28 +11,12 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::definitions::get;
 use super::profiles::stdout_of;
 use super::support::{default_write_key, percorso, runtime, Server, ADMIN_TOKEN};
 
 const PEOPLE: usize = 60;
 const ROUNDS: u64 = 3;
-
-fn get(server: &Server, path: &str) -> Value {
-    runtime().block_on(async {
-        let response = reqwest::Client::new()
-            .get(server.url(path))
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            response.status().is_success(),
-            "{path}: {}",
-            response.status()
-        );
-        response.json().await.unwrap()
-    })
-}
 
 /// Sends orders for everyone until the server dies, from two senders.
 fn send_until_killed(
