@@ -58,7 +58,6 @@ impl ProfileBook {
     /// counts as complete (then judge everyone: [`ProfileBook::settle_page`]).
     pub fn finish_backfill(&mut self, name: &str) {
         self.cuts.remove(name);
-        self.backfills.retain(|b| b.name != name);
     }
 
     /// Whether definition `name` is still being back-filled.

@@ -195,12 +195,4 @@ impl ProfileBook {
         }
         self.profiles.evict();
     }
-
-    /// Empties the state store (a rebuild starts from nothing).
-    pub fn wipe(tables: &StateTables) -> Result<(), EngineError> {
-        for table in tables.all() {
-            table.clear().map_err(storage)?;
-        }
-        tables.store.sync().map_err(storage)
-    }
 }

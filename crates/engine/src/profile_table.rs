@@ -19,6 +19,12 @@ struct Cached {
     used: u64,
 }
 
+/// Clean (written at the last checkpoint) and not waiting for a
+/// membership change to be read back.
+fn evictable(cached: &Cached) -> bool {
+    !cached.dirty && !cached.state.has_pending()
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct ProfileTable {
     table: Option<Table>,
@@ -225,19 +231,20 @@ impl ProfileTable {
         if self.table.is_none() || self.hot.len() <= self.capacity {
             return;
         }
-        let mut candidates: Vec<(u64, String)> = self
+        // The last use of the `excess`-th least recently used clean state:
+        // that one and every clean state used before it go.
+        let mut ticks: Vec<u64> = self
             .hot
-            .iter()
-            .filter(|(_, c)| !c.dirty && !c.state.has_pending())
-            .map(|(id, c)| (c.used, id.clone()))
+            .values()
+            .filter(|c| evictable(c))
+            .map(|c| c.used)
             .collect();
         let excess = self.hot.len() - self.capacity;
-        if candidates.len() > excess {
-            candidates.select_nth_unstable(excess);
-        }
-        for (_, id) in candidates.into_iter().take(excess) {
-            self.hot.remove(&id);
-        }
+        let Some(index) = excess.min(ticks.len()).checked_sub(1) else {
+            return;
+        };
+        let (_, &mut cutoff, _) = ticks.select_nth_unstable(index);
+        self.hot.retain(|_, c| !evictable(c) || c.used > cutoff);
         self.hot.shrink_to(self.capacity);
     }
 }

@@ -187,7 +187,7 @@ impl Engine {
             sequencer: Sequencer::default(),
             held_barriers: Vec::new(),
         };
-        worker.publish_progress();
+        worker.publish_jobs();
         let thread = std::thread::Builder::new()
             .name("profile-engine".into())
             .spawn(move || {
@@ -362,13 +362,11 @@ impl Worker {
             Some(actions) => self.emit(actions),
             None => self.judge_everyone(now),
         }
-        let mut book = self.shared.book();
-        book.mark_settled();
-        book.checkpoint();
-        self.last_checkpoint = Instant::now();
+        self.shared.book().mark_settled();
+        self.checkpoint_now();
         tracing::info!(
             records = replayed,
-            profiles = book.profile_count(),
+            profiles = self.shared.book().profile_count(),
             seconds = started.elapsed().as_secs_f64(),
             "profile engine replayed the log"
         );
@@ -377,18 +375,12 @@ impl Worker {
     /// Judges every profile, a page at a time, writing checkpoints between
     /// pages as memory fills.
     fn judge_everyone(&mut self, now: i64) {
-        self.shared.book().checkpoint();
+        self.checkpoint_now();
         let mut after: Option<String> = None;
         loop {
-            let (actions, next) = {
-                let mut book = self.shared.book();
-                let page = book.settle_page(after.as_deref(), now);
-                if book.checkpoint_due() {
-                    book.checkpoint();
-                }
-                page
-            };
+            let (actions, next) = self.shared.book().settle_page(after.as_deref(), now);
             self.emit(actions);
+            self.maybe_checkpoint();
             match next {
                 Some(next) => after = Some(next),
                 None => return,
@@ -398,29 +390,30 @@ impl Worker {
 
     /// Writes a checkpoint when enough has changed or enough time passed.
     fn maybe_checkpoint(&mut self) {
-        let mut book = self.shared.book();
-        if book.checkpoint_due() || self.last_checkpoint.elapsed() >= self.checkpoint_every {
-            book.checkpoint();
-            self.last_checkpoint = Instant::now();
+        let due = self.shared.book().checkpoint_due();
+        if due || self.last_checkpoint.elapsed() >= self.checkpoint_every {
+            self.checkpoint_now();
         }
     }
 
     fn checkpoint_now(&mut self) {
-        let mut book = self.shared.book();
-        book.backfills = self.jobs.iter().map(BackfillJob::cursor).collect();
-        book.checkpoint();
+        self.shared.book().checkpoint();
         self.last_checkpoint = Instant::now();
     }
 
-    fn publish_progress(&self) {
+    /// Tells the API how far each back-fill got, and the book where each
+    /// stands (the next checkpoint stores it): call whenever a job moves.
+    fn publish_jobs(&self) {
         let mut progress = self
             .shared
             .progress
             .lock()
             .unwrap_or_else(|e| e.into_inner());
+        progress.clear();
         for job in &self.jobs {
             progress.insert(job.name.clone(), job.progress());
         }
+        self.shared.book().backfills = self.jobs.iter().map(BackfillJob::cursor).collect();
     }
 
     fn apply(&self, records: Vec<AppendedRecord>) {
@@ -537,7 +530,7 @@ impl Worker {
         }
         drop(book);
         self.jobs.push(BackfillJob::new(name, cut));
-        self.publish_progress();
+        self.publish_jobs();
         self.checkpoint_now();
         Ok(())
     }
@@ -562,11 +555,7 @@ impl Worker {
     /// Stops the back-fill of `name`, if one runs.
     fn drop_job(&mut self, name: &str) {
         self.jobs.retain(|job| job.name != name);
-        self.shared
-            .progress
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(name);
+        self.publish_jobs();
     }
 
     /// Answers those waiting for back-fills once none is left.
@@ -632,21 +621,15 @@ impl Worker {
         };
         let now = self.shared.clock.now_millis();
         let finished = job.step(&self.collector, &self.shared, now);
-        self.shared
-            .progress
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(job.name.clone(), job.progress());
+        let (name, read) = (job.name.clone(), job.read);
+        self.publish_jobs();
         if finished {
-            let (name, read) = (job.name.clone(), job.read);
             self.drop_job(&name);
             self.shared.book().finish_backfill(&name);
             tracing::info!(definition = name, records = read, "back-fill complete");
             self.judge_everyone(now);
             self.checkpoint_now();
             self.answer_waiters_if_idle();
-        } else {
-            self.shared.book().backfills = self.jobs.iter().map(BackfillJob::cursor).collect();
         }
     }
 }

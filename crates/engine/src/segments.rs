@@ -52,12 +52,11 @@ impl SegmentMembers {
     /// membership before it (kept on the profile, so no read here).
     pub fn record(&mut self, segment: &str, change: MembershipChange, was_member: bool) {
         let key = joined(segment, change.profile_id.as_bytes());
-        let was = was_member;
         let counts = self.counts.entry(segment.to_owned()).or_default();
-        if change.entered && !was {
+        if change.entered && !was_member {
             self.members.put(key, Vec::new());
             counts.members += 1;
-        } else if !change.entered && was {
+        } else if !change.entered && was_member {
             self.members.delete(&key);
             counts.members -= 1;
         }

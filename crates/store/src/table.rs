@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch, PersistMode};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch};
 
 #[derive(Debug, thiserror::Error)]
 #[error("state store {path}: {source}")]
@@ -74,10 +74,6 @@ impl Store {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The table `name`, created empty the first time.
     pub fn table(&self, name: &str) -> Result<Table, StoreError> {
         let keyspace = self
@@ -95,18 +91,6 @@ impl Store {
             batch: self.db.batch(),
             path: self.path.clone(),
         }
-    }
-
-    /// Makes every committed batch durable.
-    pub fn sync(&self) -> Result<(), StoreError> {
-        self.db
-            .persist(PersistMode::SyncAll)
-            .map_err(|source| self.error(source))
-    }
-
-    /// Bytes on disk.
-    pub fn disk_space(&self) -> u64 {
-        self.db.disk_space().unwrap_or(0)
     }
 
     fn error(&self, source: fjall::Error) -> StoreError {
@@ -154,10 +138,6 @@ impl Table {
     /// Removes every entry.
     pub fn clear(&self) -> Result<(), StoreError> {
         self.keyspace.clear().map_err(|e| self.error(e))
-    }
-
-    pub fn is_empty(&self) -> Result<bool, StoreError> {
-        self.keyspace.is_empty().map_err(|e| self.error(e))
     }
 }
 
