@@ -8,7 +8,6 @@ use percorso_profiles::ComputedTrait;
 
 use crate::book::ProfileBook;
 use crate::definitions::SegmentEntry;
-use crate::derived::as_membership_change;
 use crate::input::Record;
 
 impl ProfileBook {
@@ -38,7 +37,7 @@ impl ProfileBook {
         });
         // The engine's own membership statements feed no definition (as
         // when applied live).
-        if !before_cut || record.profile.is_empty() || as_membership_change(record).is_some() {
+        if !before_cut || record.profile.is_empty() || record.stated.is_some() {
             return;
         }
         let profile = self.canonical(&record.profile);

@@ -14,7 +14,7 @@ use crate::backfill::backfilling_for;
 use crate::buffered::{time_key, BufferedTable};
 use crate::checkpoint::{BackfillCursor, StateTables};
 use crate::definitions::Definitions;
-use crate::derived::{as_membership_change, membership_event};
+use crate::derived::membership_event;
 use crate::input::Record;
 use crate::profile::Changed;
 use crate::profile_table::ProfileTable;
@@ -148,18 +148,18 @@ impl ProfileBook {
         if self.settled && !self.live {
             self.touched.insert(profile.to_string());
         }
-        if let Some(change) = as_membership_change(record) {
+        if let Some(change) = &record.stated {
             // The engine's own statement read back: it records membership
             // and is not a customer interaction (no trait, count or
             // last-seen time moves). Changes of a deleted segment, or of
             // an earlier segment of the same name, belong to nothing live.
             let current = self
                 .definitions
-                .segment_at(change.segment)
+                .segment_at(&change.segment)
                 .filter(|(_, s)| change.generation.is_none_or(|g| g == s.generation));
             if let Some((position, _)) = current {
                 let (entered, at) = (change.entered, record.timestamp);
-                self.record_membership(&profile, position, change.segment, entered, at);
+                self.record_membership(&profile, position, &change.segment, entered, at);
             }
             return Vec::new();
         }

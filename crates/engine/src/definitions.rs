@@ -4,9 +4,10 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use percorso_profiles::segment::{parse_segment, CompiledSegment};
-use percorso_profiles::ComputedTrait;
+use percorso_profiles::{ComputedTrait, Projection};
 use serde::{Deserialize, Serialize};
 
 use crate::removal::Removal;
@@ -66,6 +67,9 @@ pub struct Definitions {
     /// layout have the deleted positions taken out when read.
     pub layout: u32,
     pub removals: Vec<Removal>,
+    /// What of an event the definitions read (kept by
+    /// [`Definitions::reindex`]); records are decoded through it.
+    pub projection: Arc<Projection>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -155,6 +159,8 @@ impl Definitions {
     /// Works out again which computed traits (by position) each segment
     /// reads; call after any definition is added or removed.
     pub fn reindex(&mut self) {
+        let implied = self.segments.iter().flat_map(|s| &s.compiled.implied);
+        self.projection = Arc::new(Projection::of(self.computed.iter().chain(implied)));
         for segment in &mut self.segments {
             segment.computed_reads = self
                 .computed
@@ -233,6 +239,7 @@ impl DefinitionStore {
             next_generation: file.next_generation,
             layout: file.layout,
             removals: file.removals,
+            projection: Arc::default(),
         };
         for stored in file.segments {
             let mut entry = definitions

@@ -1,9 +1,11 @@
 //! Events the engine states about a profile: segment membership changes.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
+use serde::Deserialize;
+
 use crate::definitions::SegmentEntry;
-use crate::input::Record;
 use crate::profile::ProfileState;
 
 pub const SEGMENT_ENTERED: &str = "Segment Entered";
@@ -60,31 +62,50 @@ fn quoted(text: &str) -> String {
 }
 
 /// A membership change the engine stated, as read back from the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StatedChange<'a> {
-    pub segment: &'a str,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatedChange {
+    pub segment: String,
     /// Absent on events stated before segments had generations.
     pub generation: Option<u64>,
     pub entered: bool,
 }
 
-/// The change a record states, when it is a membership change the engine
-/// stated.
-pub fn as_membership_change(record: &Record) -> Option<StatedChange<'_>> {
-    if record.source_id != ENGINE_SOURCE {
+/// The members of a stored event that say whether it is a stated change.
+#[derive(Deserialize)]
+struct StatedView<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    properties: Option<StatedProperties<'a>>,
+}
+
+#[derive(Deserialize)]
+struct StatedProperties<'a> {
+    #[serde(borrow)]
+    segment: Option<Cow<'a, str>>,
+    generation: Option<u64>,
+}
+
+/// The change an event stored under the engine's source states, if it is
+/// one. Read into a few typed members rather than a whole `Value`: these
+/// come back at the rate the engine states them, often a third of all
+/// records.
+pub fn stated_change(json: &[u8]) -> Option<StatedChange> {
+    let view: StatedView<'_> = serde_json::from_slice(json).ok()?;
+    if view.kind.as_deref() != Some("track") {
         return None;
     }
-    let entered = match record.event_name()? {
+    let entered = match view.event.as_deref()? {
         SEGMENT_ENTERED => true,
         SEGMENT_EXITED => false,
         _ => return None,
     };
-    let properties = record.event.get("properties")?;
+    let properties = view.properties?;
     Some(StatedChange {
-        segment: properties.get("segment")?.as_str()?,
-        generation: properties
-            .get("generation")
-            .and_then(serde_json::Value::as_u64),
+        segment: properties.segment?.into_owned(),
+        generation: properties.generation,
         entered,
     })
 }

@@ -3,7 +3,10 @@
 use percorso_collect::StoredEvent;
 use percorso_identity::IdentityStamp;
 use percorso_log::RecordLocation;
+use percorso_profiles::Projection;
 use serde_json::Value;
+
+use crate::derived::{stated_change, StatedChange, ENGINE_SOURCE};
 
 /// One stored event, decoded.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,17 +19,31 @@ pub struct Record {
     pub timestamp: i64,
     pub source_id: String,
     pub stamp: IdentityStamp,
+    /// The event; `Null` when it is a change the engine stated (`stated`).
     pub event: Value,
+    /// The membership change this record states, when the engine stated it.
+    pub stated: Option<StatedChange>,
 }
 
 impl Record {
-    /// `None` for a record erased by a privacy request.
-    pub fn decode(location: RecordLocation, payload: &[u8]) -> Result<Option<Self>, String> {
+    /// `None` for a record erased by a privacy request. The event keeps
+    /// only what `projection` names (see [`Projection`]).
+    pub fn decode(
+        location: RecordLocation,
+        payload: &[u8],
+        projection: &Projection,
+    ) -> Result<Option<Self>, String> {
         if payload.is_empty() {
             return Ok(None);
         }
         let stored = StoredEvent::decode(payload)?;
-        let event = serde_json::from_slice(stored.json).map_err(|e| e.to_string())?;
+        let stated = (stored.source_id == ENGINE_SOURCE)
+            .then(|| stated_change(stored.json))
+            .flatten();
+        let event = match stated {
+            Some(_) => Value::Null,
+            None => projection.decode(stored.json).map_err(|e| e.to_string())?,
+        };
         Ok(Some(Self {
             location,
             profile: stored.profile_id.to_owned(),
@@ -34,6 +51,7 @@ impl Record {
             source_id: stored.source_id.to_owned(),
             stamp: IdentityStamp::decode(stored.stamp)?,
             event,
+            stated,
         }))
     }
 

@@ -67,6 +67,7 @@ impl BackfillJob {
     /// Reads and applies one chunk; returns whether the job is done.
     pub fn step(&mut self, collector: &Collector, shared: &Shared, now: i64) -> bool {
         let mut records = Vec::with_capacity(CHUNK);
+        let projection = shared.book().definitions().projection.clone();
         while records.len() < CHUNK {
             let Some(&cut) = self.cut.get(self.partition) else {
                 break;
@@ -87,7 +88,7 @@ impl BackfillJob {
                 Some(Ok((record, location))) if location.offset < cut => {
                     self.read += 1;
                     self.offset = location.offset + 1;
-                    match Record::decode(location, &record.payload) {
+                    match Record::decode(location, &record.payload, &projection) {
                         Ok(decoded) => records.extend(decoded),
                         Err(reason) => {
                             tracing::error!(?location, reason, "back-fill skipped a record")

@@ -19,12 +19,13 @@ pub fn rebuild(
     order: &[u16],
     now: i64,
 ) -> Result<ProfileBook, EngineError> {
+    let projection = definitions.projection.clone();
     let mut book = ProfileBook::new(definitions);
     let storage = |e: percorso_log::LogError| EngineError::Storage(e.to_string());
     for &partition in order {
         for item in log.reader(partition, 0).map_err(storage)? {
             let (record, location) = item.map_err(storage)?;
-            let record = Record::decode(location, &record.payload)
+            let record = Record::decode(location, &record.payload, &projection)
                 .map_err(|reason| EngineError::Storage(format!("{location:?}: {reason}")))?;
             if let Some(record) = record {
                 book.apply(&record, now);

@@ -417,9 +417,10 @@ impl Worker {
     }
 
     fn apply(&self, records: Vec<AppendedRecord>) {
+        let projection = self.shared.book().definitions().projection.clone();
         let decoded: Vec<Record> = records
             .into_iter()
-            .filter_map(|r| match Record::decode(r.location, &r.payload) {
+            .filter_map(|r| match Record::decode(r.location, &r.payload, &projection) {
                 Ok(record) => record,
                 Err(reason) => {
                     tracing::error!(location = ?r.location, reason, "record skipped by the profile engine");

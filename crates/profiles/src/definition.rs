@@ -114,6 +114,14 @@ impl ComputedTrait {
         name_matches && self.filters.iter().all(|f| f.matches(event))
     }
 
+    /// The event paths this trait reads (its property and filters).
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.property
+            .as_deref()
+            .into_iter()
+            .chain(self.filters.iter().map(|f| f.path.as_str()))
+    }
+
     /// The aggregated value carried by an event, if it has one.
     pub fn input<'a>(&self, event: &'a Value) -> Option<&'a Value> {
         self.property

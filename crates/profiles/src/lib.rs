@@ -15,6 +15,7 @@ mod aggregate;
 mod consent;
 mod definition;
 mod filter;
+mod projection;
 pub mod segment;
 mod state;
 mod traits;
@@ -22,6 +23,7 @@ mod traits;
 pub use consent::{Subscription, Subscriptions, CHANNELS};
 pub use definition::{Aggregation, ComputedTrait, DefinitionError};
 pub use filter::{Comparison, PropertyFilter};
+pub use projection::Projection;
 pub use state::TraitState;
 pub use traits::{ProfileTraits, TraitValue};
 
