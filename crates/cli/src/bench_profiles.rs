@@ -225,6 +225,9 @@ fn throughput(
         for task in tasks {
             task.await??;
         }
+        if std::env::var_os("PERCORSO_BENCH_PHASES").is_some() {
+            eprintln!("all acknowledged after {:?}", started.elapsed());
+        }
         // Done means the Segment Entered events the load caused are stored
         // and applied too (settle waits for them at most 2 s a call).
         for _ in 0..30 {

@@ -22,6 +22,7 @@ mod checkpoint;
 mod config_sync;
 mod definitions;
 mod derived;
+mod feed;
 mod input;
 mod jobs;
 mod privacy;

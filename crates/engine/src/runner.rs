@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use percorso_collect::{AppendListener, AppendedRecord, Collector, DataDir};
+use percorso_collect::{AppendedRecord, Collector, DataDir};
 use percorso_core::Clock;
 use percorso_profiles::ComputedTrait;
 use tokio::sync::oneshot;
@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 use crate::book::{Action, ProfileBook};
 use crate::checkpoint::StateTables;
 use crate::definitions::{BackfillProgress, DefinitionStore, SegmentEntry};
+use crate::feed::{Arrived, CurrentProjection, Feed};
 use crate::input::Record;
 use crate::jobs::BackfillJob;
 use crate::removal::DefinitionKind;
@@ -52,7 +53,7 @@ pub trait ActionSink: Send + Sync + std::fmt::Debug {
 type Reply = oneshot::Sender<Result<(), EngineError>>;
 
 pub(crate) enum Input {
-    Records(Vec<AppendedRecord>),
+    Records(Vec<Arrived>),
     Barrier(oneshot::Sender<()>),
     /// Answered once no back-fill is running.
     WhenBackfilled(oneshot::Sender<()>),
@@ -69,17 +70,6 @@ pub(crate) enum Input {
     Stop,
 }
 
-/// Feeds appended records into the engine's queue.
-#[derive(Debug)]
-struct Feed(mpsc::Sender<Input>);
-
-impl AppendListener for Feed {
-    fn appended(&self, records: Vec<AppendedRecord>) {
-        // A stopped engine takes no more input; the log still has it all.
-        let _ = self.0.send(Input::Records(records));
-    }
-}
-
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub book: Mutex<ProfileBook>,
@@ -88,6 +78,8 @@ pub(crate) struct Shared {
     pub changes: tokio::sync::broadcast::Sender<(String, MembershipChange)>,
     pub progress: Mutex<HashMap<String, BackfillProgress>>,
     pub clock: Arc<dyn Clock>,
+    /// What the feed decodes appended records with.
+    pub projection: Arc<CurrentProjection>,
 }
 
 impl Shared {
@@ -165,8 +157,14 @@ impl Engine {
         // postdate the stored state.
         book.erase_leftovers(&collector.erased_profiles());
         let (sender, receiver) = mpsc::channel();
+        let projection = Arc::new(CurrentProjection::default());
+        projection.publish(&book.definitions().projection);
+        let feed = Feed {
+            sender: sender.clone(),
+            projection: projection.clone(),
+        };
         collector
-            .set_append_listener(Arc::new(Feed(sender.clone())))
+            .set_append_listener(Arc::new(feed))
             .map_err(|e| EngineError::Storage(e.to_string()))?;
         let ends = end_offsets(&collector)?;
         let shared = Arc::new(Shared {
@@ -174,6 +172,7 @@ impl Engine {
             changes: tokio::sync::broadcast::Sender::new(65_536),
             progress: Mutex::new(HashMap::new()),
             clock,
+            projection,
         });
         let mut worker = Worker {
             shared: shared.clone(),
@@ -335,10 +334,10 @@ impl Worker {
             for item in reader {
                 match item {
                     Ok((record, location)) if location.offset < end => {
-                        chunk.push(AppendedRecord {
+                        chunk.push(Arrived::read(AppendedRecord {
                             location,
                             payload: record.payload,
-                        });
+                        }));
                     }
                     Ok(_) => break,
                     Err(e) => {
@@ -416,15 +415,19 @@ impl Worker {
         self.shared.book().backfills = self.jobs.iter().map(BackfillJob::cursor).collect();
     }
 
-    fn apply(&self, records: Vec<AppendedRecord>) {
+    fn apply(&self, records: Vec<Arrived>) {
         let projection = self.shared.book().definitions().projection.clone();
+        self.shared.projection.publish(&projection);
         let decoded: Vec<Record> = records
             .into_iter()
-            .filter_map(|r| match Record::decode(r.location, &r.payload, &projection) {
-                Ok(record) => record,
-                Err(reason) => {
-                    tracing::error!(location = ?r.location, reason, "record skipped by the profile engine");
-                    None
+            .filter_map(|r| {
+                let location = r.location();
+                match r.into_record(&projection) {
+                    Ok(record) => record,
+                    Err(reason) => {
+                        tracing::error!(?location, reason, "record skipped by the profile engine");
+                        None
+                    }
                 }
             })
             .collect();
@@ -578,12 +581,14 @@ impl Worker {
                     continue;
                 }
             };
-            let missing: Vec<AppendedRecord> = reader
+            let missing: Vec<Arrived> = reader
                 .map_while(Result::ok)
                 .take_while(|(_, location)| location.offset < to)
-                .map(|(record, location)| AppendedRecord {
-                    location,
-                    payload: record.payload,
+                .map(|(record, location)| {
+                    Arrived::read(AppendedRecord {
+                        location,
+                        payload: record.payload,
+                    })
                 })
                 .collect();
             tracing::warn!(
@@ -599,7 +604,7 @@ impl Worker {
 
     /// Applies what is in log order now; answers held barriers once no
     /// record waits.
-    fn admit(&mut self, records: Vec<AppendedRecord>) {
+    fn admit(&mut self, records: Vec<Arrived>) {
         let ready = self.sequencer.admit(records);
         self.apply(ready);
         if !self.sequencer.is_waiting() {

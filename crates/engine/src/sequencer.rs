@@ -9,14 +9,14 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use percorso_collect::AppendedRecord;
+use crate::feed::Arrived;
 
 #[derive(Debug, Default)]
 pub(crate) struct Sequencer {
     /// Per partition, the next offset to apply.
     next: Vec<u64>,
     /// Per partition, records ahead of `next`, and since when.
-    waiting: Vec<(BTreeMap<u64, AppendedRecord>, Option<Instant>)>,
+    waiting: Vec<(BTreeMap<u64, Arrived>, Option<Instant>)>,
 }
 
 impl Sequencer {
@@ -27,15 +27,16 @@ impl Sequencer {
     }
 
     /// Takes appended records; returns those now in order to apply.
-    pub fn admit(&mut self, records: Vec<AppendedRecord>) -> Vec<AppendedRecord> {
+    pub fn admit(&mut self, records: Vec<Arrived>) -> Vec<Arrived> {
         let mut ready = Vec::with_capacity(records.len());
         for record in records {
-            let partition = usize::from(record.location.partition);
+            let location = record.location();
+            let partition = usize::from(location.partition);
             if partition >= self.next.len() {
                 self.next.resize(partition + 1, 0);
                 self.waiting.resize_with(partition + 1, Default::default);
             }
-            let offset = record.location.offset;
+            let offset = location.offset;
             if offset < self.next[partition] {
                 continue; // applied already (read by the start-up replay)
             }
@@ -83,8 +84,8 @@ mod tests {
     use super::*;
     use percorso_log::RecordLocation;
 
-    fn record(partition: u16, offset: u64) -> AppendedRecord {
-        AppendedRecord {
+    fn record(partition: u16, offset: u64) -> Arrived {
+        Arrived::read(percorso_collect::AppendedRecord {
             location: RecordLocation {
                 partition,
                 offset,
@@ -92,11 +93,11 @@ mod tests {
                 position: 0,
             },
             payload: vec![1],
-        }
+        })
     }
 
-    fn offsets(records: &[AppendedRecord]) -> Vec<u64> {
-        records.iter().map(|r| r.location.offset).collect()
+    fn offsets(records: &[Arrived]) -> Vec<u64> {
+        records.iter().map(|r| r.location().offset).collect()
     }
 
     #[test]
