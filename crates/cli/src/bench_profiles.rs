@@ -363,6 +363,12 @@ pub fn run(args: ProfilesBenchArgs) -> anyhow::Result<()> {
         derived as f64 * 100.0 / total.max(1) as f64
     );
     println!("RSS after {} profiles: {:.0} MiB", args.profiles, rss_mib());
+    if std::env::var_os("PERCORSO_BENCH_PHASES").is_some() {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        for line in status.lines().filter(|l| l.starts_with("Rss")) {
+            eprintln!("{line}");
+        }
+    }
     let mut latencies = latency(&rt, &rig, &args)?;
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];

@@ -180,6 +180,9 @@ impl Collector {
                 Err(rejection) => refused.push((item.origin, rejection, as_sent(text))),
             }
         }
+        if let Some(backlog) = self.listener.get().and_then(|l| l.backlog()) {
+            backlog.room().await;
+        }
         self.store_once(source, accepted, now, &mut outcome).await?;
         self.quarantine_refused(source, refused, now, &mut outcome)
             .await?;

@@ -4,6 +4,7 @@
 //! by profile key, and reading events back.
 
 mod atomic_file;
+mod backlog;
 mod collector;
 mod data_dir;
 mod dedup;
@@ -24,6 +25,7 @@ mod stored;
 mod storing;
 
 pub use atomic_file::atomic_write;
+pub use backlog::Backlog;
 pub use collector::{CollectConfig, Collector};
 pub use data_dir::{DataDir, DataDirLock};
 pub use dedup::{dedup_key, DedupIndex};

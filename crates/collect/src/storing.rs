@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use percorso_log::RecordLocation;
 
+use crate::backlog::Backlog;
 use crate::collector::Collector;
 use crate::dedup::Claim;
 use crate::error::CollectError;
@@ -33,6 +34,11 @@ pub struct AppendedRecord {
 /// Told of every batch of records once durable (the profile engine's feed).
 pub trait AppendListener: Send + Sync + std::fmt::Debug {
     fn appended(&self, records: Vec<AppendedRecord>);
+
+    /// How far behind the listener is; ingestion waits while it is too far.
+    fn backlog(&self) -> Option<&Backlog> {
+        None
+    }
 }
 
 /// A pending event with its resolved profile, encoded for the log.

@@ -10,7 +10,7 @@
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use percorso_collect::{AppendListener, AppendedRecord};
+use percorso_collect::{AppendListener, AppendedRecord, Backlog};
 use percorso_log::RecordLocation;
 use percorso_profiles::Projection;
 
@@ -76,11 +76,18 @@ impl CurrentProjection {
 pub(crate) struct Feed {
     pub sender: mpsc::Sender<Input>,
     pub projection: Arc<CurrentProjection>,
+    /// Records sent and not yet taken by the engine.
+    pub backlog: Arc<Backlog>,
 }
+
+/// Ingestion waits while the engine has more records than this queued:
+/// enough to keep it busy, few enough that memory stays bounded.
+pub(crate) const MAX_QUEUED: usize = 20_000;
 
 impl AppendListener for Feed {
     fn appended(&self, records: Vec<AppendedRecord>) {
         let projection = self.projection.get();
+        let records_len = records.len();
         let arrived = records
             .into_iter()
             .map(|appended| {
@@ -94,8 +101,15 @@ impl AppendListener for Feed {
                 }
             })
             .collect();
+        self.backlog.add(records_len);
         // A stopped engine takes no more input; the log still has it all.
-        let _ = self.sender.send(Input::Records(arrived));
+        if self.sender.send(Input::Records(arrived)).is_err() {
+            self.backlog.done(records_len);
+        }
+    }
+
+    fn backlog(&self) -> Option<&Backlog> {
+        Some(&self.backlog)
     }
 }
 
@@ -145,6 +159,7 @@ mod tests {
         let feed = Feed {
             sender,
             projection: current.clone(),
+            backlog: Arc::new(Backlog::new(MAX_QUEUED)),
         };
         feed.appended(vec![appended(), appended()]);
         let Ok(Input::Records(mut arrived)) = receiver.try_recv() else {

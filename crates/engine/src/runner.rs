@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use percorso_collect::{AppendedRecord, Collector, DataDir};
+use percorso_collect::{AppendedRecord, Backlog, Collector, DataDir};
 use percorso_core::Clock;
 use percorso_profiles::ComputedTrait;
 use tokio::sync::oneshot;
@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use crate::book::{Action, ProfileBook};
 use crate::checkpoint::StateTables;
 use crate::definitions::{BackfillProgress, DefinitionStore, SegmentEntry};
-use crate::feed::{Arrived, CurrentProjection, Feed};
+use crate::feed::{Arrived, CurrentProjection, Feed, MAX_QUEUED};
 use crate::input::Record;
 use crate::jobs::BackfillJob;
 use crate::removal::DefinitionKind;
@@ -80,11 +80,23 @@ pub(crate) struct Shared {
     pub clock: Arc<dyn Clock>,
     /// What the feed decodes appended records with.
     pub projection: Arc<CurrentProjection>,
+    /// Records the feed queued and the engine has not taken yet.
+    pub backlog: Arc<Backlog>,
 }
 
 impl Shared {
     pub fn book(&self) -> MutexGuard<'_, ProfileBook> {
         self.book.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Closes the backlog when dropped (the engine thread ending, even by
+/// panic).
+struct CloseOnDrop(Arc<Backlog>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.close();
     }
 }
 
@@ -159,9 +171,11 @@ impl Engine {
         let (sender, receiver) = mpsc::channel();
         let projection = Arc::new(CurrentProjection::default());
         projection.publish(&book.definitions().projection);
+        let backlog = Arc::new(Backlog::new(MAX_QUEUED));
         let feed = Feed {
             sender: sender.clone(),
             projection: projection.clone(),
+            backlog: backlog.clone(),
         };
         collector
             .set_append_listener(Arc::new(feed))
@@ -173,6 +187,7 @@ impl Engine {
             progress: Mutex::new(HashMap::new()),
             clock,
             projection,
+            backlog,
         });
         let mut worker = Worker {
             shared: shared.clone(),
@@ -190,6 +205,8 @@ impl Engine {
         let thread = std::thread::Builder::new()
             .name("profile-engine".into())
             .spawn(move || {
+                // However the thread ends, ingestion stops waiting for it.
+                let _closer = CloseOnDrop(worker.shared.backlog.clone());
                 worker.replay(&ends);
                 worker.serve(&receiver);
             })
@@ -470,7 +487,11 @@ impl Worker {
 
     fn handle(&mut self, input: Input) {
         match input {
-            Input::Records(records) => self.admit(records),
+            Input::Records(records) => {
+                let count = records.len();
+                self.admit(records);
+                self.shared.backlog.done(count);
+            }
             Input::Barrier(done) => {
                 if self.sequencer.is_waiting() {
                     self.held_barriers.push(done);

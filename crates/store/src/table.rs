@@ -12,6 +12,9 @@ pub struct StoreError {
     source: fjall::Error,
 }
 
+/// Bytes a table buffers in memory before writing them out.
+const MEMTABLE_BYTES: u64 = 16 << 20;
+
 /// The state store of one data directory.
 #[derive(Clone)]
 pub struct Store {
@@ -76,9 +79,12 @@ impl Store {
 
     /// The table `name`, created empty the first time.
     pub fn table(&self, name: &str) -> Result<Table, StoreError> {
+        // fjall's default memtable (64 MiB per table) held most of the
+        // engine's memory; smaller ones flush sooner and keep it bounded.
+        let options = || KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES);
         let keyspace = self
             .db
-            .keyspace(name, KeyspaceCreateOptions::default)
+            .keyspace(name, options)
             .map_err(|source| self.error(source))?;
         Ok(Table {
             keyspace,
