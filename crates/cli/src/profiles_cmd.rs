@@ -191,11 +191,12 @@ fn delete(client: &AdminClient, profile_id: &str, yes: bool) -> anyhow::Result<(
     }
     let body = client.delete(&["profiles", profile_id])?;
     println!(
-        "erased profile {} ({} profile id(s), {} identifier(s), {} event(s))",
+        "erased profile {} ({} profile id(s), {} identifier(s), {} event(s), {} quarantined event(s))",
         plain(&body["profile_id"]),
         array(&body, "profiles").len(),
         plain(&body["identifiers"]),
         plain(&body["events"]),
+        plain(&body["quarantined"]),
     );
     Ok(())
 }

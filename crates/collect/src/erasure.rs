@@ -34,6 +34,8 @@ pub struct ErasureReport {
     pub profiles: Vec<String>,
     pub identifiers: usize,
     pub events: usize,
+    /// Refused events in the quarantine that named the person.
+    pub quarantined: usize,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -119,9 +121,12 @@ impl Collector {
             };
             let mut profiles = vec![live.0.clone()];
             profiles.extend(graph.absorbed(&live).iter().map(|p| p.0.clone()));
-            let identifiers = graph.identifiers(&live).map_or(0, |ids| ids.len());
+            let identifiers = graph.identifiers(&live).unwrap_or_default();
             (live, profiles, identifiers, graph.next_sequence())
         };
+        // First, while the identifiers are still known: a crash after this
+        // leaves the request unanswered, and a retry does it all again.
+        let quarantined = self.erase_quarantined(&identifiers)?;
         self.erased.record(&LedgerLine {
             profiles: profiles.clone(),
             next_sequence,
@@ -142,8 +147,9 @@ impl Collector {
         Ok(Some(ErasureReport {
             profile_id: live.0,
             profiles,
-            identifiers,
+            identifiers: identifiers.len(),
             events: records.len(),
+            quarantined,
         }))
     }
 

@@ -74,6 +74,11 @@ impl IdentityStage {
         self.graph().restore(facts);
     }
 
+    /// Identifier kinds declared in config, read from traits.
+    pub fn custom_kinds(&self) -> &[String] {
+        &self.custom_kinds
+    }
+
     /// The graph, for lookups. Held briefly: ingest waits on it.
     pub fn graph(&self) -> MutexGuard<'_, IdentityGraph> {
         self.graph.lock().unwrap_or_else(|e| e.into_inner())

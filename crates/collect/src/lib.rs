@@ -16,6 +16,7 @@ mod index;
 mod normalize;
 pub mod prehashed;
 mod quarantine;
+mod quarantine_erasure;
 mod raw_object;
 mod reading;
 mod rejection;

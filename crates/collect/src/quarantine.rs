@@ -102,8 +102,15 @@ pub(crate) fn read_page(
     let end = log.end_offset(0)?;
     let mut items = Vec::new();
     let mut next_offset = offset.min(end);
-    for record in log.reader(0, next_offset)?.take(limit) {
+    for record in log.reader(0, next_offset)? {
+        if items.len() == limit {
+            break;
+        }
         let (record, location) = record?;
+        next_offset = record.offset + 1;
+        if record.payload.is_empty() {
+            continue; // erased with the person it named
+        }
         let event = serde_json::from_slice(&record.payload).map_err(|e| CollectError::Decode {
             location: format!("{location:?}"),
             reason: e.to_string(),
@@ -112,7 +119,6 @@ pub(crate) fn read_page(
             offset: record.offset,
             event,
         });
-        next_offset = record.offset + 1;
     }
     Ok(QuarantinePage {
         items,

@@ -35,6 +35,7 @@ pub async fn erase_profile(
         "profiles": report.profiles,
         "identifiers": report.identifiers,
         "events": report.events,
+        "quarantined": report.quarantined,
     })))
 }
 

@@ -102,6 +102,26 @@ async fn erasure_removes_the_person_everywhere_and_nothing_brings_them_back() {
         .unwrap()
         .to_owned();
     assert_eq!(get_ok(&app, "/api/v1/segments/buyers").await["members"], 2);
+    // Refused events are kept in the quarantine: Ada's go with her (one by
+    // email, one as text that is not JSON), Bob's stays.
+    for (body, code) in [
+        (
+            json!({ "userId": "u-bob", "messageId": "q-bob" }),
+            "missing_event",
+        ),
+        (
+            json!({ "anonymousId": "x-1", "traits": { "email": "Ada@Example.com" }, "event": 5 }),
+            "invalid_field",
+        ),
+    ] {
+        let reply = app.post("/v1/track", &body).await;
+        assert_eq!(reply.json["code"], code, "{}", reply.text);
+    }
+    let broken = br#"{"type": "track", "userId": "u-ada", "event": "Order"#.to_vec();
+    let reply = app.post_bytes("/v1/batch", &[], broken).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    let quarantined = get_ok(&app, "/api/v1/quarantine").await["items"].clone();
+    assert_eq!(quarantined.as_array().unwrap().len(), 3, "{quarantined}");
 
     let reply = app
         .admin(Method::DELETE, &format!("/api/v1/profiles/{ada}"), None)
@@ -110,6 +130,15 @@ async fn erasure_removes_the_person_everywhere_and_nothing_brings_them_back() {
     assert_eq!(reply.json["profile_id"], ada.as_str());
     assert_eq!(reply.json["events"], 6, "5 sent + Segment Entered");
     assert_eq!(reply.json["profiles"].as_array().unwrap().len(), 2);
+    assert_eq!(reply.json["quarantined"], 2);
+    let left = get_ok(&app, "/api/v1/quarantine").await["items"].clone();
+    let left: Vec<&Value> = left
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["event"]["messageId"])
+        .collect();
+    assert_eq!(left, [&json!("q-bob")]);
 
     let assert_gone = |app: &TestApp| {
         for trace in ADA_TRACES {

@@ -1,0 +1,107 @@
+//! A person's refused events leave with them: an erasure also takes out of
+//! the quarantine every entry that names one of their identifiers.
+//!
+//! A refused event was never resolved to a profile, so entries are matched
+//! by identifier: a parsed event by the identifiers identity resolution
+//! would read from it; text that was not valid JSON by containing an
+//! identifier's value. Erring towards erasing: an entry of someone else
+//! that carries the same value goes too.
+
+use percorso_identity::{identifiers_of, Identifier};
+use percorso_log::RecordLocation;
+use serde_json::Value;
+
+use crate::collector::Collector;
+use crate::error::CollectError;
+use crate::quarantine::QuarantinedEvent;
+
+/// Values shorter than this are not searched for in unparsed text (a
+/// one-letter id would match almost anything).
+const MIN_TEXT_MATCH: usize = 3;
+
+impl Collector {
+    /// Erases the quarantine entries naming any of `identifiers`; returns
+    /// how many.
+    pub(crate) fn erase_quarantined(
+        &self,
+        identifiers: &[Identifier],
+    ) -> Result<usize, CollectError> {
+        if identifiers.is_empty() {
+            return Ok(0);
+        }
+        let custom_kinds = self.identity.custom_kinds();
+        let mut matching: Vec<RecordLocation> = Vec::new();
+        for partition in 0..self.quarantine.partition_count() {
+            for item in self.quarantine.reader(partition, 0)? {
+                let (record, location) = item?;
+                if record.payload.is_empty() {
+                    continue; // erased already
+                }
+                let Ok(entry) = serde_json::from_slice::<QuarantinedEvent>(&record.payload) else {
+                    continue;
+                };
+                if names_any(&entry.event, identifiers, custom_kinds) {
+                    matching.push(location);
+                }
+            }
+        }
+        if !matching.is_empty() {
+            self.quarantine.erase(&matching)?;
+        }
+        Ok(matching.len())
+    }
+}
+
+fn names_any(event: &Value, identifiers: &[Identifier], custom_kinds: &[String]) -> bool {
+    match event {
+        Value::String(text) => identifiers
+            .iter()
+            .any(|id| id.value.len() >= MIN_TEXT_MATCH && text.contains(id.value.as_str())),
+        _ => {
+            let extracted = identifiers_of(event, custom_kinds);
+            let previous = extracted.previous_id.iter().flat_map(|value| {
+                // An alias's previousId is a user or an anonymous id.
+                [
+                    Identifier::new(percorso_identity::IdKind::USER_ID, value),
+                    Identifier::new(percorso_identity::IdKind::ANONYMOUS_ID, value),
+                ]
+            });
+            extracted
+                .identifiers
+                .into_iter()
+                .chain(previous)
+                .any(|found| identifiers.contains(&found))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn entries_are_matched_by_identifier_or_by_text() {
+        let ada = [
+            Identifier::new("user_id", "ada"),
+            Identifier::new("email", "ada@example.com"),
+        ];
+        let named = [
+            json!({ "type": "track", "userId": "ada", "event": 7 }),
+            json!({ "type": "identify", "anonymousId": "x", "traits": { "email": "ADA@example.com " } }),
+            json!({ "type": "alias", "previousId": "ada", "userId": "y" }),
+            json!("{\"userId\": \"ada\", broken"),
+        ];
+        for event in &named {
+            assert!(names_any(event, &ada, &[]), "{event}");
+        }
+        let others = [
+            json!({ "type": "track", "userId": "grace", "properties": { "note": "ada" } }),
+            json!("{\"userId\": \"grace\", broken"),
+        ];
+        for event in &others {
+            assert!(!names_any(event, &ada, &[]), "{event}");
+        }
+    }
+}
