@@ -173,16 +173,7 @@ mod tests {
             .iter()
             .map(|&n| Value::from(n))
             .collect();
-        for aggregation in [
-            Aggregation::Count,
-            Aggregation::Sum,
-            Aggregation::Min,
-            Aggregation::Max,
-            Aggregation::Average,
-            Aggregation::First,
-            Aggregation::Last,
-            Aggregation::DistinctCount,
-        ] {
+        for aggregation in Aggregation::ALL {
             let mut all = Partial::default();
             let (mut left, mut right) = (Partial::default(), Partial::default());
             for (i, value) in values.iter().enumerate() {

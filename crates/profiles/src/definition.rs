@@ -23,6 +23,19 @@ pub enum Aggregation {
     DistinctCount,
 }
 
+impl Aggregation {
+    pub const ALL: [Aggregation; 8] = [
+        Aggregation::Count,
+        Aggregation::Sum,
+        Aggregation::Min,
+        Aggregation::Max,
+        Aggregation::Average,
+        Aggregation::First,
+        Aggregation::Last,
+        Aggregation::DistinctCount,
+    ];
+}
+
 /// A computed trait, e.g. "revenue in the last 30 days": `sum` of
 /// `properties.revenue` over `Order Completed` events, window 30 days.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,17 +9,6 @@ use percorso_profiles::{
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-const AGGREGATIONS: [Aggregation; 8] = [
-    Aggregation::Count,
-    Aggregation::Sum,
-    Aggregation::Min,
-    Aggregation::Max,
-    Aggregation::Average,
-    Aggregation::First,
-    Aggregation::Last,
-    Aggregation::DistinctCount,
-];
-
 fn definition(aggregation: Aggregation, window_days: Option<u32>) -> ComputedTrait {
     ComputedTrait {
         name: "t".into(),
@@ -118,7 +107,7 @@ proptest! {
     #[test]
     fn incremental_values_match_a_recomputation_as_windows_slide(
         mut events in prop::collection::vec(event_strategy(), 0..60),
-        aggregation in prop::sample::select(AGGREGATIONS.to_vec()),
+        aggregation in prop::sample::select(Aggregation::ALL.to_vec()),
         window in prop::option::of(1u32..15),
         expire_every in 1usize..10,
         later in 0i64..30 * DAY_MILLIS,
