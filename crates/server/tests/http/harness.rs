@@ -1,6 +1,7 @@
 //! One app per test: a temporary data directory, a manual clock, a source
 //! named `web`, and requests sent straight into the router (no socket).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -159,6 +160,25 @@ impl TestApp {
     /// The server's time now, in epoch milliseconds.
     pub fn now(&self) -> i64 {
         self.clock.now_millis()
+    }
+
+    /// The digest of the derived state `percorso_engine::rebuild` makes
+    /// from the log alone under `definitions`, reading the partitions in
+    /// `order`.
+    pub fn rebuilt_digest(
+        &self,
+        definitions: percorso_engine::Definitions,
+        order: &[u16],
+    ) -> BTreeMap<String, Value> {
+        let log = self.state.collector.log();
+        percorso_engine::rebuild(log, definitions, order, self.now())
+            .expect("the log rebuilds")
+            .digest(self.now())
+    }
+
+    /// The log's partitions in order.
+    pub fn partitions(&self) -> Vec<u16> {
+        (0..self.state.collector.log().partition_count()).collect()
     }
 
     pub fn write_key(&self) -> &str {

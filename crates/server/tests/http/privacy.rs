@@ -188,16 +188,8 @@ async fn erasure_removes_the_person_everywhere_and_nothing_brings_them_back() {
 
     // Derived state rebuilt from the log equals the live state.
     let live = app.state.engine.digest().await.unwrap();
-    let collector = &app.state.collector;
-    let partitions: Vec<u16> = (0..collector.log().partition_count()).collect();
-    let mut rebuilt = percorso_engine::rebuild(
-        collector.log(),
-        app.state.engine.definitions(),
-        &partitions,
-        app.now(),
-    )
-    .unwrap();
-    assert_eq!(rebuilt.digest(app.now()), live);
+    let rebuilt = app.rebuilt_digest(app.state.engine.definitions(), &app.partitions());
+    assert_eq!(rebuilt, live);
     assert!(!live.contains_key(&ada));
 }
 
