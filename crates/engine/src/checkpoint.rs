@@ -86,10 +86,6 @@ pub struct BackfillCursor {
     pub read: u64,
 }
 
-fn storage(e: impl std::fmt::Display) -> EngineError {
-    EngineError::Storage(e.to_string())
-}
-
 impl ProfileBook {
     /// A book over the state store, picking up at its last checkpoint when
     /// that was made under these definitions; else with the store emptied
@@ -102,7 +98,7 @@ impl ProfileBook {
         let stored: Option<Checkpoint> = tables
             .meta
             .get(CHECKPOINT_KEY)
-            .map_err(storage)?
+            .map_err(EngineError::storage)?
             .and_then(|bytes| serde_json::from_slice(&bytes).ok());
         let fingerprint = definitions.fingerprint();
         let checkpoint = match stored {
@@ -112,7 +108,7 @@ impl ProfileBook {
                     tracing::info!("derived state was made under other definitions: rebuilding it from the log");
                 }
                 for table in tables.all() {
-                    table.clear().map_err(storage)?;
+                    table.clear().map_err(EngineError::storage)?;
                 }
                 Checkpoint::default()
             }
@@ -138,7 +134,7 @@ impl ProfileBook {
             ..Self::new(definitions)
         };
         for item in tables.forwarded.scan(b"", b"") {
-            let (from, _) = item.map_err(storage)?;
+            let (from, _) = item.map_err(EngineError::storage)?;
             book.forwarded_ids.insert(id_hash(&from));
         }
         for backfill in &checkpoint.backfills {

@@ -255,8 +255,7 @@ impl DefinitionStore {
 
     pub fn save(&self, definitions: &Definitions) -> Result<(), EngineError> {
         let body = serde_json::to_vec_pretty(&definitions.to_file()).unwrap_or_default();
-        percorso_collect::atomic_write(&self.path, &body)
-            .map_err(|e| EngineError::Storage(e.to_string()))
+        percorso_collect::atomic_write(&self.path, &body).map_err(EngineError::storage)
     }
 }
 

@@ -19,7 +19,7 @@ impl Engine {
             .collector
             .erase_profile(id)
             .await
-            .map_err(|e| EngineError::Storage(e.to_string()))?;
+            .map_err(EngineError::storage)?;
         let Some(report) = report else {
             return Ok(None);
         };

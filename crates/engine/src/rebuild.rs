@@ -21,10 +21,9 @@ pub fn rebuild(
 ) -> Result<ProfileBook, EngineError> {
     let projection = definitions.projection.clone();
     let mut book = ProfileBook::new(definitions);
-    let storage = |e: percorso_log::LogError| EngineError::Storage(e.to_string());
     for &partition in order {
-        for item in log.reader(partition, 0).map_err(storage)? {
-            let (record, location) = item.map_err(storage)?;
+        for item in log.reader(partition, 0).map_err(EngineError::storage)? {
+            let (record, location) = item.map_err(EngineError::storage)?;
             let record = Record::decode(location, &record.payload, &projection)
                 .map_err(|reason| EngineError::Storage(format!("{location:?}: {reason}")))?;
             if let Some(record) = record {

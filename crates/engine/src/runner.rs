@@ -41,6 +41,13 @@ pub enum EngineError {
     Stopped,
 }
 
+impl EngineError {
+    /// A failure of the log or the state store, for the caller to report.
+    pub(crate) fn storage(e: impl std::fmt::Display) -> Self {
+        Self::Storage(e.to_string())
+    }
+}
+
 /// Where the engine's actions go (the collector, in a server).
 pub trait ActionSink: Send + Sync + std::fmt::Debug {
     fn emit(&self, actions: Vec<Action>);
@@ -179,7 +186,7 @@ impl Engine {
         };
         collector
             .set_append_listener(Arc::new(feed))
-            .map_err(|e| EngineError::Storage(e.to_string()))?;
+            .map_err(EngineError::storage)?;
         let ends = end_offsets(&collector)?;
         let shared = Arc::new(Shared {
             book: Mutex::new(book),
@@ -210,7 +217,7 @@ impl Engine {
                 worker.replay(&ends);
                 worker.serve(&receiver);
             })
-            .map_err(|e| EngineError::Storage(e.to_string()))?;
+            .map_err(EngineError::storage)?;
         Ok(Self {
             sender,
             collector,
@@ -303,18 +310,15 @@ impl Drop for Engine {
 
 /// The engine's tables in the data directory's state store.
 pub fn open_state(data: &DataDir) -> Result<StateTables, EngineError> {
-    let storage = |e: percorso_store::StoreError| EngineError::Storage(e.to_string());
-    let store = percorso_store::Store::open(&data.state(), 64 << 20).map_err(storage)?;
-    StateTables::open(store).map_err(storage)
+    let store =
+        percorso_store::Store::open(&data.state(), 64 << 20).map_err(EngineError::storage)?;
+    StateTables::open(store).map_err(EngineError::storage)
 }
 
 fn end_offsets(collector: &Collector) -> Result<Vec<u64>, EngineError> {
     let log = collector.log();
     (0..log.partition_count())
-        .map(|p| {
-            log.end_offset(p)
-                .map_err(|e| EngineError::Storage(e.to_string()))
-        })
+        .map(|p| log.end_offset(p).map_err(EngineError::storage))
         .collect()
 }
 
