@@ -18,6 +18,7 @@
 mod backfill;
 mod book;
 mod buffered;
+mod catch_up;
 mod checkpoint;
 mod config_sync;
 mod definitions;
@@ -38,6 +39,7 @@ mod settling;
 mod sink;
 mod slots;
 mod views;
+mod worker;
 
 pub use book::{Action, MergeRecord, ProfileBook, ProfileView};
 pub use checkpoint::{BackfillCursor, StateTables};
