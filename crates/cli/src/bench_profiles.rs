@@ -191,14 +191,15 @@ async fn send(rig: &Rig, texts: Vec<String>) -> anyhow::Result<()> {
 }
 
 /// Sends every person's events (interleaved across people, as live
-/// traffic is) and waits until the engine applied them all.
+/// traffic is) and waits until the engine applied them all. Returns the
+/// events per second applied, and when the last was acknowledged.
 fn throughput(
     rt: &tokio::runtime::Runtime,
     rig: &Arc<Rig>,
     args: &ProfilesBenchArgs,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(f64, Duration)> {
     let started = Instant::now();
-    rt.block_on(async {
+    let acknowledged = rt.block_on(async {
         let mut tasks = Vec::new();
         for client in 0..args.clients {
             let rig = rig.clone();
@@ -225,17 +226,16 @@ fn throughput(
         for task in tasks {
             task.await??;
         }
-        if std::env::var_os("PERCORSO_BENCH_PHASES").is_some() {
-            eprintln!("all acknowledged after {:?}", started.elapsed());
-        }
+        let acknowledged = started.elapsed();
         // Done means the Segment Entered events the load caused are stored
         // and applied too (settle waits for them at most 2 s a call).
         for _ in 0..30 {
             rig.engine.settle().await?;
         }
-        anyhow::Ok(())
+        anyhow::Ok(acknowledged)
     })?;
-    Ok((args.profiles * args.events_per_profile) as f64 / started.elapsed().as_secs_f64())
+    let rate = (args.profiles * args.events_per_profile) as f64 / started.elapsed().as_secs_f64();
+    Ok((rate, acknowledged))
 }
 
 /// Records in the log: the events sent plus the Segment Entered/Exited
@@ -347,28 +347,27 @@ pub fn run(args: ProfilesBenchArgs) -> anyhow::Result<()> {
         None
     } else {
         let rig = Arc::new(rig(&rt, false, args.cache_profiles)?);
-        let rate = throughput(&rt, &rig, &args)?;
+        let (rate, _) = throughput(&rt, &rig, &args)?;
         println!("baseline (identity + log + profiles, no definitions): {rate:>10.0} events/s");
         Some(rate)
     };
     let rig = Arc::new(rig(&rt, true, args.cache_profiles)?);
-    let rate = throughput(&rt, &rig, &args)?;
+    let (rate, acknowledged) = throughput(&rt, &rig, &args)?;
     let ratio = baseline.map_or(String::new(), |b| {
         format!(" (ratio to baseline {:.2})", rate / b)
     });
     println!("with 10 computed traits + 10 segments:               {rate:>10.0} events/s{ratio}");
+    println!(
+        "  (the last event acknowledged after {:.2} s, all applied after {:.2} s)",
+        acknowledged.as_secs_f64(),
+        total as f64 / rate
+    );
     let derived = stored_records(&rig)?.saturating_sub(total);
     println!(
         "membership changes stated: {derived} ({:.1} per 100 events)",
         derived as f64 * 100.0 / total.max(1) as f64
     );
     println!("RSS after {} profiles: {:.0} MiB", args.profiles, rss_mib());
-    if std::env::var_os("PERCORSO_BENCH_PHASES").is_some() {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        for line in status.lines().filter(|l| l.starts_with("Rss")) {
-            eprintln!("{line}");
-        }
-    }
     let mut latencies = latency(&rt, &rig, &args)?;
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];

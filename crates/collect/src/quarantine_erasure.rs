@@ -7,7 +7,7 @@
 //! identifier's value. Erring towards erasing: an entry of someone else
 //! that carries the same value goes too.
 
-use percorso_identity::{identifiers_of, Identifier};
+use percorso_identity::{identifiers_of, IdKind, Identifier};
 use percorso_log::RecordLocation;
 use serde_json::Value;
 
@@ -62,8 +62,8 @@ fn names_any(event: &Value, identifiers: &[Identifier], custom_kinds: &[String])
             let previous = extracted.previous_id.iter().flat_map(|value| {
                 // An alias's previousId is a user or an anonymous id.
                 [
-                    Identifier::new(percorso_identity::IdKind::USER_ID, value),
-                    Identifier::new(percorso_identity::IdKind::ANONYMOUS_ID, value),
+                    Identifier::new(IdKind::USER_ID, value),
+                    Identifier::new(IdKind::ANONYMOUS_ID, value),
                 ]
             });
             extracted
