@@ -61,11 +61,4 @@ impl Record {
             .and_then(Value::as_str)
             .unwrap_or_default()
     }
-
-    pub fn event_name(&self) -> Option<&str> {
-        match self.event.get("type").and_then(Value::as_str) {
-            Some("track") => self.event.get("event").and_then(Value::as_str),
-            _ => None,
-        }
-    }
 }
