@@ -98,6 +98,10 @@ impl IdentityGraph {
                 candidates.push(identifier.clone());
             }
         }
+        if let Some(profile) = self.sole_owner(&candidates) {
+            resolution.profile = Some(profile.clone());
+            return resolution;
+        }
         candidates.sort_by(|a, b| self.rules.by_priority(a, b));
         let mut matched: Vec<Identifier> = Vec::new();
         for identifier in candidates {
@@ -227,6 +231,24 @@ impl IdentityGraph {
         });
         found.dedup();
         found.into_iter().cloned().collect()
+    }
+
+    /// The profile that already holds every one of `candidates`, when it
+    /// is within every limit: the match then joins nothing new, drops
+    /// nothing and merges nothing, which is most events once a person is
+    /// known — so the general path's limit checks are skipped.
+    fn sole_owner(&self, candidates: &[Identifier]) -> Option<&ProfileId> {
+        let (first, rest) = candidates.split_first()?;
+        let owner = self.owner.get(first)?;
+        if !rest.iter().all(|i| self.owner.get(i) == Some(owner)) {
+            return None;
+        }
+        let held = &self.profiles.get(owner)?.identifiers;
+        let within = held.iter().all(|identifier| {
+            let same_kind = held.iter().filter(|i| i.kind == identifier.kind).count();
+            same_kind <= self.rules.limit(&identifier.kind)
+        });
+        within.then_some(owner)
     }
 
     /// Whether joining `matched` (and the profiles they reach) stays within

@@ -133,6 +133,27 @@ fn a_profile_holds_at_most_the_limit_of_a_kind() {
     assert_eq!(graph.profile_of(&id("anonymous_id", "a3")), None);
 }
 
+/// A profile can hold more than a limit allows after the limit was
+/// lowered (the graph is restored from stamps made under the old rules).
+/// Seeing its identifiers again must go through the same rules as any
+/// event, not a shortcut for already-known identifiers.
+#[test]
+fn a_profile_over_a_lowered_limit_is_matched_by_the_full_rules() {
+    let loose = IdentityRules::new(&["user_id"], &[("anonymous_id", 5)], &[]).unwrap();
+    let strict = IdentityRules::new(&["user_id"], &[("anonymous_id", 1)], &[]).unwrap();
+    let ids = [id("anonymous_id", "a1"), id("anonymous_id", "a2")];
+    let mut before = IdentityGraph::new(loose);
+    let made = before.resolve(&ids);
+    let facts = vec![(made.profile.clone().unwrap(), IdentityStamp::of(&made))];
+    let mut after = IdentityGraph::new(strict);
+    after.restore(&facts);
+    // Under the strict rules each of the two conflicts with the other
+    // already on the profile, so neither can join a match.
+    let again = after.resolve(&ids);
+    assert_eq!(again.profile, None, "{again:?}");
+    assert_eq!(again.dropped, ids.to_vec());
+}
+
 #[test]
 fn an_alias_joins_the_previous_anonymous_profile_to_the_user() {
     let mut graph = graph();
