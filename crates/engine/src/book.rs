@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use crate::backfill::backfilling_for;
 use crate::buffered::{time_key, BufferedTable};
 use crate::checkpoint::{BackfillCursor, StateTables};
+use crate::checkpoint_writer::CheckpointWriter;
 use crate::definitions::Definitions;
 use crate::derived::membership_event;
 use crate::input::Record;
@@ -92,6 +93,7 @@ pub struct ProfileBook {
     /// Profiles the start-up replay changed (kept only when `settled`).
     pub(crate) touched: BTreeSet<String>,
     pub(crate) tables: Option<StateTables>,
+    pub(crate) writer: Option<CheckpointWriter>,
     /// The running back-fills' positions, written with each checkpoint.
     pub(crate) backfills: Vec<BackfillCursor>,
 }

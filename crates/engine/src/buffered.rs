@@ -3,28 +3,34 @@
 //! store only ever holds state as of one point of the log. Without a store
 //! (a rebuild in memory) the buffer is the whole table.
 
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
 use std::ops::Bound;
+use std::sync::Arc;
 
-use percorso_store::{Batch, Table};
+use percorso_store::Table;
+
+use crate::checkpoint_writer::Changes;
 
 #[derive(Debug, Default)]
 pub(crate) struct BufferedTable {
     table: Option<Table>,
-    /// Changes since the last flush: `None` deletes the key.
-    pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Changes since the last checkpoint was taken.
+    pending: Changes,
+    /// Changes of the checkpoint being written (or whose write failed):
+    /// read under `pending` until the store has them.
+    committing: Arc<Changes>,
 }
 
 impl BufferedTable {
     pub fn new(table: Option<Table>) -> Self {
         Self {
             table,
-            pending: BTreeMap::new(),
+            ..Self::default()
         }
     }
 
     pub fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        if let Some(change) = self.pending.get(key) {
+        if let Some(change) = self.pending.get(key).or_else(|| self.committing.get(key)) {
             return change.clone();
         }
         let table = self.table.as_ref()?;
@@ -51,11 +57,11 @@ impl BufferedTable {
     /// not yet written.
     pub fn scan(&self, prefix: &[u8], start: &[u8], limit: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
         let start = if start < prefix { prefix } else { start };
-        let mut buffered = self
-            .pending
-            .range::<[u8], _>((Bound::Included(start), Bound::Unbounded))
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .peekable();
+        let mut buffered = overlay(
+            range_of(&self.pending, prefix, start),
+            range_of(&self.committing, prefix, start),
+        )
+        .peekable();
         let mut stored = self
             .table
             .iter()
@@ -91,17 +97,25 @@ impl BufferedTable {
         out
     }
 
-    /// Moves the waiting changes into `batch`.
-    pub fn flush(&mut self, batch: &mut Batch) {
-        let Some(table) = &self.table else {
-            return; // in memory: the buffer is the table
-        };
-        for (key, change) in std::mem::take(&mut self.pending) {
-            match change {
-                Some(value) => batch.put(table, &key, &value),
-                None => batch.delete(table, &key),
-            }
+    /// Takes the waiting changes for a checkpoint (with those of a
+    /// checkpoint that failed to write, under them); they stay readable
+    /// until [`BufferedTable::committed`]. `None` in memory: the buffer is
+    /// the table.
+    pub fn take(&mut self) -> Option<(Table, Arc<Changes>)> {
+        let table = self.table.clone()?;
+        let mut changes = std::mem::take(&mut self.pending);
+        if !self.committing.is_empty() {
+            let mut unwritten = (*self.committing).clone();
+            unwritten.append(&mut changes);
+            changes = unwritten;
         }
+        self.committing = Arc::new(changes);
+        Some((table, self.committing.clone()))
+    }
+
+    /// The store has the changes last taken.
+    pub fn committed(&mut self) {
+        self.committing = Arc::default();
     }
 
     pub fn pending_len(&self) -> usize {
@@ -111,6 +125,44 @@ impl BufferedTable {
             0
         }
     }
+}
+
+type Change<'a> = (&'a Vec<u8>, &'a Option<Vec<u8>>);
+
+/// The changes whose keys start with `prefix`, from `start` on.
+fn range_of<'a>(
+    changes: &'a Changes,
+    prefix: &'a [u8],
+    start: &'a [u8],
+) -> impl Iterator<Item = Change<'a>> {
+    changes
+        .range::<[u8], _>((Bound::Included(start), Bound::Unbounded))
+        .take_while(move |(k, _)| k.starts_with(prefix))
+}
+
+/// Two runs of changes in key order as one, `newer` winning a shared key.
+fn overlay<'a>(
+    newer: impl Iterator<Item = Change<'a>>,
+    older: impl Iterator<Item = Change<'a>>,
+) -> impl Iterator<Item = Change<'a>> {
+    let mut newer = newer.peekable();
+    let mut older = older.peekable();
+    std::iter::from_fn(move || {
+        let order = match (newer.peek(), older.peek()) {
+            (None, None) => return None,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some((a, _)), Some((b, _))) => a.cmp(b),
+        };
+        match order {
+            Ordering::Less => newer.next(),
+            Ordering::Greater => older.next(),
+            Ordering::Equal => {
+                older.next();
+                newer.next()
+            }
+        }
+    })
 }
 
 /// `a ‖ 0 ‖ b`: keys grouped by `a` (which holds no zero byte).
@@ -136,6 +188,15 @@ pub(crate) fn time_of_key(bytes: &[u8]) -> Option<i64> {
 mod tests {
     use super::*;
 
+    /// Takes the changes and commits them as the checkpoint writer does.
+    fn write(store: &percorso_store::Store, table: &mut BufferedTable) {
+        let (target, changes) = table.take().expect("stored");
+        let mut batch = store.batch();
+        crate::checkpoint_writer::add_changes(&mut batch, &target, &changes);
+        batch.commit().expect("commit");
+        table.committed();
+    }
+
     #[test]
     fn scans_merge_the_buffer_over_the_store() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -144,9 +205,7 @@ mod tests {
         for key in [b"s\0a", b"s\0c", b"s\0e"] {
             table.put(key.to_vec(), b"old".to_vec());
         }
-        let mut batch = store.batch();
-        table.flush(&mut batch);
-        batch.commit().expect("commit");
+        write(&store, &mut table);
         table.delete(b"s\0c");
         table.put(b"s\0b".to_vec(), b"new".to_vec());
         table.put(b"s\0e".to_vec(), b"new".to_vec());
@@ -157,6 +216,24 @@ mod tests {
         assert_eq!(seen, expected.to_vec());
         assert_eq!(table.scan(b"s\0", b"s\0b", 1).len(), 1);
         assert_eq!(table.get(b"s\0c"), None);
+        // Taken for a checkpoint and not yet written, the changes are
+        // still what reads see; a later change of a key wins over them.
+        table.take();
+        table.put(b"s\0b".to_vec(), b"newer".to_vec());
+        assert_eq!(table.get(b"s\0e"), Some(b"new".to_vec()));
+        assert_eq!(table.get(b"s\0c"), None);
+        let seen = table.scan(b"s\0", b"", 10);
+        let expected = [("s\0a", "old"), ("s\0b", "newer"), ("s\0e", "new")]
+            .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()));
+        assert_eq!(seen, expected.to_vec());
+        // That checkpoint failed: the next one writes its changes too.
+        write(&store, &mut table);
+        assert_eq!(table.scan(b"s\0", b"", 10), expected.to_vec());
+        assert_eq!(table.table.as_ref().unwrap().get(b"s\0c").unwrap(), None);
+        assert_eq!(
+            table.table.as_ref().unwrap().get(b"s\0e").unwrap(),
+            Some(b"new".to_vec())
+        );
         assert!(time_key(-5) < time_key(3));
         assert_eq!(time_of_key(&time_key(-5)), Some(-5));
     }

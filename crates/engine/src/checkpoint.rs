@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::book::{id_hash, ProfileBook};
 use crate::buffered::BufferedTable;
+use crate::checkpoint_writer::{CheckpointWriter, Snapshot, Written};
 use crate::definitions::Definitions;
 use crate::profile_table::ProfileTable;
 use crate::runner::EngineError;
@@ -141,6 +142,8 @@ impl ProfileBook {
             book.cuts
                 .insert(backfill.name.clone(), backfill.cut.clone());
         }
+        let writer = CheckpointWriter::start(tables.store.clone()).map_err(EngineError::storage)?;
+        book.writer = Some(writer);
         book.tables = Some(tables);
         Ok((book, checkpoint.backfills))
     }
@@ -159,19 +162,24 @@ impl ProfileBook {
             || self.members.pending_len() + self.timers.pending_len() >= capacity
     }
 
-    /// Writes everything changed since the last checkpoint, with the
-    /// offsets applied and the back-fills' positions, then lets the least
-    /// recently used states go from memory. Nothing to do in memory only.
+    /// Takes everything changed since the last checkpoint, with the
+    /// offsets applied and the back-fills' positions, and hands it to the
+    /// checkpoint writer (after the one before is written). Nothing to do
+    /// in memory only.
     pub fn checkpoint(&mut self) {
         let Some(tables) = self.tables.clone() else {
             return;
         };
-        let mut batch = tables.store.batch();
-        self.profiles.flush(&mut batch);
-        self.forwarded.flush(&mut batch);
-        self.merges.flush(&mut batch);
-        self.timers.flush(&mut batch);
-        self.members.flush(&mut batch);
+        self.finish_checkpoint();
+        let mut snapshot = Snapshot {
+            profiles: self.profiles.take(),
+            profile_table: Some(tables.profiles.clone()),
+            ..Snapshot::default()
+        };
+        snapshot.tables.extend(self.forwarded.take());
+        snapshot.tables.extend(self.merges.take());
+        snapshot.tables.extend(self.timers.take());
+        snapshot.tables.extend(self.members.take());
         let checkpoint = Checkpoint {
             format: FORMAT,
             fingerprint: self.definitions.fingerprint(),
@@ -183,12 +191,49 @@ impl ProfileBook {
             backfills: self.backfills.clone(),
         };
         let meta = serde_json::to_vec(&checkpoint).unwrap_or_default();
-        batch.put(&tables.meta, CHECKPOINT_KEY, &meta);
-        if let Err(e) = batch.commit() {
-            // The state stays in memory; the next checkpoint tries again.
-            tracing::error!(error = %e, "checkpoint failed");
-            return;
+        snapshot.meta = Some((tables.meta.clone(), CHECKPOINT_KEY.to_vec(), meta));
+        match &mut self.writer {
+            Some(writer) => writer.submit(snapshot),
+            None => tracing::error!("no checkpoint writer: state not written"),
         }
-        self.profiles.evict();
+    }
+
+    /// A checkpoint written before this returns (stop, erasure, a sweep
+    /// over the store).
+    pub fn checkpoint_and_wait(&mut self) {
+        self.checkpoint();
+        self.finish_checkpoint();
+    }
+
+    /// Takes note of the checkpoint in flight if it is written by now.
+    pub fn poll_checkpoint(&mut self) {
+        if let Some(written) = self.writer.as_mut().and_then(CheckpointWriter::poll) {
+            self.checkpoint_written(&written);
+        }
+    }
+
+    /// Waits for the checkpoint in flight, if any.
+    fn finish_checkpoint(&mut self) {
+        if let Some(written) = self.writer.as_mut().and_then(CheckpointWriter::wait) {
+            self.checkpoint_written(&written);
+        }
+    }
+
+    fn checkpoint_written(&mut self, written: &Written) {
+        let ok = match &written.result {
+            Ok(()) => true,
+            Err(e) => {
+                // Kept in memory; the next checkpoint writes it again.
+                tracing::error!(error = %e, "checkpoint failed");
+                false
+            }
+        };
+        if ok {
+            self.forwarded.committed();
+            self.merges.committed();
+            self.timers.committed();
+            self.members.committed();
+        }
+        self.profiles.committed(ok, &written.profiles);
     }
 }

@@ -20,6 +20,7 @@ mod book;
 mod buffered;
 mod catch_up;
 mod checkpoint;
+mod checkpoint_writer;
 mod config_sync;
 mod definitions;
 mod derived;

@@ -6,15 +6,18 @@
 //! Without a store (a rebuild in memory) nothing is ever dropped.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
-use percorso_store::{Batch, Table};
+use percorso_store::Table;
 
 use crate::definitions::Definitions;
 use crate::profile::ProfileState;
 
 #[derive(Debug)]
 struct Cached {
-    state: ProfileState,
+    /// Shared with the checkpoint writer while it encodes the state; a
+    /// change meanwhile copies it first.
+    state: Arc<ProfileState>,
     dirty: bool,
     used: u64,
 }
@@ -31,11 +34,17 @@ pub(crate) struct ProfileTable {
     hot: HashMap<String, Cached>,
     /// Removed since the last checkpoint (deleted from the store then).
     removed: HashSet<String>,
+    /// Removed in the checkpoint being written: the store still holds
+    /// them until it commits.
+    removing: HashSet<String>,
     capacity: usize,
     tick: u64,
     count: u64,
-    /// States in memory changed since the last flush.
+    /// States in memory changed since the last checkpoint was taken.
     dirty: usize,
+    /// A checkpoint was taken and the store does not have it yet: no
+    /// state may leave memory.
+    unwritten: bool,
 }
 
 impl ProfileTable {
@@ -56,7 +65,7 @@ impl ProfileTable {
             cached.used = self.tick;
             return true;
         }
-        if self.removed.contains(id) {
+        if self.removed.contains(id) || self.removing.contains(id) {
             return false;
         }
         let Some(table) = &self.table else {
@@ -79,7 +88,7 @@ impl ProfileTable {
         };
         definitions.bring_up_to_date(&mut state);
         let cached = Cached {
-            state,
+            state: Arc::new(state),
             dirty: false,
             used: self.tick,
         };
@@ -89,7 +98,7 @@ impl ProfileTable {
 
     pub fn get(&mut self, id: &str, definitions: &Definitions) -> Option<&ProfileState> {
         self.load(id, definitions);
-        self.hot.get(id).map(|c| &c.state)
+        self.hot.get(id).map(|c| c.state.as_ref())
     }
 
     pub fn get_mut(&mut self, id: &str, definitions: &Definitions) -> Option<&mut ProfileState> {
@@ -99,7 +108,7 @@ impl ProfileTable {
             cached.dirty = true;
             self.dirty += 1;
         }
-        Some(&mut cached.state)
+        Some(Arc::make_mut(&mut cached.state))
     }
 
     /// The state of `id`, created empty if it has none.
@@ -112,7 +121,7 @@ impl ProfileTable {
                 ..ProfileState::default()
             };
             let cached = Cached {
-                state,
+                state: Arc::new(state),
                 dirty: false,
                 used: self.tick,
             };
@@ -123,7 +132,7 @@ impl ProfileTable {
             cached.dirty = true;
             self.dirty += 1;
         }
-        &mut cached.state
+        Arc::make_mut(&mut cached.state)
     }
 
     pub fn contains(&mut self, id: &str, definitions: &Definitions) -> bool {
@@ -140,7 +149,7 @@ impl ProfileTable {
         if self.table.is_some() {
             self.removed.insert(id.to_owned());
         }
-        Some(cached.state)
+        Some(Arc::unwrap_or_clone(cached.state))
     }
 
     pub fn capacity(&self) -> usize {
@@ -152,7 +161,8 @@ impl ProfileTable {
     }
 
     /// Up to `limit` profile ids in id order after `after`. With a store,
-    /// call it after a flush: the ids come from the store alone.
+    /// call it once a checkpoint is written: the ids come from the store
+    /// alone.
     pub fn ids_after(&self, after: Option<&str>, limit: usize) -> Vec<String> {
         let Some(table) = &self.table else {
             let mut ids: Vec<&String> = self
@@ -175,7 +185,7 @@ impl ProfileTable {
                     .ok()
             })
             .filter_map(|(key, _)| String::from_utf8(key).ok())
-            .filter(|id| !self.removed.contains(id))
+            .filter(|id| !self.removed.contains(id) && !self.removing.contains(id))
             .take(limit)
             .collect()
     }
@@ -186,7 +196,7 @@ impl ProfileTable {
         self.dirty = self.hot.len();
         self.hot.values_mut().map(|c| {
             c.dirty = true;
-            &mut c.state
+            Arc::make_mut(&mut c.state)
         })
     }
 
@@ -207,28 +217,59 @@ impl ProfileTable {
         self.removed.len() + self.dirty
     }
 
-    /// Writes every changed state into `batch`.
-    pub fn flush(&mut self, batch: &mut Batch) {
-        let Some(table) = &self.table else {
-            return;
-        };
+    /// Takes every change for a checkpoint: removed ids (`None`) and the
+    /// changed states, shared rather than copied.
+    pub fn take(&mut self) -> Vec<(String, Option<Arc<ProfileState>>)> {
+        if self.table.is_none() {
+            return Vec::new();
+        }
+        let mut taken = Vec::with_capacity(self.removed.len() + self.dirty);
         for id in self.removed.drain() {
-            batch.delete(table, id.as_bytes());
+            self.removing.insert(id.clone());
+            taken.push((id, None));
         }
         for (id, cached) in self.hot.iter_mut().filter(|(_, c)| c.dirty) {
-            match rmp_serde::to_vec(&cached.state) {
-                Ok(bytes) => batch.put(table, id.as_bytes(), &bytes),
-                Err(e) => tracing::error!(profile = id, error = %e, "profile state not encodable"),
-            }
+            taken.push((id.clone(), Some(cached.state.clone())));
             cached.dirty = false;
         }
         self.dirty = 0;
+        self.unwritten = true;
+        taken
     }
 
-    /// After a flush: drops the least recently used clean states beyond
-    /// the capacity (never one waiting for a membership change).
+    /// How the checkpoint of the changes last taken went. Written: the
+    /// store has them, so states may now leave memory. Failed: each is
+    /// taken again by the next checkpoint (`written` holds the ids and
+    /// whether each was a removal).
+    pub fn committed(&mut self, ok: bool, written: &[(String, bool)]) {
+        if ok {
+            self.removing.clear();
+            self.unwritten = false;
+            self.evict();
+            return;
+        }
+        for (id, removal) in written {
+            if *removal {
+                self.removing.remove(id);
+            }
+            match self.hot.get_mut(id) {
+                Some(cached) if !cached.dirty => {
+                    cached.dirty = true;
+                    self.dirty += 1;
+                }
+                Some(_) => {}
+                None => {
+                    self.removed.insert(id.clone());
+                }
+            }
+        }
+    }
+
+    /// Once the store has every change: drops the least recently used
+    /// clean states beyond the capacity (never one waiting for a
+    /// membership change).
     pub fn evict(&mut self) {
-        if self.table.is_none() || self.hot.len() <= self.capacity {
+        if self.table.is_none() || self.unwritten || self.hot.len() <= self.capacity {
             return;
         }
         // The last use of the `excess`-th least recently used clean state:
@@ -246,5 +287,69 @@ impl ProfileTable {
         let (_, &mut cutoff, _) = ticks.select_nth_unstable(index);
         self.hot.retain(|_, c| !evictable(c) || c.used > cutoff);
         self.hot.shrink_to(self.capacity);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint_writer::{CheckpointWriter, Snapshot};
+
+    fn ids(taken: &[(String, Option<Arc<ProfileState>>)]) -> Vec<(String, bool)> {
+        let mut ids: Vec<(String, bool)> = taken
+            .iter()
+            .map(|(id, state)| (id.clone(), state.is_none()))
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn a_checkpoint_that_failed_is_taken_again_and_nothing_leaves_memory_before_one_is_written() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = percorso_store::Store::open(dir.path(), 1 << 20).expect("open");
+        let definitions = Definitions::default();
+        let stored = store.table("p").expect("table");
+        let mut table = ProfileTable::new(Some(stored.clone()), 0, 0);
+        table.get_or_create("a", &definitions).events = 1;
+        table.get_or_create("b", &definitions).events = 1;
+        let first = table.take();
+        assert_eq!(ids(&first), [("a".into(), false), ("b".into(), false)]);
+        // Clean and over capacity, but the store does not have them yet.
+        table.evict();
+        assert_eq!(table.hot.len(), 2);
+        // Changed while the writer still holds it: the writer keeps the
+        // state it was given.
+        table.get_mut("a", &definitions).expect("held").events = 2;
+        assert_eq!(
+            first
+                .iter()
+                .find(|(id, _)| id == "a")
+                .unwrap()
+                .1
+                .as_ref()
+                .unwrap()
+                .events,
+            1
+        );
+        table.remove("b", &definitions);
+        let written: Vec<(String, bool)> = ids(&first);
+        drop(first);
+        table.committed(false, &written);
+        let second = table.take();
+        assert_eq!(ids(&second), [("a".into(), false), ("b".into(), true)]);
+        assert_eq!(table.get("b", &definitions).map(|s| s.events), None);
+        let mut writer = CheckpointWriter::start(store).expect("writer");
+        writer.submit(Snapshot {
+            profiles: second,
+            profile_table: Some(stored),
+            ..Snapshot::default()
+        });
+        let written = writer.wait().expect("in flight");
+        assert_eq!(written.result, Ok(()));
+        table.committed(true, &written.profiles);
+        assert!(table.hot.is_empty(), "written, so let go");
+        assert_eq!(table.get("a", &definitions).map(|s| s.events), Some(2));
+        assert_eq!(table.get("b", &definitions).map(|s| s.events), None);
     }
 }

@@ -4,10 +4,14 @@
 //! sequence` for the history); only the counts are kept in memory.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use percorso_store::Table;
 
 use serde::{Deserialize, Serialize};
 
 use crate::buffered::{joined, BufferedTable};
+use crate::checkpoint_writer::Changes;
 
 /// One recorded change of membership.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -173,9 +177,15 @@ impl SegmentMembers {
         &self.counts
     }
 
-    pub(crate) fn flush(&mut self, batch: &mut percorso_store::Batch) {
-        self.members.flush(batch);
-        self.history.flush(batch);
+    pub(crate) fn take(&mut self) -> impl Iterator<Item = (Table, Arc<Changes>)> {
+        [self.members.take(), self.history.take()]
+            .into_iter()
+            .flatten()
+    }
+
+    pub(crate) fn committed(&mut self) {
+        self.members.committed();
+        self.history.committed();
     }
 
     pub(crate) fn pending_len(&self) -> usize {

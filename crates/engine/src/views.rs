@@ -98,7 +98,7 @@ impl ProfileBook {
 
     /// Calls `visit` with every profile's state, in id order.
     pub fn for_each_state(&mut self, mut visit: impl FnMut(&str, &ProfileState)) {
-        self.checkpoint(); // the store then lists every profile
+        self.checkpoint_and_wait(); // the store then lists every profile
         let mut after: Option<String> = None;
         loop {
             let ids = self.profiles.ids_after(after.as_deref(), SWEEP);

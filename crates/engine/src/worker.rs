@@ -103,15 +103,20 @@ impl Worker {
     }
 
     /// Writes a checkpoint when enough has changed or enough time passed.
+    /// The checkpoint is written on its own thread while records go on.
     pub(crate) fn maybe_checkpoint(&mut self) {
-        let due = self.shared.book().checkpoint_due();
-        if due || self.last_checkpoint.elapsed() >= self.checkpoint_every {
-            self.checkpoint_now();
+        let mut book = self.shared.book();
+        book.poll_checkpoint();
+        if book.checkpoint_due() || self.last_checkpoint.elapsed() >= self.checkpoint_every {
+            book.checkpoint();
+            drop(book);
+            self.last_checkpoint = Instant::now();
         }
     }
 
+    /// Writes a checkpoint and waits until the store has it.
     pub(crate) fn checkpoint_now(&mut self) {
-        self.shared.book().checkpoint();
+        self.shared.book().checkpoint_and_wait();
         self.last_checkpoint = Instant::now();
     }
 

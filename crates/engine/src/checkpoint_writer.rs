@@ -1,0 +1,156 @@
+//! Writes checkpoints on a thread of its own. The engine thread only takes
+//! what changed (moving buffers, sharing profile states) and goes on
+//! applying records; encoding the states and committing the batch — a
+//! quarter of the engine thread's time when it did them itself, during
+//! which no record moved — happen here.
+//!
+//! One checkpoint is written at a time, in the order taken. Until the
+//! store has one, the engine keeps reading its changes from memory (see
+//! `BufferedTable::committing` and `ProfileTable::removing`), and states
+//! are let go from memory only once it has.
+
+use std::collections::BTreeMap;
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+
+use percorso_store::{Batch, Store, Table};
+
+use crate::profile::ProfileState;
+
+/// Buffered changes of one table: `None` deletes the key.
+pub(crate) type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// Everything one checkpoint writes, as taken on the engine thread.
+#[derive(Debug, Default)]
+pub(crate) struct Snapshot {
+    /// Profile id → its state, or `None` when the profile is gone.
+    pub profiles: Vec<(String, Option<Arc<ProfileState>>)>,
+    pub profile_table: Option<Table>,
+    pub tables: Vec<(Table, Arc<Changes>)>,
+    /// The checkpoint record itself, last in the batch.
+    pub meta: Option<(Table, Vec<u8>, Vec<u8>)>,
+}
+
+/// How a written checkpoint went, with the profiles it carried (id, and
+/// whether it was a deletion) so a failure can mark them to write again.
+#[derive(Debug)]
+pub(crate) struct Written {
+    /// The store's error, as text, when the commit failed.
+    pub result: Result<(), String>,
+    pub profiles: Vec<(String, bool)>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CheckpointWriter {
+    jobs: Option<mpsc::Sender<Snapshot>>,
+    results: mpsc::Receiver<Written>,
+    in_flight: bool,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl CheckpointWriter {
+    pub fn start(store: Store) -> std::io::Result<Self> {
+        let (jobs, inbox) = mpsc::channel::<Snapshot>();
+        let (outbox, results) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("checkpoint-writer".into())
+            .spawn(move || {
+                for snapshot in inbox {
+                    if outbox.send(write(&store, snapshot)).is_err() {
+                        return;
+                    }
+                }
+            })?;
+        Ok(Self {
+            jobs: Some(jobs),
+            results,
+            in_flight: false,
+            thread: Some(thread),
+        })
+    }
+
+    /// Hands a snapshot over. Call [`CheckpointWriter::wait`] first: one
+    /// checkpoint is in flight at a time.
+    pub fn submit(&mut self, snapshot: Snapshot) {
+        debug_assert!(!self.in_flight, "a checkpoint is already being written");
+        if let Some(jobs) = &self.jobs {
+            self.in_flight = jobs.send(snapshot).is_ok();
+        }
+    }
+
+    /// The result of the checkpoint in flight, once written; `None` when
+    /// none is in flight or it is not written yet.
+    pub fn poll(&mut self) -> Option<Written> {
+        if !self.in_flight {
+            return None;
+        }
+        let written = self.results.try_recv().ok()?;
+        self.in_flight = false;
+        Some(written)
+    }
+
+    /// Waits for the checkpoint in flight, if any.
+    pub fn wait(&mut self) -> Option<Written> {
+        if !self.in_flight {
+            return None;
+        }
+        self.in_flight = false;
+        match self.results.recv() {
+            Ok(written) => Some(written),
+            Err(_) => Some(Written {
+                result: Err("the checkpoint writer stopped".to_owned()),
+                profiles: Vec::new(),
+            }),
+        }
+    }
+}
+
+impl Drop for CheckpointWriter {
+    fn drop(&mut self) {
+        self.jobs = None; // ends the thread's loop
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn write(store: &Store, snapshot: Snapshot) -> Written {
+    let mut batch = store.batch();
+    let mut profiles = Vec::with_capacity(snapshot.profiles.len());
+    if let Some(table) = &snapshot.profile_table {
+        for (id, state) in snapshot.profiles {
+            let deleted = state.is_none();
+            // Each state is let go once encoded: the engine copies a state
+            // it changes only while this still holds it.
+            match state {
+                None => batch.delete(table, id.as_bytes()),
+                Some(state) => match rmp_serde::to_vec(&*state) {
+                    Ok(bytes) => batch.put(table, id.as_bytes(), &bytes),
+                    Err(e) => {
+                        tracing::error!(profile = id, error = %e, "profile state not encodable");
+                    }
+                },
+            }
+            profiles.push((id, deleted));
+        }
+    }
+    for (table, changes) in &snapshot.tables {
+        add_changes(&mut batch, table, changes);
+    }
+    if let Some((table, key, value)) = &snapshot.meta {
+        batch.put(table, key, value);
+    }
+    Written {
+        result: batch.commit().map_err(|e| e.to_string()),
+        profiles,
+    }
+}
+
+pub(crate) fn add_changes(batch: &mut Batch, table: &Table, changes: &Changes) {
+    for (key, change) in changes {
+        match change {
+            Some(value) => batch.put(table, key, value),
+            None => batch.delete(table, key),
+        }
+    }
+}
