@@ -35,6 +35,11 @@ pub struct ProfilesBenchArgs {
     /// Latency probes (one new person each, under background load).
     #[arg(long, default_value_t = 2_000)]
     pub probes: usize,
+    /// Events per second of background load while probing latency (0: as
+    /// fast as the pipeline takes them, which measures queueing more than
+    /// the pipeline).
+    #[arg(long, default_value_t = 10_000)]
+    pub background_rate: u64,
     /// Skip the no-definitions baseline run.
     #[arg(long)]
     pub no_baseline: bool,
@@ -250,8 +255,8 @@ fn stored_records(rig: &Rig) -> anyhow::Result<u64> {
 }
 
 /// Sends probe events for new people while two clients keep a background
-/// load going; measures from the probe's ingest call to its recorded
-/// `Segment Entered`.
+/// load going (at `--background-rate`); measures from the probe's ingest
+/// call to its recorded `Segment Entered`.
 fn latency(
     rt: &tokio::runtime::Runtime,
     rig: &Arc<Rig>,
@@ -264,9 +269,19 @@ fn latency(
         for client in 0..2u64 {
             let (rig, stop) = (rig.clone(), stop.clone());
             let (profiles, churn) = (args.profiles, args.churn);
+            // Each client sends 100 events per tick.
+            let mut ticks = (args.background_rate > 0).then(|| {
+                let per_second = args.background_rate as f64 / 2.0 / 100.0;
+                let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / per_second));
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                ticks
+            });
             background.push(tokio::spawn(async move {
                 let mut n = 100;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    if let Some(ticks) = &mut ticks {
+                        ticks.tick().await;
+                    }
                     let texts = (0..100)
                         .map(|i| event_text((client * 100 + i) % profiles.max(1), n, churn))
                         .collect();
@@ -371,8 +386,12 @@ pub fn run(args: ProfilesBenchArgs) -> anyhow::Result<()> {
     let mut latencies = latency(&rt, &rig, &args)?;
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    let load = match args.background_rate {
+        0 => "as much load as it takes".to_owned(),
+        rate => format!("{rate} events/s of load"),
+    };
     println!(
-        "append -> Segment Entered recorded ({} probes under load): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        "append -> Segment Entered recorded ({} probes under {load}): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         latencies.len(),
         at(0.5).as_secs_f64() * 1e3,
         at(0.99).as_secs_f64() * 1e3,
