@@ -78,6 +78,10 @@ impl CheckpointWriter {
         }
     }
 
+    pub fn in_flight(&self) -> bool {
+        self.in_flight
+    }
+
     /// The result of the checkpoint in flight, once written; `None` when
     /// none is in flight or it is not written yet.
     pub fn poll(&mut self) -> Option<Written> {

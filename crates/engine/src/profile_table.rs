@@ -152,6 +152,11 @@ impl ProfileTable {
         Some(Arc::unwrap_or_clone(cached.state))
     }
 
+    /// States held in memory.
+    pub fn in_memory(&self) -> usize {
+        self.hot.len()
+    }
+
     pub fn capacity(&self) -> usize {
         self.capacity
     }

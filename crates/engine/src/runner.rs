@@ -122,7 +122,7 @@ impl Default for EngineOptions {
     fn default() -> Self {
         Self {
             cache_profiles: 200_000,
-            checkpoint_every: Duration::from_secs(5),
+            checkpoint_every: Duration::from_secs(30),
         }
     }
 }
