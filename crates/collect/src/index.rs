@@ -36,16 +36,46 @@ pub struct IndexedEvent {
     pub timestamp: i64,
 }
 
-#[derive(Debug, Default)]
+/// The index is split into this many maps, each behind its own lock, by
+/// bits of the id hash that the maps' own bucket and tag bits do not use:
+/// growing one big map under its write lock held every append for
+/// hundreds of milliseconds at a million people, and the engine then
+/// took the late records for gaps.
+const SHARDS: usize = 64;
+
+fn shard_of(hash: u64) -> usize {
+    ((hash >> 40) as usize) % SHARDS
+}
+
+type Shard = RwLock<PrehashedMap<u64, Vec<IndexedEvent>>>;
+
+#[derive(Debug)]
 pub struct EventIndex {
-    by_id: RwLock<PrehashedMap<u64, Vec<IndexedEvent>>>,
+    shards: Box<[Shard]>,
+}
+
+impl Default for EventIndex {
+    fn default() -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+        }
+    }
 }
 
 impl EventIndex {
+    fn shard(
+        &self,
+        hash: u64,
+    ) -> std::sync::RwLockWriteGuard<'_, PrehashedMap<u64, Vec<IndexedEvent>>> {
+        self.shards[shard_of(hash)]
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Adds events given as `([user_id, anonymous_id, profile_id], event)`,
-    /// taking the lock once for all of them.
+    /// taking each shard's lock once for all of them.
     pub fn add_all<'a>(&self, events: impl IntoIterator<Item = ([&'a str; 3], IndexedEvent)>) {
-        let mut map = self.by_id.write().unwrap_or_else(|e| e.into_inner());
+        let mut entries: Vec<(u64, IndexedEvent)> = Vec::new();
         for ([user_id, anonymous_id, profile_id], event) in events {
             for (kind, id) in [
                 (IdKind::UserId, user_id),
@@ -53,20 +83,28 @@ impl EventIndex {
                 (IdKind::Profile, profile_id),
             ] {
                 if !id.is_empty() {
-                    map.entry(id_hash(kind, id)).or_default().push(event);
+                    entries.push((id_hash(kind, id), event));
                 }
+            }
+        }
+        // Stable: one id's events keep their order.
+        entries.sort_by_key(|(hash, _)| shard_of(*hash));
+        for run in entries.chunk_by(|a, b| shard_of(a.0) == shard_of(b.0)) {
+            let mut map = self.shard(run[0].0);
+            for (hash, event) in run {
+                map.entry(*hash).or_default().push(*event);
             }
         }
     }
 
     /// Drops one record (erased) from the lists of its ids.
     pub fn remove(&self, ids: [&str; 3], location: RecordLocation) {
-        let mut map = self.by_id.write().unwrap_or_else(|e| e.into_inner());
         for (kind, id) in [IdKind::UserId, IdKind::AnonymousId, IdKind::Profile]
             .into_iter()
             .zip(ids)
         {
             let hash = id_hash(kind, id);
+            let mut map = self.shard(hash);
             if let Some(events) = map.get_mut(&hash) {
                 events.retain(|e| e.location != location);
                 if events.is_empty() {
@@ -79,10 +117,11 @@ impl EventIndex {
     /// Candidate events for an id; a hash collision may add strangers, so
     /// callers check the stored id.
     pub fn candidates(&self, kind: IdKind, id: &str) -> Vec<IndexedEvent> {
-        self.by_id
+        let hash = id_hash(kind, id);
+        self.shards[shard_of(hash)]
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&id_hash(kind, id))
+            .get(&hash)
             .cloned()
             .unwrap_or_default()
     }

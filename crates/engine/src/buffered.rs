@@ -113,9 +113,9 @@ impl BufferedTable {
         Some((table, self.committing.clone()))
     }
 
-    /// The store has the changes last taken.
-    pub fn committed(&mut self) {
-        self.committing = Arc::default();
+    /// The store has the changes last taken; returns them to be freed.
+    pub fn committed(&mut self) -> Arc<Changes> {
+        std::mem::take(&mut self.committing)
     }
 
     pub fn pending_len(&self) -> usize {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::book::{id_hash, ProfileBook};
 use crate::buffered::BufferedTable;
-use crate::checkpoint_writer::{CheckpointWriter, Snapshot, Written};
+use crate::checkpoint_writer::{CheckpointWriter, Garbage, Snapshot, Written};
 use crate::definitions::Definitions;
 use crate::profile_table::ProfileTable;
 use crate::runner::EngineError;
@@ -158,8 +158,7 @@ impl ProfileBook {
     /// Whether memory calls for a checkpoint now (else the interval
     /// decides): states past the capacity by half of it, which only a
     /// checkpoint lets go once they are changed, or four buffered rows
-    /// per state of capacity (about 100 MB at the default). Never while
-    /// one is being written. Writing states because they changed would
+    /// per state of capacity (about 100 MB at the default). Writing states because they changed would
     /// rewrite every active profile every few seconds: at 100,000 active
     /// people that was most of the CPU time of the engine's checkpoints.
     pub fn checkpoint_due(&self) -> bool {
@@ -218,10 +217,21 @@ impl ProfileBook {
         self.finish_checkpoint();
     }
 
-    /// Takes note of the checkpoint in flight if it is written by now.
-    pub fn poll_checkpoint(&mut self) {
-        if let Some(written) = self.writer.as_mut().and_then(CheckpointWriter::poll) {
-            self.checkpoint_written(&written);
+    /// Takes note of the checkpoint in flight if it is written by now;
+    /// false while it is still being written.
+    pub fn poll_checkpoint(&mut self) -> bool {
+        let Some(writer) = self.writer.as_mut() else {
+            return true;
+        };
+        if !writer.in_flight() {
+            return true;
+        }
+        match writer.poll() {
+            Some(written) => {
+                self.checkpoint_written(&written);
+                true
+            }
+            None => false,
         }
     }
 
@@ -241,12 +251,27 @@ impl ProfileBook {
                 false
             }
         };
+        let mut garbage: Garbage = Vec::new();
         if ok {
-            self.forwarded.committed();
-            self.merges.committed();
-            self.timers.committed();
-            self.members.committed();
+            let [members, history] = self.members.committed();
+            for rows in [
+                self.forwarded.committed(),
+                self.merges.committed(),
+                self.timers.committed(),
+                members,
+                history,
+            ] {
+                garbage.push(Box::new(rows));
+            }
         }
-        self.profiles.committed(ok, &written.profiles);
+        garbage.push(Box::new(self.profiles.committed(ok, &written.profiles)));
+        self.discard(garbage);
+    }
+
+    /// Frees `garbage` off the engine thread when there is a writer.
+    pub(crate) fn discard(&self, garbage: Garbage) {
+        if let Some(writer) = &self.writer {
+            writer.discard(garbage);
+        }
     }
 }

@@ -22,6 +22,9 @@ struct Cached {
     used: u64,
 }
 
+/// States let go from memory, to be freed elsewhere.
+pub(crate) type Evicted = Vec<(String, Arc<ProfileState>)>;
+
 /// Clean (written at the last checkpoint) and not waiting for a
 /// membership change to be read back.
 fn evictable(cached: &Cached) -> bool {
@@ -245,13 +248,12 @@ impl ProfileTable {
     /// How the checkpoint of the changes last taken went. Written: the
     /// store has them, so states may now leave memory. Failed: each is
     /// taken again by the next checkpoint (`written` holds the ids and
-    /// whether each was a removal).
-    pub fn committed(&mut self, ok: bool, written: &[(String, bool)]) {
+    /// whether each was a removal). Returns the states let go.
+    pub fn committed(&mut self, ok: bool, written: &[(String, bool)]) -> Evicted {
         if ok {
             self.removing.clear();
             self.unwritten = false;
-            self.evict();
-            return;
+            return self.evict();
         }
         for (id, removal) in written {
             if *removal {
@@ -268,14 +270,15 @@ impl ProfileTable {
                 }
             }
         }
+        Vec::new()
     }
 
-    /// Once the store has every change: drops the least recently used
-    /// clean states beyond the capacity (never one waiting for a
-    /// membership change).
-    pub fn evict(&mut self) {
+    /// Once the store has every change: lets the least recently used
+    /// clean states beyond the capacity go (never one waiting for a
+    /// membership change), returned for the caller to free.
+    pub fn evict(&mut self) -> Evicted {
         if self.table.is_none() || self.unwritten || self.hot.len() <= self.capacity {
-            return;
+            return Vec::new();
         }
         // The last use of the `excess`-th least recently used clean state:
         // that one and every clean state used before it go.
@@ -287,11 +290,15 @@ impl ProfileTable {
             .collect();
         let excess = self.hot.len() - self.capacity;
         let Some(index) = excess.min(ticks.len()).checked_sub(1) else {
-            return;
+            return Vec::new();
         };
         let (_, &mut cutoff, _) = ticks.select_nth_unstable(index);
-        self.hot.retain(|_, c| !evictable(c) || c.used > cutoff);
-        self.hot.shrink_to(self.capacity);
+        // The map keeps its size (at most half the capacity more than it
+        // needs): shrinking it rehashed every state left.
+        self.hot
+            .extract_if(|_, c| evictable(c) && c.used <= cutoff)
+            .map(|(id, cached)| (id, cached.state))
+            .collect()
     }
 }
 

@@ -183,9 +183,8 @@ impl SegmentMembers {
             .flatten()
     }
 
-    pub(crate) fn committed(&mut self) {
-        self.members.committed();
-        self.history.committed();
+    pub(crate) fn committed(&mut self) -> [Arc<Changes>; 2] {
+        [self.members.committed(), self.history.committed()]
     }
 
     pub(crate) fn pending_len(&self) -> usize {

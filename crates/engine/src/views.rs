@@ -107,7 +107,8 @@ impl ProfileBook {
                     visit(id, state);
                 }
             }
-            self.profiles.evict();
+            let evicted = self.profiles.evict();
+            self.discard(vec![Box::new(evicted)]);
             match ids.last() {
                 Some(last) if ids.len() == SWEEP => after = Some(last.clone()),
                 _ => return,

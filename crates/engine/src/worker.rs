@@ -103,10 +103,13 @@ impl Worker {
     }
 
     /// Writes a checkpoint when enough has changed or enough time passed.
-    /// The checkpoint is written on its own thread while records go on.
+    /// The checkpoint is written on its own thread while records go on;
+    /// the next is not taken before that one is written.
     pub(crate) fn maybe_checkpoint(&mut self) {
         let mut book = self.shared.book();
-        book.poll_checkpoint();
+        if !book.poll_checkpoint() {
+            return;
+        }
         if book.checkpoint_due() || self.last_checkpoint.elapsed() >= self.checkpoint_every {
             book.checkpoint();
             drop(book);
