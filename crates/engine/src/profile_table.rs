@@ -34,7 +34,7 @@ fn evictable(cached: &Cached) -> bool {
 #[derive(Debug, Default)]
 pub(crate) struct ProfileTable {
     table: Option<Table>,
-    hot: HashMap<String, Cached>,
+    hot: HashMap<String, Cached, foldhash::fast::RandomState>,
     /// Removed since the last checkpoint (deleted from the store then).
     removed: HashSet<String>,
     /// Removed in the checkpoint being written: the store still holds

@@ -1,6 +1,10 @@
 //! The identity graph: identifiers joined into profiles.
 
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
+
+/// Maps keyed by what events carry: foldhash, seeded per map, instead of
+/// SipHash, which was a tenth of identity resolution.
+type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::RandomState>;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -74,11 +78,11 @@ impl IdentityGraph {
     pub fn new(rules: IdentityRules) -> Self {
         Self {
             rules,
-            owner: HashMap::new(),
-            profiles: HashMap::new(),
+            owner: HashMap::default(),
+            profiles: HashMap::default(),
             next_profile: 0,
-            forwarded: HashMap::new(),
-            absorbed: HashMap::new(),
+            forwarded: HashMap::default(),
+            absorbed: HashMap::default(),
         }
     }
 
@@ -254,7 +258,7 @@ impl IdentityGraph {
     /// Whether joining `matched` (and the profiles they reach) stays within
     /// every per-kind limit.
     fn fits(&self, matched: &[Identifier]) -> bool {
-        let mut counts: HashMap<&IdKind, Vec<&str>> = HashMap::new();
+        let mut counts: HashMap<&IdKind, Vec<&str>> = HashMap::default();
         let profiles = self.profiles_of(matched);
         let held = profiles
             .iter()
