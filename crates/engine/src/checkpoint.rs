@@ -157,18 +157,12 @@ impl ProfileBook {
 
     /// Whether memory calls for a checkpoint now (else the interval
     /// decides): states past the capacity by half of it, which only a
-    /// checkpoint lets go once they are changed, or four buffered rows
-    /// per state of capacity (about 100 MB at the default). Writing states because they changed would
-    /// rewrite every active profile every few seconds: at 100,000 active
-    /// people that was most of the CPU time of the engine's checkpoints.
+    /// checkpoint lets go once they are changed, or four buffered rows per
+    /// state of capacity (about 100 MB at the default). Writing states
+    /// because they changed would rewrite every active profile every few
+    /// seconds: at 100,000 active people that was most of the CPU time of
+    /// the engine's checkpoints.
     pub fn checkpoint_due(&self) -> bool {
-        if self
-            .writer
-            .as_ref()
-            .is_some_and(CheckpointWriter::in_flight)
-        {
-            return false;
-        }
         let capacity = self.profiles.capacity().max(1);
         (self.profiles.in_memory() >= capacity + capacity / 2 && self.profiles.dirty_len() > 0)
             || self.members.pending_len() + self.timers.pending_len() >= 4 * capacity
@@ -183,8 +177,9 @@ impl ProfileBook {
             return;
         };
         self.finish_checkpoint();
+        let (profiles, unsettled) = self.profiles.take();
         let mut snapshot = Snapshot {
-            profiles: self.profiles.take(),
+            profiles,
             profile_table: Some(tables.profiles.clone()),
             ..Snapshot::default()
         };
@@ -197,7 +192,7 @@ impl ProfileBook {
             fingerprint: self.definitions.fingerprint(),
             applied: self.applied.clone(),
             settled: self.settled,
-            unsettled: self.profiles.unsettled(),
+            unsettled,
             segments: self.members.counts().clone(),
             profiles: self.profiles.count(),
             backfills: self.backfills.clone(),

@@ -208,16 +208,6 @@ impl ProfileTable {
         })
     }
 
-    /// Ids of states in memory that wait for a membership change to be
-    /// read back from the log.
-    pub fn unsettled(&self) -> Vec<String> {
-        self.hot
-            .iter()
-            .filter(|(_, c)| c.state.has_pending())
-            .map(|(id, _)| id.clone())
-            .collect()
-    }
-
     pub fn dirty_len(&self) -> usize {
         if self.table.is_none() {
             return 0;
@@ -226,23 +216,31 @@ impl ProfileTable {
     }
 
     /// Takes every change for a checkpoint: removed ids (`None`) and the
-    /// changed states, shared rather than copied.
-    pub fn take(&mut self) -> Vec<(String, Option<Arc<ProfileState>>)> {
+    /// changed states, shared rather than copied; with the ids of states
+    /// in memory that wait for a membership change to be read back from
+    /// the log (one walk over the cache for both).
+    pub fn take(&mut self) -> (Vec<(String, Option<Arc<ProfileState>>)>, Vec<String>) {
         if self.table.is_none() {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
         let mut taken = Vec::with_capacity(self.removed.len() + self.dirty);
+        let mut unsettled = Vec::new();
         for id in self.removed.drain() {
             self.removing.insert(id.clone());
             taken.push((id, None));
         }
-        for (id, cached) in self.hot.iter_mut().filter(|(_, c)| c.dirty) {
-            taken.push((id.clone(), Some(cached.state.clone())));
-            cached.dirty = false;
+        for (id, cached) in &mut self.hot {
+            if cached.state.has_pending() {
+                unsettled.push(id.clone());
+            }
+            if cached.dirty {
+                taken.push((id.clone(), Some(cached.state.clone())));
+                cached.dirty = false;
+            }
         }
         self.dirty = 0;
         self.unwritten = true;
-        taken
+        (taken, unsettled)
     }
 
     /// How the checkpoint of the changes last taken went. Written: the
@@ -325,7 +323,7 @@ mod tests {
         let mut table = ProfileTable::new(Some(stored.clone()), 0, 0);
         table.get_or_create("a", &definitions).events = 1;
         table.get_or_create("b", &definitions).events = 1;
-        let first = table.take();
+        let (first, _) = table.take();
         assert_eq!(ids(&first), [("a".into(), false), ("b".into(), false)]);
         // Clean and over capacity, but the store does not have them yet.
         table.evict();
@@ -348,7 +346,7 @@ mod tests {
         let written: Vec<(String, bool)> = ids(&first);
         drop(first);
         table.committed(false, &written);
-        let second = table.take();
+        let (second, _) = table.take();
         assert_eq!(ids(&second), [("a".into(), false), ("b".into(), true)]);
         assert_eq!(table.get("b", &definitions).map(|s| s.events), None);
         let mut writer = CheckpointWriter::start(store).expect("writer");
