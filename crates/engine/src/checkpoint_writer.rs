@@ -20,11 +20,13 @@ use crate::profile::ProfileState;
 /// Buffered changes of one table: `None` deletes the key.
 pub(crate) type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
+/// Profile id → its state, or `None` when the profile is gone.
+pub(crate) type ProfileRows = Vec<(String, Option<Arc<ProfileState>>)>;
+
 /// Everything one checkpoint writes, as taken on the engine thread.
 #[derive(Debug, Default)]
 pub(crate) struct Snapshot {
-    /// Profile id → its state, or `None` when the profile is gone.
-    pub profiles: Vec<(String, Option<Arc<ProfileState>>)>,
+    pub profiles: ProfileRows,
     pub profile_table: Option<Table>,
     pub tables: Vec<(Table, Arc<Changes>)>,
     /// The checkpoint record itself, last in the batch.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use percorso_store::Table;
 
+use crate::checkpoint_writer::ProfileRows;
 use crate::definitions::Definitions;
 use crate::profile::ProfileState;
 
@@ -219,7 +220,7 @@ impl ProfileTable {
     /// changed states, shared rather than copied; with the ids of states
     /// in memory that wait for a membership change to be read back from
     /// the log (one walk over the cache for both).
-    pub fn take(&mut self) -> (Vec<(String, Option<Arc<ProfileState>>)>, Vec<String>) {
+    pub fn take(&mut self) -> (ProfileRows, Vec<String>) {
         if self.table.is_none() {
             return (Vec::new(), Vec::new());
         }
