@@ -57,16 +57,23 @@ impl Backlog {
 
     /// Returns once the queue is at most `limit` records long.
     pub async fn room(&self) {
+        if self.has_room() {
+            return; // most requests: no waiter to register
+        }
         loop {
             let drained = self.drained.notified();
             tokio::pin!(drained);
             // Registered before looking, so a `done` in between still wakes it.
             drained.as_mut().enable();
-            if self.queued() <= self.limit || self.closed.load(Ordering::Acquire) {
+            if self.has_room() {
                 return;
             }
             drained.await;
         }
+    }
+
+    fn has_room(&self) -> bool {
+        self.queued() <= self.limit || self.closed.load(Ordering::Acquire)
     }
 }
 

@@ -2,7 +2,7 @@
 //! hashes and locations; the events themselves are read from the log, and
 //! their ids checked, when asked for.
 
-use std::sync::RwLock;
+use std::sync::{RwLock, RwLockWriteGuard};
 
 use percorso_log::RecordLocation;
 
@@ -63,11 +63,8 @@ impl Default for EventIndex {
 }
 
 impl EventIndex {
-    fn shard(
-        &self,
-        hash: u64,
-    ) -> std::sync::RwLockWriteGuard<'_, PrehashedMap<u64, Vec<IndexedEvent>>> {
-        self.shards[shard_of(hash)]
+    fn write(&self, shard: usize) -> RwLockWriteGuard<'_, PrehashedMap<u64, Vec<IndexedEvent>>> {
+        self.shards[shard]
             .write()
             .unwrap_or_else(|e| e.into_inner())
     }
@@ -75,7 +72,9 @@ impl EventIndex {
     /// Adds events given as `([user_id, anonymous_id, profile_id], event)`,
     /// taking each shard's lock once for all of them.
     pub fn add_all<'a>(&self, events: impl IntoIterator<Item = ([&'a str; 3], IndexedEvent)>) {
-        let mut entries: Vec<(u64, IndexedEvent)> = Vec::new();
+        let events = events.into_iter();
+        let mut entries: Vec<(usize, u64, IndexedEvent)> =
+            Vec::with_capacity(events.size_hint().0 * 3);
         for ([user_id, anonymous_id, profile_id], event) in events {
             for (kind, id) in [
                 (IdKind::UserId, user_id),
@@ -83,15 +82,16 @@ impl EventIndex {
                 (IdKind::Profile, profile_id),
             ] {
                 if !id.is_empty() {
-                    entries.push((id_hash(kind, id), event));
+                    let hash = id_hash(kind, id);
+                    entries.push((shard_of(hash), hash, event));
                 }
             }
         }
         // Stable: one id's events keep their order.
-        entries.sort_by_key(|(hash, _)| shard_of(*hash));
-        for run in entries.chunk_by(|a, b| shard_of(a.0) == shard_of(b.0)) {
-            let mut map = self.shard(run[0].0);
-            for (hash, event) in run {
+        entries.sort_by_key(|(shard, _, _)| *shard);
+        for run in entries.chunk_by(|a, b| a.0 == b.0) {
+            let mut map = self.write(run[0].0);
+            for (_, hash, event) in run {
                 map.entry(*hash).or_default().push(*event);
             }
         }
@@ -104,7 +104,7 @@ impl EventIndex {
             .zip(ids)
         {
             let hash = id_hash(kind, id);
-            let mut map = self.shard(hash);
+            let mut map = self.write(shard_of(hash));
             if let Some(events) = map.get_mut(&hash) {
                 events.retain(|e| e.location != location);
                 if events.is_empty() {

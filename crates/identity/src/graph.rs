@@ -240,19 +240,16 @@ impl IdentityGraph {
     /// The profile that already holds every one of `candidates`, when it
     /// is within every limit: the match then joins nothing new, drops
     /// nothing and merges nothing, which is most events once a person is
-    /// known — so the general path's limit checks are skipped.
+    /// known — so the general path's check per identifier is one check.
     fn sole_owner(&self, candidates: &[Identifier]) -> Option<&ProfileId> {
         let (first, rest) = candidates.split_first()?;
         let owner = self.owner.get(first)?;
         if !rest.iter().all(|i| self.owner.get(i) == Some(owner)) {
             return None;
         }
-        let held = &self.profiles.get(owner)?.identifiers;
-        let within = held.iter().all(|identifier| {
-            let same_kind = held.iter().filter(|i| i.kind == identifier.kind).count();
-            same_kind <= self.rules.limit(&identifier.kind)
-        });
-        within.then_some(owner)
+        // The profile already holds them all: together they fit exactly
+        // when the profile does.
+        self.fits(candidates).then_some(owner)
     }
 
     /// Whether joining `matched` (and the profiles they reach) stays within
