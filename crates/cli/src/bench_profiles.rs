@@ -195,14 +195,21 @@ async fn send(rig: &Rig, texts: Vec<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Events per second applied, and when the last was acknowledged and
+/// applied (from the first send).
+struct Throughput {
+    rate: f64,
+    acknowledged: Duration,
+    applied: Duration,
+}
+
 /// Sends every person's events (interleaved across people, as live
-/// traffic is) and waits until the engine applied them all. Returns the
-/// events per second applied, and when the last was acknowledged.
+/// traffic is) and waits until the engine applied them all.
 fn throughput(
     rt: &tokio::runtime::Runtime,
     rig: &Arc<Rig>,
     args: &ProfilesBenchArgs,
-) -> anyhow::Result<(f64, Duration)> {
+) -> anyhow::Result<Throughput> {
     let started = Instant::now();
     let acknowledged = rt.block_on(async {
         let mut tasks = Vec::new();
@@ -239,8 +246,12 @@ fn throughput(
         }
         anyhow::Ok(acknowledged)
     })?;
-    let rate = (args.profiles * args.events_per_profile) as f64 / started.elapsed().as_secs_f64();
-    Ok((rate, acknowledged))
+    let applied = started.elapsed();
+    Ok(Throughput {
+        rate: (args.profiles * args.events_per_profile) as f64 / applied.as_secs_f64(),
+        acknowledged,
+        applied,
+    })
 }
 
 /// Records in the log: the events sent plus the Segment Entered/Exited
@@ -362,12 +373,16 @@ pub fn run(args: ProfilesBenchArgs) -> anyhow::Result<()> {
         None
     } else {
         let rig = Arc::new(rig(&rt, false, args.cache_profiles)?);
-        let (rate, _) = throughput(&rt, &rig, &args)?;
+        let rate = throughput(&rt, &rig, &args)?.rate;
         println!("baseline (identity + log + profiles, no definitions): {rate:>10.0} events/s");
         Some(rate)
     };
     let rig = Arc::new(rig(&rt, true, args.cache_profiles)?);
-    let (rate, acknowledged) = throughput(&rt, &rig, &args)?;
+    let Throughput {
+        rate,
+        acknowledged,
+        applied,
+    } = throughput(&rt, &rig, &args)?;
     let ratio = baseline.map_or(String::new(), |b| {
         format!(" (ratio to baseline {:.2})", rate / b)
     });
@@ -375,7 +390,7 @@ pub fn run(args: ProfilesBenchArgs) -> anyhow::Result<()> {
     println!(
         "  (the last event acknowledged after {:.2} s, all applied after {:.2} s)",
         acknowledged.as_secs_f64(),
-        total as f64 / rate
+        applied.as_secs_f64()
     );
     let derived = stored_records(&rig)?.saturating_sub(total);
     println!(

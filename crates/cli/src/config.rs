@@ -116,14 +116,13 @@ fn validate(settings: &Settings) -> (Config, Vec<Problem>) {
             ),
         ));
     }
-    if let Some(window) = settings.text("ingest.dedup_window") {
-        match humantime::parse_duration(window) {
-            Ok(d) if !d.is_zero() => collect.dedup_window_millis = d.as_millis() as i64,
-            _ => problems.push(Problem::new(
-                "ingest.dedup_window",
-                format!("'{window}' is not a positive duration such as \"24h\" or \"30m\""),
-            )),
-        }
+    if let Some(d) = positive_duration(
+        settings,
+        "ingest.dedup_window",
+        "\"24h\" or \"30m\"",
+        &mut problems,
+    ) {
+        collect.dedup_window_millis = d.as_millis() as i64;
     }
     if let Some(partitions) = settings.count("log.partitions") {
         match u16::try_from(partitions) {
@@ -152,14 +151,13 @@ fn validate(settings: &Settings) -> (Config, Vec<Problem>) {
             ));
         }
     }
-    if let Some(interval) = settings.text("engine.checkpoint_interval") {
-        match humantime::parse_duration(interval) {
-            Ok(d) if !d.is_zero() => engine.checkpoint_every = d,
-            _ => problems.push(Problem::new(
-                "engine.checkpoint_interval",
-                format!("'{interval}' is not a positive duration such as \"5s\""),
-            )),
-        }
+    if let Some(d) = positive_duration(
+        settings,
+        "engine.checkpoint_interval",
+        "\"5s\"",
+        &mut problems,
+    ) {
+        engine.checkpoint_every = d;
     }
     let admin_token = settings.text("server.admin_token").map(str::to_owned);
     if admin_token.as_ref().is_some_and(|t| t.len() < 16) {
@@ -179,6 +177,27 @@ fn validate(settings: &Settings) -> (Config, Vec<Problem>) {
         source_file: None,
     };
     (config, problems)
+}
+
+/// The duration at `key`, if set; a problem naming `example` if it is not
+/// a positive duration.
+fn positive_duration(
+    settings: &Settings,
+    key: &str,
+    example: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<std::time::Duration> {
+    let text = settings.text(key)?;
+    match humantime::parse_duration(text) {
+        Ok(d) if !d.is_zero() => Some(d),
+        _ => {
+            problems.push(Problem::new(
+                key,
+                format!("'{text}' is not a positive duration such as {example}"),
+            ));
+            None
+        }
+    }
 }
 
 fn parse_listen(text: &str, key: &str, problems: &mut Vec<Problem>) -> SocketAddr {

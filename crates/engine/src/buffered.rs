@@ -56,7 +56,6 @@ impl BufferedTable {
     /// on (inclusive), in key order: the store's merged with the changes
     /// not yet written.
     pub fn scan(&self, prefix: &[u8], start: &[u8], limit: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
-        let start = if start < prefix { prefix } else { start };
         let mut buffered = overlay(
             range_of(&self.pending, prefix, start),
             range_of(&self.committing, prefix, start),
@@ -129,14 +128,15 @@ impl BufferedTable {
 
 type Change<'a> = (&'a Vec<u8>, &'a Option<Vec<u8>>);
 
-/// The changes whose keys start with `prefix`, from `start` on.
+/// The changes whose keys start with `prefix`, from `start` on (as
+/// `Table::scan` reads the store).
 fn range_of<'a>(
     changes: &'a Changes,
     prefix: &'a [u8],
     start: &'a [u8],
 ) -> impl Iterator<Item = Change<'a>> {
     changes
-        .range::<[u8], _>((Bound::Included(start), Bound::Unbounded))
+        .range::<[u8], _>((Bound::Included(start.max(prefix)), Bound::Unbounded))
         .take_while(move |(k, _)| k.starts_with(prefix))
 }
 

@@ -120,16 +120,17 @@ impl Table {
         Ok(value.map(|v| v.to_vec()))
     }
 
-    /// Entries with keys starting with `prefix`, from key `start` on (which
-    /// should itself start with `prefix`), in key order.
+    /// Entries with keys starting with `prefix`, from key `start` on (from
+    /// the first such key when `start` sorts before `prefix`), in key order.
     pub fn scan(
         &self,
         prefix: &[u8],
         start: &[u8],
     ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + '_ {
+        let start = start.max(prefix);
         let prefix = prefix.to_vec();
         self.keyspace
-            .range(start.to_vec()..)
+            .range(start..)
             .map(|guard| guard.into_inner())
             .take_while(move |item| match item {
                 Ok((key, _)) => key.starts_with(&prefix),
@@ -149,12 +150,11 @@ impl Table {
 
 impl Batch {
     pub fn put(&mut self, table: &Table, key: &[u8], value: &[u8]) {
-        self.batch
-            .insert(&table.keyspace, key.to_vec(), value.to_vec());
+        self.batch.insert(&table.keyspace, key, value);
     }
 
     pub fn delete(&mut self, table: &Table, key: &[u8]) {
-        self.batch.remove(&table.keyspace, key.to_vec());
+        self.batch.remove(&table.keyspace, key);
     }
 
     pub fn len(&self) -> usize {

@@ -19,9 +19,9 @@ fn write_config(path: &Path, traits: &str) {
     .unwrap();
 }
 
-const ORDERS_ALL: &str = "[[computed_traits]]\nname = \"orders\"\nevent = \"Order Completed\"\naggregation = \"count\"\n\n";
+pub(crate) const ORDERS_ALL: &str = "[[computed_traits]]\nname = \"orders\"\nevent = \"Order Completed\"\naggregation = \"count\"\n\n";
 const ORDERS_BIG: &str = "[[computed_traits]]\nname = \"orders\"\nevent = \"Order Completed\"\naggregation = \"count\"\nfilters = [{ path = \"properties.revenue\", comparison = \"greater_than\", value = 50 }]\n\n";
-const SPEND: &str = "[[computed_traits]]\nname = \"spend\"\nevent = \"Order Completed\"\naggregation = \"sum\"\nproperty = \"properties.revenue\"\n\n";
+pub(crate) const SPEND: &str = "[[computed_traits]]\nname = \"spend\"\nevent = \"Order Completed\"\naggregation = \"sum\"\nproperty = \"properties.revenue\"\n\n";
 
 /// The CLI against `server`, with the token the server was started with.
 fn admin(server: &Server, _data: &Path, args: &[&str]) -> Output {

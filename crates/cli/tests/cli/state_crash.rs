@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::definitions::get;
+use super::definitions::{get, ORDERS_ALL, SPEND};
 use super::profiles::stdout_of;
 use super::support::{default_write_key, percorso, runtime, Server, ADMIN_TOKEN};
 
@@ -77,10 +77,11 @@ fn derived_state_after_kill_9_is_what_the_log_alone_gives() {
     let rt = runtime();
     // A small cache and frequent checkpoints, so kills land between
     // checkpoints, during them, and while states are read back.
-    let traits = "[[computed_traits]]\nname = \"orders\"\nevent = \"Order Completed\"\naggregation = \"count\"\n\n[[computed_traits]]\nname = \"spend\"\nevent = \"Order Completed\"\naggregation = \"sum\"\nproperty = \"properties.revenue\"\n";
     std::fs::write(
         &config,
-        format!("[engine]\ncache_profiles = 100\ncheckpoint_interval = \"30ms\"\n\n{traits}"),
+        format!(
+            "[engine]\ncache_profiles = 100\ncheckpoint_interval = \"30ms\"\n\n{ORDERS_ALL}{SPEND}"
+        ),
     )
     .unwrap();
     for round in 0..ROUNDS {
@@ -89,7 +90,7 @@ fn derived_state_after_kill_9_is_what_the_log_alone_gives() {
         if round == 0 {
             let rule =
                 json!({ "name": "big", "rule": { "trait": "spend", "greater_or_equal": 2000 } });
-            let created = runtime().block_on(async {
+            let created = rt.block_on(async {
                 reqwest::Client::new()
                     .post(server.url("/api/v1/segments"))
                     .bearer_auth(ADMIN_TOKEN)
