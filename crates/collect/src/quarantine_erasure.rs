@@ -4,8 +4,10 @@
 //! A refused event was never resolved to a profile, so entries are matched
 //! by identifier: a parsed event by the identifiers identity resolution
 //! would read from it; text that was not valid JSON by containing an
-//! identifier's value. Erring towards erasing: an entry of someone else
-//! that carries the same value goes too.
+//! identifier's value, compared the way the kind is normalised (an email
+//! whatever its case, a phone by its digits whatever the punctuation).
+//! Erring towards erasing: an entry of someone else that carries the same
+//! value goes too.
 
 use percorso_identity::{identifiers_of, IdKind, Identifier};
 use percorso_log::RecordLocation;
@@ -54,9 +56,7 @@ impl Collector {
 
 fn names_any(event: &Value, identifiers: &[Identifier], custom_kinds: &[String]) -> bool {
     match event {
-        Value::String(text) => identifiers
-            .iter()
-            .any(|id| id.value.len() >= MIN_TEXT_MATCH && text.contains(id.value.as_str())),
+        Value::String(text) => text_names_any(text, identifiers),
         _ => {
             let extracted = identifiers_of(event, custom_kinds);
             let previous = extracted.previous_id.iter().flat_map(|value| {
@@ -73,6 +73,23 @@ fn names_any(event: &Value, identifiers: &[Identifier], custom_kinds: &[String])
                 .any(|found| identifiers.contains(&found))
         }
     }
+}
+
+/// Whether unparsed text holds one of the values, in the form the kind is
+/// normalised to: identity lowercases emails and keeps only a phone's
+/// digits, so the stored value would miss `ADA@Example.com` or
+/// `+44 20 7946 0018` written as sent.
+fn text_names_any(text: &str, identifiers: &[Identifier]) -> bool {
+    let lowercase = text.to_lowercase();
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    identifiers.iter().any(|id| {
+        let (haystack, needle) = match id.kind.as_str() {
+            IdKind::EMAIL => (lowercase.as_str(), id.value.as_str()),
+            IdKind::PHONE => (digits.as_str(), id.value.trim_start_matches('+')),
+            _ => (text, id.value.as_str()),
+        };
+        needle.len() >= MIN_TEXT_MATCH && haystack.contains(needle)
+    })
 }
 
 #[cfg(test)]
@@ -92,6 +109,7 @@ mod tests {
             json!({ "type": "identify", "anonymousId": "x", "traits": { "email": "ADA@example.com " } }),
             json!({ "type": "alias", "previousId": "ada", "userId": "y" }),
             json!("{\"userId\": \"ada\", broken"),
+            json!("{\"traits\": {\"email\": \"Ada@Example.COM\"}, broken"),
         ];
         for event in &named {
             assert!(names_any(event, &ada, &[]), "{event}");
@@ -99,9 +117,19 @@ mod tests {
         let others = [
             json!({ "type": "track", "userId": "grace", "properties": { "note": "ada" } }),
             json!("{\"userId\": \"grace\", broken"),
+            json!("{\"userId\": \"ADA\", broken"),
         ];
         for event in &others {
             assert!(!names_any(event, &ada, &[]), "{event}");
         }
+    }
+
+    #[test]
+    fn unparsed_text_matches_a_phone_by_its_digits() {
+        let ada = [Identifier::new("phone", "+44 20 7946 0018")];
+        let sent = json!("{\"traits\": {\"phone\": \"+44 (20) 7946-0018\"}, broken");
+        assert!(names_any(&sent, &ada, &[]));
+        let other = json!("{\"traits\": {\"phone\": \"+44 20 7946 0019\"}, broken");
+        assert!(!names_any(&other, &ada, &[]));
     }
 }
