@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use percorso_collect::{
-    BatchDefaults, CollectConfig, Collector, DataDir, IncomingItem, Origin, Source,
+    BatchDefaults, CollectConfig, Collector, DataDir, IncomingItem, IndexWriter, Origin, Source,
 };
 use percorso_core::SystemClock;
 use percorso_engine::{Engine, EngineOptions};
@@ -119,6 +119,7 @@ fn event_text(person: u64, n: u64, churn: bool) -> String {
 /// Fields drop in order: the directory goes last, after the engine has
 /// closed its state store in it.
 struct Rig {
+    _index_writer: IndexWriter,
     collector: Arc<Collector>,
     engine: Arc<Engine>,
     source: Source,
@@ -171,6 +172,7 @@ fn rig(
         created_at: String::new(),
     };
     Ok(Rig {
+        _index_writer: collector.start_index_writer(),
         _dir: dir,
         collector,
         engine,

@@ -124,6 +124,10 @@ fn validate(settings: &Settings) -> (Config, Vec<Problem>) {
     ) {
         collect.dedup_window_millis = d.as_millis() as i64;
     }
+    if let Some(d) = positive_duration(settings, "ingest.index_interval", "\"10s\"", &mut problems)
+    {
+        collect.index_write_every = d;
+    }
     if let Some(partitions) = settings.count("log.partitions") {
         match u16::try_from(partitions) {
             Ok(n) if n >= 1 => collect.log.partitions = n,
@@ -263,6 +267,10 @@ pub fn check(file: Option<&Path>, data_flag: Option<&Path>) -> anyhow::Result<()
         humantime::format_duration(std::time::Duration::from_millis(
             config.collect.dedup_window_millis as u64
         ))
+    );
+    println!(
+        "  ingest.index_interval  = {}",
+        humantime::format_duration(config.collect.index_write_every)
     );
     println!(
         "  log.partitions         = {} (fixed when the log is created)",

@@ -39,6 +39,7 @@ const SETTINGS: [(&str, &[(&str, Kind)]); 6] = [
         &[
             ("max_event_bytes", Kind::Count),
             ("dedup_window", Kind::Text),
+            ("index_interval", Kind::Text),
         ],
     ),
     (

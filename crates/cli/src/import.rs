@@ -10,7 +10,8 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use percorso_collect::{
-    BatchDefaults, Collector, DataDir, IncomingItem, Origin, Rejection, Source, SourceRegistry,
+    BatchDefaults, Collector, DataDir, IncomingItem, IndexWriter, Origin, Rejection, Source,
+    SourceRegistry,
 };
 use percorso_core::{format_millis, Clock, SystemClock};
 use percorso_log::OpenMode;
@@ -105,8 +106,9 @@ struct Summary {
 /// Where the lines go: straight into the data directory, or to a server.
 enum Destination {
     Local {
-        // Boxed: the collector is large and the enum is moved around.
-        collector: Box<Collector>,
+        collector: Arc<Collector>,
+        /// Keeps the event index on disk through a long import.
+        index_writer: IndexWriter,
         source: Arc<Source>,
         runtime: tokio::runtime::Runtime,
     },
@@ -123,12 +125,13 @@ impl Destination {
         }
         let data = DataDir::new(&config.data_dir);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let collector = Collector::open(
+        let collector = Arc::new(Collector::open(
             &data,
             config.collect.clone(),
             clock.clone(),
             OpenMode::ReadWrite,
-        )?;
+        )?);
+        let index_writer = collector.start_index_writer();
         let registry = SourceRegistry::open(data.sources())?;
         let source = match registry.by_name(&args.source)? {
             Some(source) => source,
@@ -138,7 +141,8 @@ impl Destination {
         let runtime = tokio::runtime::Builder::new_current_thread().build()?;
         Ok((
             Destination::Local {
-                collector: Box::new(collector),
+                collector,
+                index_writer,
                 source,
                 runtime,
             },
@@ -152,6 +156,7 @@ impl Destination {
                 collector,
                 source,
                 runtime,
+                ..
             } => {
                 let history = BatchDefaults {
                     historical: true,
@@ -172,8 +177,14 @@ impl Destination {
         }
     }
 
-    fn close(&self) {
-        if let Destination::Local { collector, .. } = self {
+    fn close(self) {
+        if let Destination::Local {
+            collector,
+            index_writer,
+            ..
+        } = self
+        {
+            drop(index_writer); // its last write
             collector.log().close();
         }
     }

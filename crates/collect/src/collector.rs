@@ -6,15 +6,16 @@ use std::sync::{Arc, OnceLock};
 use percorso_core::Clock;
 use percorso_identity::IdentityRules;
 use percorso_log::{EventLog, LogOptions, OpenMode};
+use percorso_store::Store;
 use serde_json::Value;
 
 use crate::data_dir::{DataDir, DataDirLock};
 use crate::dedup::{dedup_key, DedupIndex};
 use crate::erasure::ErasedProfiles;
 use crate::error::CollectError;
+use crate::event_index::EventIndex;
 use crate::identity_stage::IdentityStage;
 use crate::incoming::{IncomingItem, IngestOutcome, ItemBody, RejectedItem};
-use crate::index::EventIndex;
 use crate::normalize::{normalize, BatchDefaults};
 use crate::quarantine;
 use crate::rejection::Rejection;
@@ -31,6 +32,8 @@ pub struct CollectConfig {
     pub identity: IdentityRules,
     /// Trait names that are identifiers of a custom kind (`loyalty_card`).
     pub custom_identifiers: Vec<String>,
+    /// How often the event index's recent entries go to the state store.
+    pub index_write_every: std::time::Duration,
 }
 
 impl Default for CollectConfig {
@@ -41,9 +44,13 @@ impl Default for CollectConfig {
             log: LogOptions::default(),
             identity: IdentityRules::default(),
             custom_identifiers: Vec::new(),
+            index_write_every: std::time::Duration::from_secs(10),
         }
     }
 }
+
+/// Block cache of the state store, shared by its tables.
+const STORE_CACHE_BYTES: u64 = 64 << 20;
 
 /// The collection layer over one data directory.
 #[derive(Debug)]
@@ -53,6 +60,9 @@ pub struct Collector {
     pub(crate) dedup: DedupIndex,
     pub(crate) index: EventIndex,
     pub(crate) identity: IdentityStage,
+    /// The data directory's state store, held by a writing collector: the
+    /// event index lives there, and the profile engine's state.
+    store: Option<Store>,
     clock: Arc<dyn Clock>,
     config: CollectConfig,
     /// Routes events identity could not resolve (all ids blocked).
@@ -84,11 +94,22 @@ impl Collector {
             ..config.log
         };
         let (quarantine, _) = EventLog::open(&data.quarantine(), quarantine_options, mode)?;
+        // Only the writer may open the store (it locks it); a reader
+        // beside a running server keeps its index in memory.
+        let store = match mode {
+            OpenMode::ReadWrite => Some(Store::open(&data.state(), STORE_CACHE_BYTES)?),
+            OpenMode::ReadOnly => None,
+        };
+        let index = match &store {
+            Some(store) => EventIndex::stored(store)?,
+            None => EventIndex::default(),
+        };
         let collector = Self {
             log,
             quarantine,
             dedup: DedupIndex::new(config.dedup_window_millis),
-            index: EventIndex::default(),
+            index,
+            store,
             identity: IdentityStage::new(
                 config.identity.clone(),
                 config.custom_identifiers.clone(),
@@ -107,6 +128,11 @@ impl Collector {
 
     pub fn log(&self) -> &EventLog {
         &self.log
+    }
+
+    /// The state store, when this collector writes the data directory.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
     }
 
     pub fn clock(&self) -> &dyn Clock {

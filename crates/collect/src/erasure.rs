@@ -23,7 +23,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::collector::Collector;
 use crate::error::CollectError;
-use crate::index::IdKind;
+use crate::filing;
+use crate::index::IndexKey;
 use crate::stored::StoredEvent;
 
 /// What an erasure removed.
@@ -135,12 +136,14 @@ impl Collector {
         let records = self.records_of(&profiles)?;
         let locations: Vec<RecordLocation> = records.iter().map(|(l, _)| *l).collect();
         self.log.erase(&locations)?;
-        for (location, [user_id, anonymous_id, profile_id]) in &records {
-            self.index.remove(
-                [user_id, anonymous_id, profile_id].map(String::as_str),
-                *location,
-            );
-        }
+        let filed: Vec<(IndexKey, RecordLocation)> = records
+            .iter()
+            .flat_map(|(location, ids)| {
+                let keys = filing::every_key(ids.each_ref().map(String::as_str));
+                keys.into_iter().map(|key| (key, *location))
+            })
+            .collect();
+        self.index.remove(&filed)?;
         self.identity.graph().forget(&live);
         metrics::counter!("percorso_profiles_erased_total").increment(1);
         tracing::info!(profile = %live.0, events = records.len(), "erased a profile");
@@ -161,7 +164,11 @@ impl Collector {
     ) -> Result<Vec<(RecordLocation, [String; 3])>, CollectError> {
         let mut found = Vec::new();
         for profile in profiles {
-            for candidate in self.index.candidates(IdKind::Profile, profile) {
+            let mut candidates = self.index.candidates(IndexKey::profile(profile))?;
+            // A record can be both in memory and in the store a moment.
+            candidates.sort_by_key(|c| (c.location.partition, c.location.offset));
+            candidates.dedup_by_key(|c| c.location);
+            for candidate in candidates {
                 let bytes = self.log.read_at(candidate.location)?;
                 if bytes.is_empty() {
                     continue; // already erased

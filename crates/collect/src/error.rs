@@ -20,6 +20,8 @@ pub enum CollectError {
     SourceExists(String),
     #[error("{0}")]
     Config(String),
+    #[error(transparent)]
+    Store(#[from] percorso_store::StoreError),
     #[error("stored event at {location} cannot be decoded: {reason}")]
     Decode { location: String, reason: String },
 }

@@ -7,7 +7,8 @@ use serde_json::value::RawValue;
 
 use crate::collector::Collector;
 use crate::error::CollectError;
-use crate::index::{IdKind, IndexedEvent};
+use crate::filing;
+use crate::index::{IdKind, IndexKey, IndexedEvent};
 use crate::quarantine::{self, QuarantinePage};
 use crate::stored::StoredEvent;
 
@@ -31,6 +32,16 @@ pub struct EventPage {
 
 /// Identity stamps read from one partition.
 type Facts = Vec<(ProfileId, IdentityStamp)>;
+
+/// What reading one partition at start gathered.
+#[derive(Default)]
+struct PartitionScan {
+    events: u64,
+    facts: Facts,
+    /// Records of erased profiles still readable (an erasure a crash cut
+    /// short).
+    to_erase: Vec<RecordLocation>,
+}
 
 /// What a rebuild read.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -66,10 +77,14 @@ impl Collector {
         ids: &[String],
         limit: usize,
     ) -> Result<EventPage, CollectError> {
-        let mut candidates: Vec<IndexedEvent> = ids
-            .iter()
-            .flat_map(|id| self.index.candidates(kind, id))
-            .collect();
+        let keys = match kind {
+            IdKind::Profile => ids.iter().map(|id| IndexKey::profile(id)).collect(),
+            _ => filing::lookup_keys(&self.identity.graph(), kind, ids),
+        };
+        let mut candidates: Vec<IndexedEvent> = Vec::new();
+        for key in keys {
+            candidates.extend(self.index.candidates(key)?);
+        }
         candidates.sort_by_key(|c| (c.timestamp, c.location.partition, c.location.offset));
         candidates.dedup_by_key(|c| c.location);
         let mut events = Vec::new();
@@ -102,17 +117,26 @@ impl Collector {
         Ok(EventPage { events, total })
     }
 
+    /// How many index entries are filed under the id's own key, whatever
+    /// the records now hold (erased ones count): what an erasure must
+    /// leave at zero.
+    pub fn index_entries(&self, kind: IdKind, id: &str) -> Result<usize, CollectError> {
+        Ok(self.index.candidates(IndexKey::new(kind, id))?.len())
+    }
+
     /// A page of quarantined events from `offset`.
     pub fn quarantined(&self, offset: u64, limit: usize) -> Result<QuarantinePage, CollectError> {
         quarantine::read_page(&self.quarantine, offset, limit)
     }
 
-    /// Replays every partition into the dedup window and the event index,
-    /// one thread per partition.
+    /// Replays every partition into the dedup window and the identity
+    /// graph, one thread per partition, and files in the event index the
+    /// records after what the store covers.
     pub(crate) fn rebuild_from_log(&self, mode: OpenMode) -> Result<RebuildStats, CollectError> {
         let now = self.clock().now_millis();
         let partitions = self.log.partition_count();
-        let counts = std::thread::scope(|scope| {
+        let covered = self.index.covered()?;
+        let scans = std::thread::scope(|scope| {
             let workers: Vec<_> = (0..partitions)
                 .map(|p| scope.spawn(move || self.rebuild_partition(p, now)))
                 .collect();
@@ -126,44 +150,92 @@ impl Collector {
                 })
                 .collect::<Result<Vec<_>, CollectError>>()
         })?;
-        let mut facts = Vec::new();
-        let mut events = 0;
-        let mut unfinished = Vec::new();
-        for (count, partition_facts, to_erase) in counts {
-            events += count;
-            facts.extend(partition_facts);
-            unfinished.extend(to_erase);
+        let mut whole = PartitionScan::default();
+        for scan in scans {
+            whole.events += scan.events;
+            whole.facts.extend(scan.facts);
+            whole.to_erase.extend(scan.to_erase);
         }
-        if mode == OpenMode::ReadWrite && !unfinished.is_empty() {
+        if mode == OpenMode::ReadWrite && !whole.to_erase.is_empty() {
             tracing::warn!(
-                records = unfinished.len(),
+                records = whole.to_erase.len(),
                 "finishing an erasure a crash interrupted"
             );
-            self.log.erase(&unfinished)?;
+            self.log.erase(&whole.to_erase)?;
         }
-        self.identity.restore(&facts);
+        self.identity.restore(&whole.facts);
         self.identity
             .graph()
             .reserve_sequences_below(self.erased.sequence_floor);
-        let stats = RebuildStats { events };
+        // Filed once the graph is whole, since whether an id is stray
+        // depends on it: a second read, of what the store does not cover.
+        let filed = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..partitions)
+                .map(|p| {
+                    let covered = covered.get(usize::from(p)).copied().unwrap_or(0);
+                    scope.spawn(move || self.file_from(p, covered))
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .sum::<Result<u64, CollectError>>()
+        })?;
+        let stats = RebuildStats {
+            events: whole.events,
+        };
         tracing::info!(
             events = stats.events,
+            filed,
             profiles = self.identity.graph().profile_count(),
-            "rebuilt dedup window, event index and identity graph from the log"
+            "rebuilt the dedup window and the identity graph from the log, filed the index's tail"
         );
         Ok(stats)
     }
 
-    /// Reads one partition; also returns the records of erased profiles
-    /// still in it (an erasure a crash cut short).
-    fn rebuild_partition(
-        &self,
-        partition: u16,
-        now: i64,
-    ) -> Result<(u64, Facts, Vec<RecordLocation>), CollectError> {
-        let mut events = 0;
-        let mut facts = Vec::new();
-        let mut to_erase = Vec::new();
+    /// Files in the event index the records of `partition` from `offset`
+    /// on; returns how many.
+    fn file_from(&self, partition: u16, offset: u64) -> Result<u64, CollectError> {
+        let mut filed = 0;
+        let mut entries = Vec::new();
+        let mut reader = self.log.reader(partition, offset)?.peekable();
+        while reader.peek().is_some() {
+            let records: Vec<_> = reader.by_ref().take(FILING_CHUNK).collect();
+            let graph = self.identity.graph();
+            for record in records {
+                let (record, location) = record?;
+                if record.payload.is_empty() {
+                    continue; // erased
+                }
+                let stored = StoredEvent::decode(&record.payload).map_err(|reason| {
+                    CollectError::Decode {
+                        location: format!("{location:?}"),
+                        reason,
+                    }
+                })?;
+                if self.erased.contains(stored.profile_id) {
+                    continue;
+                }
+                let indexed = IndexedEvent {
+                    location,
+                    timestamp: stored.timestamp,
+                };
+                let ids = [stored.user_id, stored.anonymous_id, stored.profile_id];
+                filing::file(&graph, ids, indexed, &mut entries);
+                filed += 1;
+            }
+            drop(graph);
+            self.index.add_all(std::mem::take(&mut entries));
+        }
+        Ok(filed)
+    }
+
+    /// Reads one partition into the dedup window and the identity facts.
+    fn rebuild_partition(&self, partition: u16, now: i64) -> Result<PartitionScan, CollectError> {
+        let mut scan = PartitionScan::default();
         for record in self.log.reader(partition, 0)? {
             let (record, location) = record?;
             if record.payload.is_empty() {
@@ -175,32 +247,28 @@ impl Collector {
                     reason,
                 })?;
             if self.erased.contains(stored.profile_id) {
-                to_erase.push(location);
+                scan.to_erase.push(location);
                 continue;
             }
             self.dedup
                 .remember(stored.dedup_key, stored.received_at, now);
-            let indexed = IndexedEvent {
-                location,
-                timestamp: stored.timestamp,
-            };
-            self.index.add_all([(
-                [stored.user_id, stored.anonymous_id, stored.profile_id],
-                indexed,
-            )]);
             if !stored.stamp.is_empty() {
                 let stamp =
                     IdentityStamp::decode(stored.stamp).map_err(|reason| CollectError::Decode {
                         location: format!("{location:?}"),
                         reason,
                     })?;
-                facts.push((ProfileId(stored.profile_id.to_owned()), stamp));
+                scan.facts
+                    .push((ProfileId(stored.profile_id.to_owned()), stamp));
             }
-            events += 1;
+            scan.events += 1;
         }
-        Ok((events, facts, to_erase))
+        Ok(scan)
     }
 }
+
+/// Records filed per hold of the identity graph at start.
+const FILING_CHUNK: usize = 4_096;
 
 fn decode<'a>(bytes: &'a [u8], candidate: &IndexedEvent) -> Result<StoredEvent<'a>, CollectError> {
     StoredEvent::decode(bytes).map_err(|reason| CollectError::Decode {

@@ -9,6 +9,7 @@ use crate::backlog::Backlog;
 use crate::collector::Collector;
 use crate::dedup::Claim;
 use crate::error::CollectError;
+use crate::filing;
 use crate::incoming::IngestOutcome;
 use crate::index::IndexedEvent;
 use crate::normalize::NormalizedEvent;
@@ -197,8 +198,10 @@ impl Collector {
     }
 
     fn index_all(&self, pending: &[Pending], locations: &[RecordLocation]) {
-        self.index
-            .add_all(pending.iter().zip(locations).map(|(p, location)| {
+        let mut entries = Vec::with_capacity(pending.len());
+        {
+            let graph = self.identity.graph();
+            for (p, location) in pending.iter().zip(locations) {
                 let indexed = IndexedEvent {
                     location: *location,
                     timestamp: p.event.timestamp,
@@ -208,7 +211,9 @@ impl Collector {
                     p.event.anonymous_id.as_str(),
                     p.profile.as_deref().unwrap_or_default(),
                 ];
-                (ids, indexed)
-            }));
+                filing::file(&graph, ids, indexed, &mut entries);
+            }
+        }
+        self.index.add_all(entries);
     }
 }

@@ -18,6 +18,13 @@ use crate::rules::IdentityRules;
 #[serde(transparent)]
 pub struct ProfileId(pub String);
 
+/// Lets maps keyed by profile id be asked with a `&str`.
+impl std::borrow::Borrow<str> for ProfileId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for ProfileId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -165,6 +172,19 @@ impl IdentityGraph {
     /// The profile holding an identifier.
     pub fn profile_of(&self, identifier: &Identifier) -> Option<&ProfileId> {
         self.owner.get(identifier)
+    }
+
+    /// Whether looking `identifier` up (its owner, and every profile
+    /// merged into that) reaches what is stamped with `profile`.
+    pub fn leads_to(&self, identifier: &Identifier, profile: &str) -> bool {
+        let Some(owner) = self.owner.get(identifier) else {
+            return false;
+        };
+        let mut current = profile;
+        while let Some(next) = self.forwarded.get(current) {
+            current = &next.0;
+        }
+        owner.0 == current
     }
 
     /// A profile's identifiers, highest priority first.

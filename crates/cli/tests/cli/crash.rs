@@ -21,9 +21,14 @@ fn acknowledged_events_survive_kill_9_and_are_never_duplicated() {
     // messageId → userId of every acknowledged event, over all rounds.
     let acked: Arc<Mutex<HashMap<String, String>>> = Arc::default();
     let mut in_flight_at_kill = Vec::new();
-    // Small segments, so kills also land around segment rolls.
+    // Small segments, so kills also land around segment rolls; the event
+    // index written to the store often, so they land around those writes.
     let config = dir.path().join("percorso.toml");
-    std::fs::write(&config, "[log]\nsegment_bytes = 65536\n").unwrap();
+    std::fs::write(
+        &config,
+        "[log]\nsegment_bytes = 65536\n[ingest]\nindex_interval = \"40ms\"\n",
+    )
+    .unwrap();
     for round in 0..ROUNDS {
         let server = Server::start_with_config(&data, &config);
         let key = default_write_key(&data);

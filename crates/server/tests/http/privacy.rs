@@ -6,6 +6,8 @@ use std::path::Path;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use percorso_collect::IdKind;
+
 use crate::harness::TestApp;
 use crate::profiles::{get_ok, send, two_devices};
 
@@ -122,14 +124,36 @@ async fn erasure_removes_the_person_everywhere_and_nothing_brings_them_back() {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
     let quarantined = get_ok(&app, "/api/v1/quarantine").await["items"].clone();
     assert_eq!(quarantined.as_array().unwrap().len(), 3, "{quarantined}");
+    // Her events so far go to the state store's index; the next ones stay
+    // in memory: the erasure must take them out of both.
+    write_index(&app).await;
+    send(
+        &app,
+        "/v1/track",
+        json!({ "userId": "u-ada", "event": "Viewed Basket" }),
+    )
+    .await;
+    let filed = |app: &TestApp, profile: &str| {
+        app.state
+            .collector
+            .index_entries(IdKind::Profile, profile)
+            .unwrap()
+    };
+    // 5 in the store, 1 in memory; her phone's first page is filed under
+    // the profile merged into hers.
+    assert_eq!(filed(&app, &ada), 6);
 
     let reply = app
         .admin(Method::DELETE, &format!("/api/v1/profiles/{ada}"), None)
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     assert_eq!(reply.json["profile_id"], ada.as_str());
-    assert_eq!(reply.json["events"], 6, "5 sent + Segment Entered");
-    assert_eq!(reply.json["profiles"].as_array().unwrap().len(), 2);
+    assert_eq!(reply.json["events"], 7, "6 sent + Segment Entered");
+    let erased = reply.json["profiles"].as_array().unwrap();
+    assert_eq!(erased.len(), 2);
+    for profile in erased {
+        assert_eq!(filed(&app, profile.as_str().unwrap()), 0, "{profile}");
+    }
     assert_eq!(reply.json["quarantined"], 2);
     let left = get_ok(&app, "/api/v1/quarantine").await["items"].clone();
     let left: Vec<&Value> = left
@@ -191,6 +215,15 @@ async fn erasure_removes_the_person_everywhere_and_nothing_brings_them_back() {
     let rebuilt = app.rebuilt_digest(app.state.engine.definitions(), &app.partitions());
     assert_eq!(rebuilt, live);
     assert!(!live.contains_key(&ada));
+}
+
+/// Has the collector write its event index to the state store now.
+async fn write_index(app: &TestApp) {
+    let collector = app.state.collector.clone();
+    tokio::task::spawn_blocking(move || collector.write_index())
+        .await
+        .unwrap()
+        .unwrap();
 }
 
 async fn assert_person_gone(app: &TestApp, ada: &str, bob: &str) {

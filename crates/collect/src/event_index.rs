@@ -1,0 +1,148 @@
+//! Which stored events belong to a profile (or a stray id, see `index`):
+//! recent entries in memory, the rest in the state store.
+//!
+//! Ingest files entries in the `recent` tier. A write moves that tier aside
+//! (`unwritten`), while ingest is held still so that the tier holds exactly
+//! the records below the log's end offsets, then writes it with those
+//! offsets as the coverage and lets it go. Readers look in every tier and
+//! the store; a record seen twice (a tier whose write has just landed) is
+//! one candidate, since callers deduplicate by location.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use percorso_log::RecordLocation;
+use percorso_store::{Store, StoreError};
+
+use crate::index::{IndexKey, IndexedEvent, MemoryIndex};
+use crate::stored_index::StoredIndex;
+
+#[derive(Debug, Default)]
+struct Tiers {
+    recent: Arc<MemoryIndex>,
+    /// Moved aside for a write; more than one when a write failed and the
+    /// next one takes it again.
+    unwritten: Vec<Arc<MemoryIndex>>,
+}
+
+#[derive(Debug, Default)]
+pub struct EventIndex {
+    tiers: RwLock<Tiers>,
+    /// `None` for a collector that only reads: it cannot open the store
+    /// beside the server that holds it, and keeps everything in memory.
+    stored: Option<StoredIndex>,
+    /// One write at a time; an erasure waits for it, so that a write
+    /// cannot put back rows the erasure just took out.
+    writing: Mutex<()>,
+}
+
+impl EventIndex {
+    pub(crate) fn stored(store: &Store) -> Result<Self, StoreError> {
+        Ok(Self {
+            stored: Some(StoredIndex::open(store)?),
+            ..Self::default()
+        })
+    }
+
+    fn tiers(&self) -> std::sync::RwLockReadGuard<'_, Tiers> {
+        self.tiers.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Per partition, the offset below which every record is filed in the
+    /// store already; empty in memory.
+    pub(crate) fn covered(&self) -> Result<Vec<u64>, StoreError> {
+        match &self.stored {
+            Some(stored) => stored.covered(),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    pub fn add_all(&self, entries: Vec<(IndexKey, IndexedEvent)>) {
+        if !entries.is_empty() {
+            self.tiers().recent.add_all(entries);
+        }
+    }
+
+    /// Entries held in memory, waiting to be written.
+    pub fn in_memory(&self) -> usize {
+        let tiers = self.tiers();
+        tiers.recent.len() + tiers.unwritten.iter().map(|t| t.len()).sum::<usize>()
+    }
+
+    /// Entries filed under `key`, in no particular order; a hash collision
+    /// may add strangers and a record may come twice.
+    pub fn candidates(&self, key: IndexKey) -> Result<Vec<IndexedEvent>, StoreError> {
+        // The tiers before the store: a tier is let go only once the store
+        // has its entries.
+        let tiers: Vec<Arc<MemoryIndex>> = {
+            let tiers = self.tiers();
+            std::iter::once(&tiers.recent)
+                .chain(&tiers.unwritten)
+                .cloned()
+                .collect()
+        };
+        let mut found: Vec<IndexedEvent> = tiers.iter().flat_map(|t| t.candidates(key)).collect();
+        if let Some(stored) = &self.stored {
+            found.extend(stored.candidates(key)?);
+        }
+        Ok(found)
+    }
+
+    /// Takes erased records out under every key they were filed under.
+    pub fn remove(&self, filed: &[(IndexKey, RecordLocation)]) -> Result<(), StoreError> {
+        let _no_write = self.lock_writing();
+        {
+            let tiers = self.tiers();
+            for tier in std::iter::once(&tiers.recent).chain(&tiers.unwritten) {
+                for (key, location) in filed {
+                    tier.remove(*key, *location);
+                }
+            }
+        }
+        if let Some(stored) = &self.stored {
+            let erased: HashSet<RecordLocation> = filed.iter().map(|(_, l)| *l).collect();
+            let mut keys: Vec<IndexKey> = filed.iter().map(|(k, _)| *k).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            for key in keys {
+                stored.remove(key, &erased)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn lock_writing(&self) -> MutexGuard<'_, ()> {
+        self.writing.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Moves the recent entries aside for a write. Call with ingest held
+    /// still and `lock_writing` held.
+    pub(crate) fn set_aside(&self) {
+        let mut tiers = self.tiers.write().unwrap_or_else(|e| e.into_inner());
+        let recent = std::mem::take(&mut tiers.recent);
+        tiers.unwritten.push(recent);
+    }
+
+    /// Writes the entries set aside, with `covered` as the new coverage,
+    /// and lets them go once the store has them. On failure they stay for
+    /// the next write. Call with `lock_writing` held.
+    pub(crate) fn write_set_aside(&self, covered: &[u64]) -> Result<usize, StoreError> {
+        let Some(stored) = &self.stored else {
+            return Ok(0);
+        };
+        let unwritten: Vec<Arc<MemoryIndex>> = self.tiers().unwritten.clone();
+        let refs: Vec<&MemoryIndex> = unwritten.iter().map(Arc::as_ref).collect();
+        stored.write(&refs, covered)?;
+        let written = refs.iter().map(|t| t.len()).sum();
+        let mut tiers = self.tiers.write().unwrap_or_else(|e| e.into_inner());
+        tiers
+            .unwritten
+            .retain(|t| !unwritten.iter().any(|w| Arc::ptr_eq(t, w)));
+        Ok(written)
+    }
+
+    /// Whether entries go to the store at all.
+    pub(crate) fn is_stored(&self) -> bool {
+        self.stored.is_some()
+    }
+}

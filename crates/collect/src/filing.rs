@@ -1,0 +1,139 @@
+//! Under which keys a record is filed in the event index, and which keys a
+//! lookup reads (see `index` for why ids are filed only when stray).
+
+use percorso_identity::{IdKind as IdentifierKind, Identifier, IdentityGraph, ProfileId};
+
+use crate::index::{IdKind, IndexKey, IndexedEvent};
+
+/// The ids a record carries, as stored: `[user_id, anonymous_id, profile_id]`.
+pub(crate) type RecordIds<'a> = [&'a str; 3];
+
+fn identifier(kind: IdKind, id: &str) -> Option<Identifier> {
+    match kind {
+        IdKind::UserId => Some(Identifier::new(IdentifierKind::USER_ID, id)),
+        IdKind::AnonymousId => Some(Identifier::new(IdentifierKind::ANONYMOUS_ID, id)),
+        IdKind::Profile => None,
+    }
+}
+
+/// Files `event` under its profile, and under each of its user and
+/// anonymous ids that `graph` does not lead to that profile.
+pub(crate) fn file(
+    graph: &IdentityGraph,
+    [user_id, anonymous_id, profile_id]: RecordIds<'_>,
+    event: IndexedEvent,
+    out: &mut Vec<(IndexKey, IndexedEvent)>,
+) {
+    if !profile_id.is_empty() {
+        out.push((IndexKey::profile(profile_id), event));
+    }
+    for (kind, id) in [
+        (IdKind::UserId, user_id),
+        (IdKind::AnonymousId, anonymous_id),
+    ] {
+        if id.is_empty() {
+            continue;
+        }
+        let found = !profile_id.is_empty()
+            && identifier(kind, id).is_some_and(|i| graph.leads_to(&i, profile_id));
+        if !found {
+            out.push((IndexKey::new(kind, id), event));
+        }
+    }
+}
+
+/// Every key a record may have been filed under: the graph may have grown
+/// since, so whether an id was stray then is not known now.
+pub(crate) fn every_key([user_id, anonymous_id, profile_id]: RecordIds<'_>) -> Vec<IndexKey> {
+    [
+        (IdKind::UserId, user_id),
+        (IdKind::AnonymousId, anonymous_id),
+        (IdKind::Profile, profile_id),
+    ]
+    .into_iter()
+    .filter(|(_, id)| !id.is_empty())
+    .map(|(kind, id)| IndexKey::new(kind, id))
+    .collect()
+}
+
+/// The keys to read for the events of `ids` of one kind, and the profiles
+/// behind them: a profile id reads its own key; a user or anonymous id its
+/// stray key and the keys of its owner and every profile merged into that.
+pub(crate) fn lookup_keys(graph: &IdentityGraph, kind: IdKind, ids: &[String]) -> Vec<IndexKey> {
+    let mut keys = Vec::new();
+    for id in ids {
+        keys.push(IndexKey::new(kind, id));
+        let Some(owner) = identifier(kind, id).and_then(|i| graph.profile_of(&i).cloned()) else {
+            continue;
+        };
+        let live: Option<ProfileId> = graph.canonical(&owner);
+        if let Some(live) = live {
+            keys.push(IndexKey::profile(&live.0));
+            keys.extend(
+                graph
+                    .absorbed(&live)
+                    .iter()
+                    .map(|p| IndexKey::profile(&p.0)),
+            );
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use percorso_identity::IdentityRules;
+    use percorso_log::RecordLocation;
+    use serde_json::json;
+
+    use super::*;
+
+    fn event(offset: u64) -> IndexedEvent {
+        IndexedEvent {
+            location: RecordLocation {
+                partition: 0,
+                offset,
+                segment: 0,
+                position: offset,
+            },
+            timestamp: 0,
+        }
+    }
+
+    #[test]
+    fn ids_the_graph_leads_to_the_profile_are_not_filed_again() {
+        let mut graph = IdentityGraph::new(IdentityRules::default());
+        let ada = graph.resolve_event(&json!({ "userId": "ada", "anonymousId": "a1" }), &[]);
+        let ada = ada.profile.unwrap().0;
+        // a1 is ada's, and one profile holds one user id: bob gets a
+        // profile of his own and a1 is dropped from his match, so the
+        // graph does not lead a1 to bob's event.
+        let mixed = graph.resolve_event(&json!({ "userId": "bob", "anonymousId": "a1" }), &[]);
+        let bob = mixed.profile.unwrap().0;
+        assert_ne!(bob, ada);
+        let mut out = Vec::new();
+        file(&graph, ["ada", "a1", &ada], event(1), &mut out);
+        assert_eq!(out, [(IndexKey::profile(&ada), event(1))]);
+        out.clear();
+        file(&graph, ["bob", "a1", &bob], event(2), &mut out);
+        let keys: Vec<IndexKey> = out.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            keys,
+            [
+                IndexKey::profile(&bob),
+                IndexKey::new(IdKind::AnonymousId, "a1")
+            ]
+        );
+        out.clear();
+        file(&graph, ["anonymous", "", ""], event(3), &mut out);
+        assert_eq!(
+            out,
+            [(IndexKey::new(IdKind::UserId, "anonymous"), event(3))]
+        );
+        let lookup = lookup_keys(&graph, IdKind::AnonymousId, &["a1".to_owned()]);
+        assert!(lookup.contains(&IndexKey::profile(&ada)));
+        assert!(lookup.contains(&IndexKey::new(IdKind::AnonymousId, "a1")));
+    }
+}

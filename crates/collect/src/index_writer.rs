@@ -1,0 +1,103 @@
+//! Writes the event index's recent entries to the state store, on a thread
+//! of its own, so that the index costs disk and not memory.
+//!
+//! A write moves the recent entries aside while ingest is held still (the
+//! erase gate, held alone for that moment): every record below the log's
+//! end offsets is then filed, and none above, so those offsets are the
+//! coverage written with the entries. A start files only what lies after.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::collector::Collector;
+use crate::error::CollectError;
+
+/// Written sooner past this many entries (~70 bytes each in memory).
+const MAX_RECENT: usize = 1_000_000;
+/// How often the thread looks at the count and for a stop.
+const POLL: Duration = Duration::from_millis(50);
+
+impl Collector {
+    /// Writes the event index's entries held in memory to the state store
+    /// and lets them go; returns how many. Blocks: call it off the async
+    /// workers. Nothing to do for a collector that only reads.
+    pub fn write_index(&self) -> Result<usize, CollectError> {
+        if !self.index.is_stored() {
+            return Ok(0);
+        }
+        let (writing, covered) = {
+            // Ingest first, then the write lock: the order an erasure takes them.
+            let _still = self.erase_gate.blocking_write();
+            let writing = self.index.lock_writing();
+            self.index.set_aside();
+            let covered = (0..self.log.partition_count())
+                .map(|p| self.log.end_offset(p))
+                .collect::<Result<Vec<u64>, _>>()?;
+            (writing, covered)
+        };
+        let written = self.index.write_set_aside(&covered)?;
+        drop(writing);
+        Ok(written)
+    }
+
+    /// Starts the thread that writes the index every `index_write_every`, or
+    /// sooner when entries pile up. It ends when the handle is dropped
+    /// (after one last write) or when the collector is gone.
+    pub fn start_index_writer(self: &Arc<Self>) -> IndexWriter {
+        let collector = Arc::downgrade(self);
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = std::thread::Builder::new()
+            .name("index-writer".into())
+            .spawn({
+                let stop = stop.clone();
+                move || run(&collector, &stop)
+            })
+            .expect("spawn the index writer thread");
+        IndexWriter {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+fn run(collector: &Weak<Collector>, stop: &AtomicBool) {
+    let mut last = Instant::now();
+    loop {
+        std::thread::sleep(POLL);
+        let stopping = stop.load(Ordering::Relaxed);
+        let Some(collector) = collector.upgrade() else {
+            return;
+        };
+        let due = last.elapsed() >= collector.config().index_write_every
+            || collector.index.in_memory() >= MAX_RECENT;
+        if stopping || due {
+            match collector.write_index() {
+                Ok(written) => tracing::debug!(entries = written, "event index written"),
+                // The entries stay in memory; the next write takes them.
+                Err(e) => tracing::error!(error = %e, "event index not written"),
+            }
+            last = Instant::now();
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
+/// Stops the index writer when dropped, after a last write.
+#[derive(Debug)]
+pub struct IndexWriter {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for IndexWriter {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
