@@ -124,8 +124,7 @@ fn validate(settings: &Settings) -> (Config, Vec<Problem>) {
     ) {
         collect.dedup_window_millis = d.as_millis() as i64;
     }
-    if let Some(d) = positive_duration(settings, "ingest.index_interval", "\"10s\"", &mut problems)
-    {
+    if let Some(d) = positive_duration(settings, "ingest.index_interval", "\"5s\"", &mut problems) {
         collect.index_write_every = d;
     }
     if let Some(partitions) = settings.count("log.partitions") {

@@ -44,7 +44,7 @@ impl Default for CollectConfig {
             log: LogOptions::default(),
             identity: IdentityRules::default(),
             custom_identifiers: Vec::new(),
-            index_write_every: std::time::Duration::from_secs(10),
+            index_write_every: std::time::Duration::from_secs(5),
         }
     }
 }

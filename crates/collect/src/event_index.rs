@@ -1,12 +1,14 @@
 //! Which stored events belong to a profile (or a stray id, see `index`):
 //! recent entries in memory, the rest in the state store.
 //!
-//! Ingest files entries in the `recent` tier. A write moves that tier aside
-//! (`unwritten`), while ingest is held still so that the tier holds exactly
-//! the records below the log's end offsets, then writes it with those
-//! offsets as the coverage and lets it go. Readers look in every tier and
-//! the store; a record seen twice (a tier whose write has just landed) is
-//! one candidate, since callers deduplicate by location.
+//! Ingest files entries in the `recent` tier and marks their records as
+//! covered. A write moves that tier aside (`unwritten`), writes it with the
+//! coverage as it stood at that moment, and lets it go once the store has
+//! it. Entries beyond a gap in the coverage are written too, and filed
+//! again after a crash: chunks overlap then, which readers absorb, since
+//! they deduplicate by location. Readers look in every tier and the store;
+//! a record seen twice (a tier whose write has just landed) is one
+//! candidate for the same reason.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -14,12 +16,17 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use percorso_log::RecordLocation;
 use percorso_store::{Store, StoreError};
 
+use crate::coverage::Coverage;
 use crate::index::{IndexKey, IndexedEvent, MemoryIndex};
 use crate::stored_index::StoredIndex;
 
 #[derive(Debug, Default)]
 struct Tiers {
     recent: Arc<MemoryIndex>,
+    /// Of everything filed so far, in the store or in a tier. Changed with
+    /// the tiers read-locked, so a set-aside (write-locked) sees it match
+    /// the tier it takes.
+    coverage: Mutex<Coverage>,
     /// Moved aside for a write; more than one when a write failed and the
     /// next one takes it again.
     unwritten: Vec<Arc<MemoryIndex>>,
@@ -38,9 +45,15 @@ pub struct EventIndex {
 
 impl EventIndex {
     pub(crate) fn stored(store: &Store) -> Result<Self, StoreError> {
+        let stored = StoredIndex::open(store)?;
+        let tiers = Tiers {
+            coverage: Mutex::new(Coverage::from_offsets(&stored.covered()?)),
+            ..Tiers::default()
+        };
         Ok(Self {
-            stored: Some(StoredIndex::open(store)?),
-            ..Self::default()
+            tiers: RwLock::new(tiers),
+            stored: Some(stored),
+            writing: Mutex::default(),
         })
     }
 
@@ -48,19 +61,19 @@ impl EventIndex {
         self.tiers.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Per partition, the offset below which every record is filed in the
-    /// store already; empty in memory.
-    pub(crate) fn covered(&self) -> Result<Vec<u64>, StoreError> {
-        match &self.stored {
-            Some(stored) => stored.covered(),
-            None => Ok(Vec::new()),
-        }
+    /// Per partition, the offset below which every record is filed.
+    pub(crate) fn covered(&self) -> Vec<u64> {
+        let tiers = self.tiers();
+        let covered = lock(&tiers.coverage).below();
+        covered
     }
 
-    pub fn add_all(&self, entries: Vec<(IndexKey, IndexedEvent)>) {
-        if !entries.is_empty() {
-            self.tiers().recent.add_all(entries);
-        }
+    /// Files the entries of `records` (every record, even one with no
+    /// entry: coverage counts records).
+    pub fn add_all(&self, entries: Vec<(IndexKey, IndexedEvent)>, records: &[RecordLocation]) {
+        let tiers = self.tiers();
+        tiers.recent.add_all(entries);
+        lock(&tiers.coverage).add(records);
     }
 
     /// Entries held in memory, waiting to be written.
@@ -112,15 +125,17 @@ impl EventIndex {
     }
 
     pub(crate) fn lock_writing(&self) -> MutexGuard<'_, ()> {
-        self.writing.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.writing)
     }
 
-    /// Moves the recent entries aside for a write. Call with ingest held
-    /// still and `lock_writing` held.
-    pub(crate) fn set_aside(&self) {
+    /// Moves the recent entries aside for a write; returns the coverage
+    /// they complete. Call with `lock_writing` held.
+    pub(crate) fn set_aside(&self) -> Vec<u64> {
         let mut tiers = self.tiers.write().unwrap_or_else(|e| e.into_inner());
         let recent = std::mem::take(&mut tiers.recent);
         tiers.unwritten.push(recent);
+        let covered = lock(&tiers.coverage).below();
+        covered
     }
 
     /// Writes the entries set aside, with `covered` as the new coverage,
@@ -145,4 +160,8 @@ impl EventIndex {
     pub(crate) fn is_stored(&self) -> bool {
         self.stored.is_some()
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -6,6 +6,7 @@
 mod atomic_file;
 mod backlog;
 mod collector;
+mod coverage;
 mod data_dir;
 mod dedup;
 mod erasure;

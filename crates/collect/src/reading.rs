@@ -135,7 +135,7 @@ impl Collector {
     pub(crate) fn rebuild_from_log(&self, mode: OpenMode) -> Result<RebuildStats, CollectError> {
         let now = self.clock().now_millis();
         let partitions = self.log.partition_count();
-        let covered = self.index.covered()?;
+        let covered = self.index.covered();
         let scans = std::thread::scope(|scope| {
             let workers: Vec<_> = (0..partitions)
                 .map(|p| scope.spawn(move || self.rebuild_partition(p, now)))
@@ -201,12 +201,15 @@ impl Collector {
     fn file_from(&self, partition: u16, offset: u64) -> Result<u64, CollectError> {
         let mut filed = 0;
         let mut entries = Vec::new();
+        let mut read = Vec::new();
         let mut reader = self.log.reader(partition, offset)?.peekable();
         while reader.peek().is_some() {
             let records: Vec<_> = reader.by_ref().take(FILING_CHUNK).collect();
             let graph = self.identity.graph();
             for record in records {
                 let (record, location) = record?;
+                // Covered whether or not it has entries.
+                read.push(location);
                 if record.payload.is_empty() {
                     continue; // erased
                 }
@@ -228,7 +231,8 @@ impl Collector {
                 filed += 1;
             }
             drop(graph);
-            self.index.add_all(std::mem::take(&mut entries));
+            self.index.add_all(std::mem::take(&mut entries), &read);
+            read.clear();
         }
         Ok(filed)
     }

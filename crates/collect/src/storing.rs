@@ -214,6 +214,6 @@ impl Collector {
                 filing::file(&graph, ids, indexed, &mut entries);
             }
         }
-        self.index.add_all(entries);
+        self.index.add_all(entries, locations);
     }
 }
