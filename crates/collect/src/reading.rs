@@ -136,20 +136,7 @@ impl Collector {
         let now = self.clock().now_millis();
         let partitions = self.log.partition_count();
         let covered = self.index.covered();
-        let scans = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..partitions)
-                .map(|p| scope.spawn(move || self.rebuild_partition(p, now)))
-                .collect();
-            workers
-                .into_iter()
-                // A worker that panicked would leave its partition out of the
-                // index and the dedup window; better to fail the open loudly.
-                .map(|w| {
-                    w.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect::<Result<Vec<_>, CollectError>>()
-        })?;
+        let scans = per_partition(partitions, |p| self.rebuild_partition(p, now))?;
         let mut whole = PartitionScan::default();
         for scan in scans {
             whole.events += scan.events;
@@ -169,21 +156,12 @@ impl Collector {
             .reserve_sequences_below(self.erased.sequence_floor);
         // Filed once the graph is whole, since whether an id is stray
         // depends on it: a second read, of what the store does not cover.
-        let filed = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..partitions)
-                .map(|p| {
-                    let covered = covered.get(usize::from(p)).copied().unwrap_or(0);
-                    scope.spawn(move || self.file_from(p, covered))
-                })
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| {
-                    w.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .sum::<Result<u64, CollectError>>()
-        })?;
+        let filed: u64 = per_partition(partitions, |p| {
+            let covered = covered.get(usize::from(p)).copied().unwrap_or(0);
+            self.file_from(p, covered)
+        })?
+        .into_iter()
+        .sum();
         let stats = RebuildStats {
             events: whole.events,
         };
@@ -269,6 +247,28 @@ impl Collector {
         }
         Ok(scan)
     }
+}
+
+/// Runs `work` for every partition, one thread each.
+fn per_partition<T: Send>(
+    partitions: u16,
+    work: impl Fn(u16) -> Result<T, CollectError> + Sync,
+) -> Result<Vec<T>, CollectError> {
+    std::thread::scope(|scope| {
+        let work = &work;
+        let workers: Vec<_> = (0..partitions)
+            .map(|p| scope.spawn(move || work(p)))
+            .collect();
+        workers
+            .into_iter()
+            // A worker that panicked would leave its partition out of the
+            // index and the dedup window; better to fail the open loudly.
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 /// Records filed per hold of the identity graph at start.
