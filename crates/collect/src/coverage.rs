@@ -65,6 +65,16 @@ impl Coverage {
         }
     }
 
+    /// Lowers the coverage to the log's end offsets: a log whose damaged
+    /// tail was set aside at recovery ends below what was once filed, and
+    /// new records will take those offsets.
+    pub fn clamp(&mut self, ends: &[u64]) {
+        for (partition, &end) in self.partitions.iter_mut().zip(ends) {
+            partition.below = partition.below.min(end);
+            partition.ahead.clear();
+        }
+    }
+
     /// Per partition, the offset below which every record is filed.
     pub fn below(&self) -> Vec<u64> {
         self.partitions.iter().map(|p| p.below).collect()
@@ -98,5 +108,7 @@ mod tests {
         coverage.add(&records(1, 4..6));
         coverage.add(&records(2, 0..1));
         assert_eq!(coverage.below(), [8, 6, 1]);
+        coverage.clamp(&[5, 9, 1]);
+        assert_eq!(coverage.below(), [5, 6, 1]);
     }
 }

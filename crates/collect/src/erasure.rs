@@ -134,16 +134,12 @@ impl Collector {
             at: self.clock().now_millis(),
         })?;
         let records = self.records_of(&profiles)?;
+        // The index first, while the records still say which ids they
+        // carry: once erased in the log, a retry (or the next start) could
+        // no longer find their entries.
+        self.index.remove(&filing::filed_under(&records))?;
         let locations: Vec<RecordLocation> = records.iter().map(|(l, _)| *l).collect();
         self.log.erase(&locations)?;
-        let filed: Vec<(IndexKey, RecordLocation)> = records
-            .iter()
-            .flat_map(|(location, ids)| {
-                let keys = filing::every_key(ids.each_ref().map(String::as_str));
-                keys.into_iter().map(|key| (key, *location))
-            })
-            .collect();
-        self.index.remove(&filed)?;
         self.identity.graph().forget(&live);
         metrics::counter!("percorso_profiles_erased_total").increment(1);
         tracing::info!(profile = %live.0, events = records.len(), "erased a profile");

@@ -61,11 +61,12 @@ impl EventIndex {
         self.tiers.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Per partition, the offset below which every record is filed.
-    pub(crate) fn covered(&self) -> Vec<u64> {
+    /// Lowers the coverage to the log's end offsets; returns it.
+    pub(crate) fn clamp_coverage(&self, ends: &[u64]) -> Vec<u64> {
         let tiers = self.tiers();
-        let covered = lock(&tiers.coverage).below();
-        covered
+        let mut coverage = lock(&tiers.coverage);
+        coverage.clamp(ends);
+        coverage.below()
     }
 
     /// Files the entries of `records` (every record, even one with no
@@ -117,9 +118,7 @@ impl EventIndex {
             let mut keys: Vec<IndexKey> = filed.iter().map(|(k, _)| *k).collect();
             keys.sort_unstable();
             keys.dedup();
-            for key in keys {
-                stored.remove(key, &erased)?;
-            }
+            stored.remove(&keys, &erased)?;
         }
         Ok(())
     }
@@ -132,8 +131,10 @@ impl EventIndex {
     /// they complete. Call with `lock_writing` held.
     pub(crate) fn set_aside(&self) -> Vec<u64> {
         let mut tiers = self.tiers.write().unwrap_or_else(|e| e.into_inner());
-        let recent = std::mem::take(&mut tiers.recent);
-        tiers.unwritten.push(recent);
+        if !tiers.recent.is_empty() {
+            let recent = std::mem::take(&mut tiers.recent);
+            tiers.unwritten.push(recent);
+        }
         let covered = lock(&tiers.coverage).below();
         covered
     }

@@ -2,6 +2,7 @@
 //! lookup reads (see `index` for why ids are filed only when stray).
 
 use percorso_identity::{IdKind as IdentifierKind, Identifier, IdentityGraph, ProfileId};
+use percorso_log::RecordLocation;
 
 use crate::index::{IdKind, IndexKey, IndexedEvent};
 
@@ -56,6 +57,20 @@ pub(crate) fn every_key([user_id, anonymous_id, profile_id]: RecordIds<'_>) -> V
     .collect()
 }
 
+/// Every (key, record) pair the records may be filed under, for an
+/// erasure: records given with their ids as stored.
+pub(crate) fn filed_under(
+    records: &[(RecordLocation, [String; 3])],
+) -> Vec<(IndexKey, RecordLocation)> {
+    records
+        .iter()
+        .flat_map(|(location, ids)| {
+            let keys = every_key(ids.each_ref().map(String::as_str));
+            keys.into_iter().map(|key| (key, *location))
+        })
+        .collect()
+}
+
 /// The keys to read for the events of `ids` of one kind, and the profiles
 /// behind them: a profile id reads its own key; a user or anonymous id its
 /// stray key and the keys of its owner and every profile merged into that.
@@ -85,7 +100,6 @@ pub(crate) fn lookup_keys(graph: &IdentityGraph, kind: IdKind, ids: &[String]) -
 #[cfg(test)]
 mod tests {
     use percorso_identity::IdentityRules;
-    use percorso_log::RecordLocation;
     use serde_json::json;
 
     use super::*;

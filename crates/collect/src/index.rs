@@ -132,6 +132,10 @@ impl MemoryIndex {
         self.entries.load(Ordering::Relaxed)
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Calls `each` with every key and its entries, one shard locked at a
     /// time.
     pub fn for_each(&self, mut each: impl FnMut(IndexKey, &[IndexedEvent])) {

@@ -40,7 +40,8 @@ struct PartitionScan {
     facts: Facts,
     /// Records of erased profiles still readable (an erasure a crash cut
     /// short).
-    to_erase: Vec<RecordLocation>,
+    /// With their ids as stored, to find their index entries.
+    to_erase: Vec<(RecordLocation, [String; 3])>,
 }
 
 /// What a rebuild read.
@@ -135,7 +136,10 @@ impl Collector {
     pub(crate) fn rebuild_from_log(&self, mode: OpenMode) -> Result<RebuildStats, CollectError> {
         let now = self.clock().now_millis();
         let partitions = self.log.partition_count();
-        let covered = self.index.covered();
+        let ends = (0..partitions)
+            .map(|p| self.log.end_offset(p))
+            .collect::<Result<Vec<u64>, _>>()?;
+        let covered = self.index.clamp_coverage(&ends);
         let scans = per_partition(partitions, |p| self.rebuild_partition(p, now))?;
         let mut whole = PartitionScan::default();
         for scan in scans {
@@ -148,7 +152,10 @@ impl Collector {
                 records = whole.to_erase.len(),
                 "finishing an erasure a crash interrupted"
             );
-            self.log.erase(&whole.to_erase)?;
+            // The index first, as the erasure itself does.
+            self.index.remove(&filing::filed_under(&whole.to_erase))?;
+            let locations: Vec<RecordLocation> = whole.to_erase.iter().map(|(l, _)| *l).collect();
+            self.log.erase(&locations)?;
         }
         self.identity.restore(&whole.facts);
         self.identity
@@ -229,7 +236,8 @@ impl Collector {
                     reason,
                 })?;
             if self.erased.contains(stored.profile_id) {
-                scan.to_erase.push(location);
+                let ids = [stored.user_id, stored.anonymous_id, stored.profile_id];
+                scan.to_erase.push((location, ids.map(str::to_owned)));
                 continue;
             }
             self.dedup

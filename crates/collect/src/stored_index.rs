@@ -75,25 +75,28 @@ impl StoredIndex {
         Ok(found)
     }
 
-    /// Takes the erased records' entries out of the rows under `key`.
+    /// Takes the erased records' entries out of the rows under `keys`, in
+    /// one batch.
     pub fn remove(
         &self,
-        key: IndexKey,
+        keys: &[IndexKey],
         erased: &HashSet<RecordLocation>,
     ) -> Result<(), StoreError> {
         let mut batch = self.store.batch();
-        for row in self.rows.scan(&key.0.to_be_bytes(), &[]) {
-            let (row_key, value) = row?;
-            let entries = decode(&row_key, &value);
-            let kept: Vec<IndexedEvent> = entries
-                .iter()
-                .filter(|e| !erased.contains(&e.location))
-                .copied()
-                .collect();
-            if kept.is_empty() {
-                batch.delete(&self.rows, &row_key);
-            } else if kept.len() < entries.len() {
-                batch.put(&self.rows, &row_key, &encode(&kept));
+        for key in keys {
+            for row in self.rows.scan(&key.0.to_be_bytes(), &[]) {
+                let (row_key, value) = row?;
+                let entries = decode(&row_key, &value);
+                let kept: Vec<IndexedEvent> = entries
+                    .iter()
+                    .filter(|e| !erased.contains(&e.location))
+                    .copied()
+                    .collect();
+                if kept.is_empty() {
+                    batch.delete(&self.rows, &row_key);
+                } else if kept.len() < entries.len() {
+                    batch.put(&self.rows, &row_key, &encode(&kept));
+                }
             }
         }
         batch.commit()
@@ -180,7 +183,7 @@ mod tests {
             second.add_all(vec![(ada, event(1, 6, 40))]);
             index.write(&[&second], &[10, 7]).unwrap();
             let erased = HashSet::from([event(1, 2, 30).location]);
-            index.remove(ada, &erased).unwrap();
+            index.remove(&[ada], &erased).unwrap();
         }
         let store = Store::open(dir.path(), 1 << 20).unwrap();
         let index = StoredIndex::open(&store).unwrap();

@@ -276,6 +276,8 @@ async fn an_erasure_cut_short_by_a_crash_is_finished_at_the_next_start() {
             .iter()
             .cloned(),
     );
+    // Her entries are in the state store's index when the crash comes.
+    write_index(&app).await;
     let ledger = app.dir.path().join("erased-profiles.jsonl");
     let line = json!({ "profiles": profiles, "next_sequence": 100, "at": app.now() });
     let app = app.restart_after(|| {
@@ -283,6 +285,11 @@ async fn an_erasure_cut_short_by_a_crash_is_finished_at_the_next_start() {
     });
     let reply = app.admin_get(&format!("/api/v1/profiles/{ada}")).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
+    for profile in &profiles {
+        let profile = profile.as_str().unwrap();
+        let filed = app.state.collector.index_entries(IdKind::Profile, profile);
+        assert_eq!(filed.unwrap(), 0, "{profile} still has index entries");
+    }
     for trace in ["u-ada", "laptop-1"] {
         let files = files_containing(&app.dir.path().join("events"), trace.as_bytes());
         assert!(files.is_empty(), "{trace} is still in {files:?}");
