@@ -127,10 +127,17 @@ impl Table {
         prefix: &[u8],
         start: &[u8],
     ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + '_ {
-        let start = start.max(prefix);
+        let start = start.max(prefix).to_vec();
         let prefix = prefix.to_vec();
-        self.keyspace
-            .range(start..)
+        // Bounded above by the first key past the prefix: an open-ended
+        // range read back nothing for a prefix in the middle of a table
+        // recovered from its journal (seen in a restarted server, not
+        // reproduced in a test).
+        let items: Box<dyn Iterator<Item = fjall::Guard>> = match prefix_end(&prefix) {
+            Some(end) => Box::new(self.keyspace.range(start..end)),
+            None => Box::new(self.keyspace.range(start..)),
+        };
+        items
             .map(|guard| guard.into_inner())
             .take_while(move |item| match item {
                 Ok((key, _)) => key.starts_with(&prefix),
@@ -146,6 +153,19 @@ impl Table {
     pub fn clear(&self) -> Result<(), StoreError> {
         self.keyspace.clear().map_err(|e| self.error(e))
     }
+}
+
+/// The first key after every key starting with `prefix`; `None` when
+/// there is none (an empty prefix, or all bytes 0xFF).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
 }
 
 impl Batch {

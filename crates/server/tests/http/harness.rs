@@ -177,6 +177,15 @@ impl TestApp {
     }
 
     /// The log's partitions in order.
+    /// Has the collector write its event index to the state store now.
+    pub async fn write_index(&self) {
+        let collector = self.state.collector.clone();
+        tokio::task::spawn_blocking(move || collector.write_index())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
     pub fn partitions(&self) -> Vec<u16> {
         (0..self.state.collector.log().partition_count()).collect()
     }

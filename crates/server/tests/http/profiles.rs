@@ -77,15 +77,23 @@ async fn two_devices_become_one_profile_with_one_timeline() {
         ]
     );
 
+    let timeline_types = |timeline: &Value| -> Vec<String> {
+        let events = timeline["events"].as_array().unwrap();
+        events
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_owned())
+            .collect()
+    };
     let timeline = get_ok(&app, &format!("/api/v1/profiles/{id}/events")).await;
-    let names: Vec<&str> = timeline["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["type"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["page", "page", "identify", "identify", "track"]);
+    let types = ["page", "page", "identify", "identify", "track"];
+    assert_eq!(timeline_types(&timeline), types);
     assert_eq!(timeline["total"], 5);
+    // The same from the state store, after a restart.
+    app.write_index().await;
+    let app = app.restart();
+    let timeline = get_ok(&app, &format!("/api/v1/profiles/{id}/events")).await;
+    assert_eq!(timeline_types(&timeline), types, "{timeline}");
+    assert_eq!(app.events_by("anonymous_id", "phone-1").await.len(), 3);
 
     let merges = get_ok(&app, &format!("/api/v1/profiles/{id}/merges")).await;
     let merges = merges["merges"].as_array().unwrap();
