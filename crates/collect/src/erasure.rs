@@ -117,11 +117,11 @@ impl Collector {
         let _alone = self.erase_gate.write().await;
         let (live, profiles, identifiers, next_sequence) = {
             let graph = self.identity.graph();
-            let Some(live) = graph.canonical(&ProfileId(profile.to_owned())) else {
+            let Some(family) = graph.family(&ProfileId(profile.to_owned())) else {
                 return Ok(None);
             };
-            let mut profiles = vec![live.0.clone()];
-            profiles.extend(graph.absorbed(&live).iter().map(|p| p.0.clone()));
+            let live = family[0].clone();
+            let profiles: Vec<String> = family.into_iter().map(|p| p.0).collect();
             let identifiers = graph.identifiers(&live).unwrap_or_default();
             (live, profiles, identifiers, graph.next_sequence())
         };
@@ -159,26 +159,21 @@ impl Collector {
         profiles: &[String],
     ) -> Result<Vec<(RecordLocation, [String; 3])>, CollectError> {
         let mut found = Vec::new();
-        for profile in profiles {
-            let mut candidates = self.index.candidates(IndexKey::profile(profile))?;
-            // A record can be both in memory and in the store a moment.
-            candidates.sort_by_key(|c| (c.location.partition, c.location.offset));
-            candidates.dedup_by_key(|c| c.location);
-            for candidate in candidates {
-                let bytes = self.log.read_at(candidate.location)?;
-                if bytes.is_empty() {
-                    continue; // already erased
-                }
-                let stored =
-                    StoredEvent::decode(&bytes).map_err(|reason| CollectError::Decode {
-                        location: format!("{:?}", candidate.location),
-                        reason,
-                    })?;
-                if stored.profile_id == profile {
-                    let ids =
-                        [stored.user_id, stored.anonymous_id, stored.profile_id].map(str::to_owned);
-                    found.push((candidate.location, ids));
-                }
+        let keys: Vec<IndexKey> = profiles.iter().map(|p| IndexKey::profile(p)).collect();
+        for candidate in self.index.candidates(&keys)? {
+            let bytes = self.log.read_at(candidate.location)?;
+            if bytes.is_empty() {
+                continue; // already erased
+            }
+            let stored = StoredEvent::decode(&bytes).map_err(|reason| CollectError::Decode {
+                location: format!("{:?}", candidate.location),
+                reason,
+            })?;
+            // A hash collision may have added a stranger's record.
+            if profiles.iter().any(|p| p == stored.profile_id) {
+                let ids =
+                    [stored.user_id, stored.anonymous_id, stored.profile_id].map(str::to_owned);
+                found.push((candidate.location, ids));
             }
         }
         Ok(found)

@@ -5,10 +5,8 @@
 //! covered. A write moves that tier aside (`unwritten`), writes it with the
 //! coverage as it stood at that moment, and lets it go once the store has
 //! it. Entries beyond a gap in the coverage are written too, and filed
-//! again after a crash: chunks overlap then, which readers absorb, since
-//! they deduplicate by location. Readers look in every tier and the store;
-//! a record seen twice (a tier whose write has just landed) is one
-//! candidate for the same reason.
+//! again after a crash: chunks overlap then. Readers look in every tier
+//! and the store, and get each record once.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -83,9 +81,9 @@ impl EventIndex {
         tiers.recent.len() + tiers.unwritten.iter().map(|t| t.len()).sum::<usize>()
     }
 
-    /// Entries filed under `key`, in no particular order; a hash collision
-    /// may add strangers and a record may come twice.
-    pub fn candidates(&self, key: IndexKey) -> Result<Vec<IndexedEvent>, StoreError> {
+    /// Entries filed under any of `keys`, each record once, in log order;
+    /// a hash collision may add strangers, so callers check the stored id.
+    pub fn candidates(&self, keys: &[IndexKey]) -> Result<Vec<IndexedEvent>, StoreError> {
         // The tiers before the store: a tier is let go only once the store
         // has its entries.
         let tiers: Vec<Arc<MemoryIndex>> = {
@@ -95,10 +93,17 @@ impl EventIndex {
                 .cloned()
                 .collect()
         };
-        let mut found: Vec<IndexedEvent> = tiers.iter().flat_map(|t| t.candidates(key)).collect();
-        if let Some(stored) = &self.stored {
-            found.extend(stored.candidates(key)?);
+        let mut found = Vec::new();
+        for &key in keys {
+            found.extend(tiers.iter().flat_map(|t| t.candidates(key)));
+            if let Some(stored) = &self.stored {
+                found.extend(stored.candidates(key)?);
+            }
         }
+        // A record is in a tier and the store a moment after its write,
+        // and under two keys when one of its ids was stray.
+        found.sort_by_key(|c| (c.location.partition, c.location.offset));
+        found.dedup_by_key(|c| c.location);
         Ok(found)
     }
 

@@ -1,7 +1,7 @@
 //! Under which keys a record is filed in the event index, and which keys a
 //! lookup reads (see `index` for why ids are filed only when stray).
 
-use percorso_identity::{IdKind as IdentifierKind, Identifier, IdentityGraph, ProfileId};
+use percorso_identity::{IdKind as IdentifierKind, Identifier, IdentityGraph};
 use percorso_log::RecordLocation;
 
 use crate::index::{IdKind, IndexKey, IndexedEvent};
@@ -78,18 +78,9 @@ pub(crate) fn lookup_keys(graph: &IdentityGraph, kind: IdKind, ids: &[String]) -
     let mut keys = Vec::new();
     for id in ids {
         keys.push(IndexKey::new(kind, id));
-        let Some(owner) = identifier(kind, id).and_then(|i| graph.profile_of(&i).cloned()) else {
-            continue;
-        };
-        let live: Option<ProfileId> = graph.canonical(&owner);
-        if let Some(live) = live {
-            keys.push(IndexKey::profile(&live.0));
-            keys.extend(
-                graph
-                    .absorbed(&live)
-                    .iter()
-                    .map(|p| IndexKey::profile(&p.0)),
-            );
+        let owner = identifier(kind, id).and_then(|i| graph.profile_of(&i).cloned());
+        if let Some(family) = owner.and_then(|owner| graph.family(&owner)) {
+            keys.extend(family.iter().map(|p| IndexKey::profile(&p.0)));
         }
     }
     keys.sort_unstable();

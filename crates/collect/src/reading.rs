@@ -39,8 +39,7 @@ struct PartitionScan {
     events: u64,
     facts: Facts,
     /// Records of erased profiles still readable (an erasure a crash cut
-    /// short).
-    /// With their ids as stored, to find their index entries.
+    /// short), with their ids as stored, to find their index entries.
     to_erase: Vec<(RecordLocation, [String; 3])>,
 }
 
@@ -60,15 +59,11 @@ impl Collector {
     /// into it, in time order, the first `limit`. `None` for an unknown or
     /// merged-away profile id.
     pub fn timeline(&self, profile: &str, limit: usize) -> Result<Option<EventPage>, CollectError> {
-        let ids = {
-            let graph = self.identity.graph();
-            let Some(live) = graph.canonical(&ProfileId(profile.to_owned())) else {
-                return Ok(None);
-            };
-            let mut ids = vec![live.0.clone()];
-            ids.extend(graph.absorbed(&live).iter().map(|p| p.0.clone()));
-            ids
+        let family = self.identity.graph().family(&ProfileId(profile.to_owned()));
+        let Some(family) = family else {
+            return Ok(None);
         };
+        let ids: Vec<String> = family.into_iter().map(|p| p.0).collect();
         self.events_of(IdKind::Profile, &ids, limit).map(Some)
     }
 
@@ -78,16 +73,9 @@ impl Collector {
         ids: &[String],
         limit: usize,
     ) -> Result<EventPage, CollectError> {
-        let keys = match kind {
-            IdKind::Profile => ids.iter().map(|id| IndexKey::profile(id)).collect(),
-            _ => filing::lookup_keys(&self.identity.graph(), kind, ids),
-        };
-        let mut candidates: Vec<IndexedEvent> = Vec::new();
-        for key in keys {
-            candidates.extend(self.index.candidates(key)?);
-        }
+        let keys = filing::lookup_keys(&self.identity.graph(), kind, ids);
+        let mut candidates = self.index.candidates(&keys)?;
         candidates.sort_by_key(|c| (c.timestamp, c.location.partition, c.location.offset));
-        candidates.dedup_by_key(|c| c.location);
         let mut events = Vec::new();
         let mut total = 0;
         for candidate in candidates {
@@ -122,7 +110,7 @@ impl Collector {
     /// the records now hold (erased ones count): what an erasure must
     /// leave at zero.
     pub fn index_entries(&self, kind: IdKind, id: &str) -> Result<usize, CollectError> {
-        Ok(self.index.candidates(IndexKey::new(kind, id))?.len())
+        Ok(self.index.candidates(&[IndexKey::new(kind, id)])?.len())
     }
 
     /// A page of quarantined events from `offset`.

@@ -177,14 +177,9 @@ impl IdentityGraph {
     /// Whether looking `identifier` up (its owner, and every profile
     /// merged into that) reaches what is stamped with `profile`.
     pub fn leads_to(&self, identifier: &Identifier, profile: &str) -> bool {
-        let Some(owner) = self.owner.get(identifier) else {
-            return false;
-        };
-        let mut current = profile;
-        while let Some(next) = self.forwarded.get(current) {
-            current = &next.0;
-        }
-        owner.0 == current
+        self.owner
+            .get(identifier)
+            .is_some_and(|owner| owner.0 == self.forwarded_to(profile))
     }
 
     /// A profile's identifiers, highest priority first.
@@ -197,11 +192,27 @@ impl IdentityGraph {
     /// The live profile an id stands for: itself, or the profile it was
     /// (perhaps transitively) merged into. `None` for unknown ids.
     pub fn canonical(&self, id: &ProfileId) -> Option<ProfileId> {
+        let live = self.forwarded_to(&id.0);
+        self.profiles
+            .contains_key(live)
+            .then(|| ProfileId(live.to_owned()))
+    }
+
+    /// The end of the merges from `id`: itself when it was never merged.
+    fn forwarded_to<'a>(&'a self, id: &'a str) -> &'a str {
         let mut current = id;
         while let Some(next) = self.forwarded.get(current) {
-            current = next;
+            current = &next.0;
         }
-        self.profiles.contains_key(current).then(|| current.clone())
+        current
+    }
+
+    /// The live profile an id stands for, then every profile merged into
+    /// it: whose records are that person's. `None` for unknown ids.
+    pub fn family(&self, id: &ProfileId) -> Option<Vec<ProfileId>> {
+        let live = self.canonical(id)?;
+        let absorbed = self.absorbed(&live).to_vec();
+        Some(std::iter::once(live).chain(absorbed).collect())
     }
 
     /// Every profile merged into `survivor`, transitively.
