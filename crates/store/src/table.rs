@@ -128,17 +128,16 @@ impl Table {
         start: &[u8],
     ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + '_ {
         let start = start.max(prefix).to_vec();
-        let prefix = prefix.to_vec();
         // Bounded above by the first key past the prefix: an open-ended
         // range read back nothing for a prefix in the middle of a table
         // recovered from its journal (seen in a restarted server, not
         // reproduced in a test).
-        let items: Box<dyn Iterator<Item = fjall::Guard>> = match prefix_end(&prefix) {
-            Some(end) => Box::new(self.keyspace.range(start..end)),
-            None => Box::new(self.keyspace.range(start..)),
-        };
-        items
+        let (_, end) = fjall::util::prefix_to_range(prefix);
+        let prefix = prefix.to_vec();
+        self.keyspace
+            .range((std::ops::Bound::Included(fjall::UserKey::from(start)), end))
             .map(|guard| guard.into_inner())
+            // A start past every key of the prefix stops at once.
             .take_while(move |item| match item {
                 Ok((key, _)) => key.starts_with(&prefix),
                 Err(_) => true,
@@ -153,19 +152,6 @@ impl Table {
     pub fn clear(&self) -> Result<(), StoreError> {
         self.keyspace.clear().map_err(|e| self.error(e))
     }
-}
-
-/// The first key after every key starting with `prefix`; `None` when
-/// there is none (an empty prefix, or all bytes 0xFF).
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < u8::MAX {
-            end.push(last + 1);
-            return Some(end);
-        }
-    }
-    None
 }
 
 impl Batch {
@@ -219,6 +205,8 @@ mod tests {
             .map(|item| item.expect("scan").0)
             .collect();
         assert_eq!(keys, vec![b"x\x002".to_vec()]);
+        let past = a.scan(b"x\x00", b"y").count();
+        assert_eq!(past, 0, "a start past the prefix's keys reads nothing");
         drop((a, b));
         drop(store);
         let store = Store::open(dir.path(), 1 << 20).expect("reopen");
