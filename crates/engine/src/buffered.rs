@@ -104,7 +104,8 @@ impl BufferedTable {
         let table = self.table.clone()?;
         let mut changes = std::mem::take(&mut self.pending);
         if !self.committing.is_empty() {
-            let mut unwritten = (*self.committing).clone();
+            // The writer let go of the failed batch: no copy needed.
+            let mut unwritten = Arc::unwrap_or_clone(std::mem::take(&mut self.committing));
             unwritten.append(&mut changes);
             changes = unwritten;
         }

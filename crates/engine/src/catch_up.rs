@@ -3,8 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use percorso_collect::AppendedRecord;
-
 use crate::feed::Arrived;
 use crate::sequencer::Sequencer;
 use crate::worker::Worker;
@@ -35,10 +33,7 @@ impl Worker {
             for item in reader {
                 match item {
                     Ok((record, location)) if location.offset < end => {
-                        chunk.push(Arrived::read(AppendedRecord {
-                            location,
-                            payload: record.payload,
-                        }));
+                        chunk.push(Arrived::read(location, record.payload));
                     }
                     Ok(_) => break,
                     Err(e) => {
@@ -85,12 +80,7 @@ impl Worker {
             let missing: Vec<Arrived> = reader
                 .map_while(Result::ok)
                 .take_while(|(_, location)| location.offset < to)
-                .map(|(record, location)| {
-                    Arrived::read(AppendedRecord {
-                        location,
-                        payload: record.payload,
-                    })
-                })
+                .map(|(record, location)| Arrived::read(location, record.payload))
                 .collect();
             tracing::warn!(
                 partition,

@@ -169,10 +169,13 @@ fn write(store: &Store, snapshot: Snapshot) -> Written {
     if let Some((table, key, value)) = &snapshot.meta {
         batch.put(table, key, value);
     }
-    Written {
-        result: batch.commit().map_err(|e| e.to_string()),
-        profiles,
+    let result = batch.commit().map_err(|e| e.to_string());
+    if result.is_ok() {
+        // Only a failed write needs the list back (to mark those states
+        // dirty again); freed here rather than on the engine thread.
+        profiles = Vec::new();
     }
+    Written { result, profiles }
 }
 
 pub(crate) fn add_changes(batch: &mut Batch, table: &Table, changes: &Changes) {

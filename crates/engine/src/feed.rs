@@ -33,9 +33,9 @@ pub(crate) struct Decoded {
 
 impl Arrived {
     /// A record read from the log by the engine itself (not decoded yet).
-    pub fn read(appended: AppendedRecord) -> Self {
+    pub fn read(location: RecordLocation, payload: Vec<u8>) -> Self {
         Self {
-            appended,
+            appended: AppendedRecord { location, payload },
             decoded: None,
         }
     }

@@ -85,15 +85,15 @@ mod tests {
     use percorso_log::RecordLocation;
 
     fn record(partition: u16, offset: u64) -> Arrived {
-        Arrived::read(percorso_collect::AppendedRecord {
-            location: RecordLocation {
+        Arrived::read(
+            RecordLocation {
                 partition,
                 offset,
                 segment: 0,
                 position: 0,
             },
-            payload: vec![1],
-        })
+            vec![1],
+        )
     }
 
     fn offsets(records: &[Arrived]) -> Vec<u64> {

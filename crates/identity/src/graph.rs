@@ -279,8 +279,29 @@ impl IdentityGraph {
             return None;
         }
         // The profile already holds them all: together they fit exactly
-        // when the profile does.
-        self.fits(candidates).then_some(owner)
+        // when the profile does, so count its own identifiers only.
+        self.within_limits(owner).then_some(owner)
+    }
+
+    /// Whether a profile's own identifiers are within every per-kind limit
+    /// (they are distinct: each has one owner).
+    fn within_limits(&self, profile: &ProfileId) -> bool {
+        let Some(profile) = self.profiles.get(profile) else {
+            return true;
+        };
+        let mut counts: Vec<(&IdKind, usize)> = Vec::new();
+        for identifier in &profile.identifiers {
+            match counts
+                .iter_mut()
+                .find(|(kind, _)| *kind == &identifier.kind)
+            {
+                Some((_, count)) => *count += 1,
+                None => counts.push((&identifier.kind, 1)),
+            }
+        }
+        counts
+            .iter()
+            .all(|(kind, count)| *count <= self.rules.limit(kind))
     }
 
     /// Whether joining `matched` (and the profiles they reach) stays within
