@@ -9,6 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::extract::Extracted;
 use crate::identifier::{IdKind, Identifier};
 use crate::rules::IdentityRules;
 
@@ -36,6 +37,19 @@ pub(crate) struct Profile {
     /// Creation order; the oldest profile survives a merge.
     pub(crate) created: u64,
     pub(crate) identifiers: Vec<Identifier>,
+    /// Matched since the pager last looked (its second chance before
+    /// eviction). A `Cell` so the read-only fast path can set it.
+    pub(crate) used: std::cell::Cell<bool>,
+}
+
+impl Profile {
+    pub(crate) fn new(created: u64, identifiers: Vec<Identifier>) -> Self {
+        Self {
+            created,
+            identifiers,
+            used: std::cell::Cell::new(false),
+        }
+    }
 }
 
 /// One profile folded into another.
@@ -156,7 +170,11 @@ impl IdentityGraph {
         event: &serde_json::Value,
         custom_trait_kinds: &[String],
     ) -> Resolution {
-        let mut extracted = crate::extract::identifiers_of(event, custom_trait_kinds);
+        self.resolve_extracted(crate::extract::identifiers_of(event, custom_trait_kinds))
+    }
+
+    /// [`IdentityGraph::resolve_event`] once the identifiers are read.
+    pub(crate) fn resolve_extracted(&mut self, mut extracted: Extracted) -> Resolution {
         if let Some(previous) = extracted.previous_id.take() {
             let as_user = Identifier::new(IdKind::USER_ID, &previous);
             let identifier = if self.owner.contains_key(&as_user) {
@@ -215,7 +233,7 @@ impl IdentityGraph {
         Some(std::iter::once(live).chain(absorbed).collect())
     }
 
-    /// Every profile merged into `survivor`, transitively.
+    /// Every profile merged into `survivor`, transitively, sorted.
     pub fn absorbed(&self, survivor: &ProfileId) -> &[ProfileId] {
         self.absorbed.get(survivor).map_or(&[], Vec::as_slice)
     }
@@ -289,6 +307,7 @@ impl IdentityGraph {
         let Some(profile) = self.profiles.get(profile) else {
             return true;
         };
+        profile.used.set(true);
         let mut counts: Vec<(&IdKind, usize)> = Vec::new();
         for identifier in &profile.identifiers {
             match counts
@@ -332,11 +351,8 @@ impl IdentityGraph {
             "prof_{:016x}",
             xxhash_rust::xxh3::xxh3_64(seed.as_bytes())
         ));
-        let profile = Profile {
-            created: sequence,
-            identifiers: Vec::new(),
-        };
-        self.profiles.insert(id.clone(), profile);
+        self.profiles
+            .insert(id.clone(), Profile::new(sequence, Vec::new()));
         id
     }
 
@@ -355,7 +371,10 @@ impl IdentityGraph {
         self.forwarded.insert(from.clone(), into.clone());
         let mut taken = self.absorbed.remove(from).unwrap_or_default();
         taken.push(from.clone());
-        self.absorbed.entry(into.clone()).or_default().extend(taken);
+        let absorbed = self.absorbed.entry(into.clone()).or_default();
+        absorbed.extend(taken);
+        // Sorted, as read back from the store.
+        absorbed.sort();
         Merge {
             from: from.clone(),
             into: into.clone(),

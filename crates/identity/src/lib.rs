@@ -15,11 +15,15 @@
 mod extract;
 mod graph;
 mod identifier;
+mod paged;
+mod rows;
 mod rules;
 mod stamp;
 
 pub use extract::{identifiers_of, Extracted};
 pub use graph::{IdentityGraph, Merge, ProfileId, Resolution};
 pub use identifier::{IdKind, Identifier};
+pub use paged::{GraphChanges, PagedGraph};
+pub use rows::GraphRows;
 pub use rules::{IdentityRules, RulesError, DEFAULT_BLOCKED};
 pub use stamp::IdentityStamp;

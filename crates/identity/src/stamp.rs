@@ -54,38 +54,74 @@ impl IdentityStamp {
     }
 }
 
+/// What replaying stamps changed, for the pager to write out.
+#[derive(Debug, Default)]
+pub(crate) struct Restored {
+    /// Profiles made live.
+    pub created: Vec<ProfileId>,
+    /// Live profiles merged into another.
+    pub merged_away: Vec<ProfileId>,
+    /// Live profiles that gained identifiers or merged profiles.
+    pub touched: Vec<ProfileId>,
+}
+
 impl IdentityGraph {
-    /// Rebuilds the graph from every stamp in the log, `(profile the event
-    /// was stamped with, stamp)`, in any order.
+    /// Applies stamps read back from the log, `(profile the event was
+    /// stamped with, stamp)`, in any order. Facts already applied change
+    /// nothing, so stamps can be replayed over a graph that already holds
+    /// some of them (one loaded from the state store).
     pub fn restore(&mut self, facts: &[(ProfileId, IdentityStamp)]) {
+        self.apply_stamps(facts);
+    }
+
+    pub(crate) fn apply_stamps(&mut self, facts: &[(ProfileId, IdentityStamp)]) -> Restored {
+        let mut restored = Restored::default();
         for (profile, stamp) in facts {
-            if let Some(sequence) = stamp.created {
-                self.profiles.entry(profile.clone()).or_insert(Profile {
-                    created: sequence,
-                    identifiers: Vec::new(),
-                });
-                self.next_profile = self.next_profile.max(sequence + 1);
+            let Some(sequence) = stamp.created else {
+                continue;
+            };
+            self.next_profile = self.next_profile.max(sequence + 1);
+            if !self.profiles.contains_key(profile) && !self.forwarded.contains_key(profile) {
+                self.profiles
+                    .insert(profile.clone(), Profile::new(sequence, Vec::new()));
+                restored.created.push(profile.clone());
             }
         }
-        for (_, stamp) in facts {
-            for merge in &stamp.merged {
+        // Every forward first, so each merged profile folds straight into
+        // the end of its chain whatever order the merges come in.
+        let mut newly = Vec::new();
+        for merge in facts.iter().flat_map(|(_, stamp)| &stamp.merged) {
+            if merge.from != merge.into {
                 self.forwarded
                     .insert(merge.from.clone(), merge.into.clone());
+                newly.push(merge.from.clone());
             }
         }
-        let merged: Vec<ProfileId> = self.forwarded.keys().cloned().collect();
-        for from in &merged {
-            self.profiles.remove(from);
-        }
-        for from in merged {
-            if let Some(survivor) = self.canonical(&from) {
-                self.absorbed.entry(survivor).or_default().push(from);
+        for from in newly {
+            let Some(survivor) = self.canonical(&from) else {
+                continue;
+            };
+            if let Some(folded) = self.profiles.remove(&from) {
+                for identifier in &folded.identifiers {
+                    self.owner.insert(identifier.clone(), survivor.clone());
+                }
+                if let Some(live) = self.profiles.get_mut(&survivor) {
+                    live.identifiers.extend(folded.identifiers);
+                }
+                restored.merged_away.push(from.clone());
             }
-        }
-        for list in self.absorbed.values_mut() {
+            let mut taken = self.absorbed.remove(&from).unwrap_or_default();
+            taken.push(from);
+            let list = self.absorbed.entry(survivor.clone()).or_default();
+            list.extend(taken);
             list.sort();
+            list.dedup();
+            restored.touched.push(survivor);
         }
         for (profile, stamp) in facts {
+            if stamp.added.is_empty() {
+                continue;
+            }
             let Some(survivor) = self.canonical(profile) else {
                 continue;
             };
@@ -98,6 +134,8 @@ impl IdentityGraph {
                     live.identifiers.push(identifier.clone());
                 }
             }
+            restored.touched.push(survivor);
         }
+        restored
     }
 }

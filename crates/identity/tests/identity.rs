@@ -7,6 +7,9 @@ use percorso_identity::{Identifier, IdentityGraph, IdentityRules, IdentityStamp,
 use proptest::prelude::*;
 use serde_json::json;
 
+#[path = "identity/paged.rs"]
+mod paged;
+
 fn graph() -> IdentityGraph {
     IdentityGraph::new(IdentityRules::default())
 }

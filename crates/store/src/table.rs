@@ -9,7 +9,15 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch};
 pub struct StoreError {
     path: PathBuf,
     #[source]
-    source: fjall::Error,
+    source: Fault,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum Fault {
+    #[error(transparent)]
+    Fjall(#[from] fjall::Error),
+    #[error("damaged row: {0}")]
+    Damaged(String),
 }
 
 /// Bytes a table buffers in memory before writing them out.
@@ -61,9 +69,9 @@ impl Store {
     /// Opens (creating if needed) the store in `path`, with a block cache
     /// of `cache_bytes`.
     pub fn open(path: &Path, cache_bytes: u64) -> Result<Self, StoreError> {
-        let error = |source| StoreError {
+        let error = |source: fjall::Error| StoreError {
             path: path.to_owned(),
-            source,
+            source: source.into(),
         };
         let db = Database::builder(path)
             .cache_size(cache_bytes)
@@ -102,7 +110,7 @@ impl Store {
     fn error(&self, source: fjall::Error) -> StoreError {
         StoreError {
             path: self.path.clone(),
-            source,
+            source: source.into(),
         }
     }
 }
@@ -111,7 +119,15 @@ impl Table {
     fn error(&self, source: fjall::Error) -> StoreError {
         StoreError {
             path: self.path.clone(),
-            source,
+            source: source.into(),
+        }
+    }
+
+    /// The error for a row of this table that does not decode.
+    pub fn damaged(&self, what: &str) -> StoreError {
+        StoreError {
+            path: self.path.clone(),
+            source: Fault::Damaged(format!("{}: {what}", self.keyspace.name())),
         }
     }
 
@@ -174,9 +190,10 @@ impl Batch {
     /// Writes every change at once.
     pub fn commit(self) -> Result<(), StoreError> {
         let path = self.path;
-        self.batch
-            .commit()
-            .map_err(|source| StoreError { path, source })
+        self.batch.commit().map_err(|source| StoreError {
+            path,
+            source: source.into(),
+        })
     }
 }
 
