@@ -76,7 +76,7 @@ pub fn run(args: IngestBenchArgs) -> anyhow::Result<()> {
     let noop_addr = server_rt.block_on(serve(noop_router()))?;
     let (real_addr, collector, write_key) =
         start_percorso(&server_rt, &args, scratch.path().join("data"))?;
-    let _index_writer = collector.start_index_writer();
+    let _store_writer = collector.start_store_writer();
     eprintln!(
         "driving each target for {} s with {} clients, {} events of ~{} bytes per batch",
         args.seconds, args.clients, args.batch, args.event_bytes

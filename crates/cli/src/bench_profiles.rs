@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use percorso_collect::{
-    BatchDefaults, CollectConfig, Collector, DataDir, IncomingItem, IndexWriter, Origin, Source,
+    BatchDefaults, CollectConfig, Collector, DataDir, IncomingItem, Origin, Source, StoreWriter,
 };
 use percorso_core::SystemClock;
 use percorso_engine::{Engine, EngineOptions};
@@ -119,7 +119,7 @@ fn event_text(person: u64, n: u64, churn: bool) -> String {
 /// Fields drop in order: the directory goes last, after the engine has
 /// closed its state store in it.
 struct Rig {
-    _index_writer: IndexWriter,
+    _store_writer: StoreWriter,
     collector: Arc<Collector>,
     engine: Arc<Engine>,
     source: Source,
@@ -172,7 +172,7 @@ fn rig(
         created_at: String::new(),
     };
     Ok(Rig {
-        _index_writer: collector.start_index_writer(),
+        _store_writer: collector.start_store_writer(),
         _dir: dir,
         collector,
         engine,
@@ -312,13 +312,8 @@ fn latency(
             let at = Instant::now();
             send(rig, vec![text]).await?;
             let identifier = percorso_identity::Identifier::new("user_id", &user);
-            let profile = rig
-                .collector
-                .identity()
-                .graph()
-                .profile_of(&identifier)
-                .map(|p| p.0.clone());
-            sent.insert(profile.unwrap_or_default(), at);
+            let profile = rig.collector.identity().graph().profile_of(&identifier)?;
+            sent.insert(profile.map(|p| p.0).unwrap_or_default(), at);
             while let Ok((segment, change)) = changes.try_recv() {
                 if segment == "probe_hit" && change.entered {
                     seen.insert(change.profile_id, Instant::now());

@@ -143,6 +143,15 @@ fn validate(settings: &Settings) -> (Config, Vec<Problem>) {
         crate::identity_config::identity_rules(settings, &mut problems);
     collect.identity = identity;
     collect.custom_identifiers = custom_identifiers;
+    if let Some(profiles) = settings.count("identity.cache_profiles") {
+        collect.identity_cache_profiles = profiles as usize;
+        if profiles < 100 {
+            problems.push(Problem::new(
+                "identity.cache_profiles",
+                "must be at least 100",
+            ));
+        }
+    }
     let computed_traits = crate::traits_config::computed_traits(settings, &mut problems);
     let mut engine = EngineOptions::default();
     if let Some(profiles) = settings.count("engine.cache_profiles") {
@@ -286,6 +295,10 @@ pub fn check(file: Option<&Path>, data_flag: Option<&Path>) -> anyhow::Result<()
     println!(
         "  engine.cache_profiles  = {}",
         config.engine.cache_profiles
+    );
+    println!(
+        "  identity.cache_profiles = {}",
+        config.collect.identity_cache_profiles
     );
     println!(
         "  engine.checkpoint_interval = {}",

@@ -60,6 +60,7 @@ const SETTINGS: [(&str, &[(&str, Kind)]); 6] = [
             ("limits", Kind::CountTable),
             ("blocked", Kind::TextList),
             ("custom", Kind::TextList),
+            ("cache_profiles", Kind::Count),
         ],
     ),
 ];

@@ -10,8 +10,8 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use percorso_collect::{
-    BatchDefaults, Collector, DataDir, IncomingItem, IndexWriter, Origin, Rejection, Source,
-    SourceRegistry,
+    BatchDefaults, Collector, DataDir, IncomingItem, Origin, Rejection, Source, SourceRegistry,
+    StoreWriter,
 };
 use percorso_core::{format_millis, Clock, SystemClock};
 use percorso_log::OpenMode;
@@ -108,7 +108,7 @@ enum Destination {
     Local {
         collector: Arc<Collector>,
         /// Keeps the event index on disk through a long import.
-        index_writer: IndexWriter,
+        store_writer: StoreWriter,
         source: Arc<Source>,
         runtime: tokio::runtime::Runtime,
     },
@@ -131,7 +131,7 @@ impl Destination {
             clock.clone(),
             OpenMode::ReadWrite,
         )?);
-        let index_writer = collector.start_index_writer();
+        let store_writer = collector.start_store_writer();
         let registry = SourceRegistry::open(data.sources())?;
         let source = match registry.by_name(&args.source)? {
             Some(source) => source,
@@ -142,7 +142,7 @@ impl Destination {
         Ok((
             Destination::Local {
                 collector,
-                index_writer,
+                store_writer,
                 source,
                 runtime,
             },
@@ -180,11 +180,11 @@ impl Destination {
     fn close(self) {
         if let Destination::Local {
             collector,
-            index_writer,
+            store_writer,
             ..
         } = self
         {
-            drop(index_writer); // its last write
+            drop(store_writer); // its last write
             collector.log().close();
         }
     }

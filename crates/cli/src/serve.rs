@@ -35,7 +35,7 @@ pub fn run(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         )
         .with_context(|| format!("cannot open data directory {}", data.root().display()))?,
     );
-    let index_writer = collector.start_index_writer();
+    let store_writer = collector.start_store_writer();
     let sources = Arc::new(SourceRegistry::open(data.sources())?);
     if sources.list()?.is_empty() {
         let source = sources.create("default", format_millis(clock.now_millis()))?;
@@ -104,7 +104,7 @@ pub fn run(config: Config, args: ServeArgs) -> anyhow::Result<()> {
             .context("server failed")
     })?;
     engine.stop();
-    drop(index_writer); // its last write: the next start reads no log for it
+    drop(store_writer); // its last write: the next start reads no log for it
     collector.log().close();
     Ok(())
 }

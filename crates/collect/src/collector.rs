@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 
 use percorso_core::Clock;
-use percorso_identity::IdentityRules;
+use percorso_identity::{GraphRows, IdentityRules};
 use percorso_log::{EventLog, LogOptions, OpenMode};
 use percorso_store::Store;
 use serde_json::Value;
@@ -32,8 +32,11 @@ pub struct CollectConfig {
     pub identity: IdentityRules,
     /// Trait names that are identifiers of a custom kind (`loyalty_card`).
     pub custom_identifiers: Vec<String>,
-    /// How often the event index's recent entries go to the state store.
+    /// How often the event index's recent entries and the identity
+    /// graph's changes go to the state store.
     pub index_write_every: std::time::Duration,
+    /// Written profiles the identity graph keeps in memory at most.
+    pub identity_cache_profiles: usize,
 }
 
 impl Default for CollectConfig {
@@ -45,6 +48,7 @@ impl Default for CollectConfig {
             identity: IdentityRules::default(),
             custom_identifiers: Vec::new(),
             index_write_every: std::time::Duration::from_secs(5),
+            identity_cache_profiles: 200_000,
         }
     }
 }
@@ -104,16 +108,22 @@ impl Collector {
             Some(store) => EventIndex::stored(store)?,
             None => EventIndex::default(),
         };
+        let identity = IdentityStage::new(
+            config.identity.clone(),
+            config.custom_identifiers.clone(),
+            store
+                .as_ref()
+                .map(|store| GraphRows::open(store, &data.identity_keys()))
+                .transpose()?,
+            config.identity_cache_profiles,
+        )?;
         let collector = Self {
             log,
             quarantine,
             dedup: DedupIndex::new(config.dedup_window_millis),
             index,
             store,
-            identity: IdentityStage::new(
-                config.identity.clone(),
-                config.custom_identifiers.clone(),
-            ),
+            identity,
             clock,
             config,
             fallback_key: Arc::new(UserOrAnonymousId),

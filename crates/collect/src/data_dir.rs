@@ -47,6 +47,13 @@ impl DataDir {
         self.root.join("state")
     }
 
+    /// Keys that keep identifiers in the state store unreadable once their
+    /// person is erased; they belong with `state` (a state store without
+    /// them reads as empty).
+    pub fn identity_keys(&self) -> PathBuf {
+        self.root.join("state-keys")
+    }
+
     /// Ids of the profiles erased by privacy requests (no personal data).
     pub fn erased_profiles(&self) -> PathBuf {
         self.root.join("erased-profiles.jsonl")

@@ -116,13 +116,13 @@ impl Collector {
     ) -> Result<Option<ErasureReport>, CollectError> {
         let _alone = self.erase_gate.write().await;
         let (live, profiles, identifiers, next_sequence) = {
-            let graph = self.identity.graph();
-            let Some(family) = graph.family(&ProfileId(profile.to_owned())) else {
+            let mut graph = self.identity.graph();
+            let Some(family) = graph.family(&ProfileId(profile.to_owned()))? else {
                 return Ok(None);
             };
             let live = family[0].clone();
             let profiles: Vec<String> = family.into_iter().map(|p| p.0).collect();
-            let identifiers = graph.identifiers(&live).unwrap_or_default();
+            let identifiers = graph.identifiers(&live)?.unwrap_or_default();
             (live, profiles, identifiers, graph.next_sequence())
         };
         // First, while the identifiers are still known: a crash after this
@@ -140,7 +140,10 @@ impl Collector {
         self.index.remove(&filing::filed_under(&records))?;
         let locations: Vec<RecordLocation> = records.iter().map(|(l, _)| *l).collect();
         self.log.erase(&locations)?;
-        self.identity.graph().forget(&live);
+        {
+            let _writing = self.identity.lock_writing();
+            self.identity.graph().forget(&live)?;
+        }
         metrics::counter!("percorso_profiles_erased_total").increment(1);
         tracing::info!(profile = %live.0, events = records.len(), "erased a profile");
         Ok(Some(ErasureReport {
@@ -177,6 +180,20 @@ impl Collector {
             }
         }
         Ok(found)
+    }
+
+    /// Forgets in the stored identity graph any erased person a crash left
+    /// there (the erasure forgets them last).
+    pub(crate) fn forget_erased_identities(&self) -> Result<(), CollectError> {
+        let _writing = self.identity.lock_writing();
+        let mut graph = self.identity.graph();
+        for id in self.erased_profiles() {
+            if let Some(live) = graph.canonical(&ProfileId(id))? {
+                tracing::warn!(profile = %live, "forgetting an erased profile a crash left in the identity graph");
+                graph.forget(&live)?;
+            }
+        }
+        Ok(())
     }
 
     /// Every profile id erased so far.

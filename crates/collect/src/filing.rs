@@ -1,8 +1,9 @@
 //! Under which keys a record is filed in the event index, and which keys a
 //! lookup reads (see `index` for why ids are filed only when stray).
 
-use percorso_identity::{IdKind as IdentifierKind, Identifier, IdentityGraph};
+use percorso_identity::{IdKind as IdentifierKind, Identifier, PagedGraph};
 use percorso_log::RecordLocation;
+use percorso_store::StoreError;
 
 use crate::index::{IdKind, IndexKey, IndexedEvent};
 
@@ -18,9 +19,10 @@ fn identifier(kind: IdKind, id: &str) -> Option<Identifier> {
 }
 
 /// Files `event` under its profile, and under each of its user and
-/// anonymous ids that `graph` does not lead to that profile.
+/// anonymous ids that `graph` does not lead to that profile (or that it
+/// could not tell: an extra key costs a lookup a record to skip).
 pub(crate) fn file(
-    graph: &IdentityGraph,
+    graph: &mut PagedGraph,
     [user_id, anonymous_id, profile_id]: RecordIds<'_>,
     event: IndexedEvent,
     out: &mut Vec<(IndexKey, IndexedEvent)>,
@@ -36,7 +38,13 @@ pub(crate) fn file(
             continue;
         }
         let found = !profile_id.is_empty()
-            && identifier(kind, id).is_some_and(|i| graph.leads_to(&i, profile_id));
+            && identifier(kind, id).is_some_and(|i| match graph.leads_to(&i, profile_id) {
+                Ok(found) => found,
+                Err(e) => {
+                    tracing::warn!(error = %e, "filed an id as stray: the identity graph could not be read");
+                    false
+                }
+            });
         if !found {
             out.push((IndexKey::new(kind, id), event));
         }
@@ -74,18 +82,26 @@ pub(crate) fn filed_under(
 /// The keys to read for the events of `ids` of one kind, and the profiles
 /// behind them: a profile id reads its own key; a user or anonymous id its
 /// stray key and the keys of its owner and every profile merged into that.
-pub(crate) fn lookup_keys(graph: &IdentityGraph, kind: IdKind, ids: &[String]) -> Vec<IndexKey> {
+pub(crate) fn lookup_keys(
+    graph: &mut PagedGraph,
+    kind: IdKind,
+    ids: &[String],
+) -> Result<Vec<IndexKey>, StoreError> {
     let mut keys = Vec::new();
     for id in ids {
         keys.push(IndexKey::new(kind, id));
-        let owner = identifier(kind, id).and_then(|i| graph.profile_of(&i).cloned());
-        if let Some(family) = owner.and_then(|owner| graph.family(&owner)) {
+        let owner = match identifier(kind, id) {
+            Some(identifier) => graph.profile_of(&identifier)?,
+            None => None,
+        };
+        if let Some(owner) = owner {
+            let family = graph.family(&owner)?.unwrap_or_default();
             keys.extend(family.iter().map(|p| IndexKey::profile(&p.0)));
         }
     }
     keys.sort_unstable();
     keys.dedup();
-    keys
+    Ok(keys)
 }
 
 #[cfg(test)]
@@ -109,20 +125,24 @@ mod tests {
 
     #[test]
     fn ids_the_graph_leads_to_the_profile_are_not_filed_again() {
-        let mut graph = IdentityGraph::new(IdentityRules::default());
-        let ada = graph.resolve_event(&json!({ "userId": "ada", "anonymousId": "a1" }), &[]);
+        let mut graph = PagedGraph::in_memory(IdentityRules::default());
+        let ada = graph
+            .resolve_event(&json!({ "userId": "ada", "anonymousId": "a1" }), &[])
+            .unwrap();
         let ada = ada.profile.unwrap().0;
         // a1 is ada's, and one profile holds one user id: bob gets a
         // profile of his own and a1 is dropped from his match, so the
         // graph does not lead a1 to bob's event.
-        let mixed = graph.resolve_event(&json!({ "userId": "bob", "anonymousId": "a1" }), &[]);
+        let mixed = graph
+            .resolve_event(&json!({ "userId": "bob", "anonymousId": "a1" }), &[])
+            .unwrap();
         let bob = mixed.profile.unwrap().0;
         assert_ne!(bob, ada);
         let mut out = Vec::new();
-        file(&graph, ["ada", "a1", &ada], event(1), &mut out);
+        file(&mut graph, ["ada", "a1", &ada], event(1), &mut out);
         assert_eq!(out, [(IndexKey::profile(&ada), event(1))]);
         out.clear();
-        file(&graph, ["bob", "a1", &bob], event(2), &mut out);
+        file(&mut graph, ["bob", "a1", &bob], event(2), &mut out);
         let keys: Vec<IndexKey> = out.iter().map(|(k, _)| *k).collect();
         assert_eq!(
             keys,
@@ -132,12 +152,12 @@ mod tests {
             ]
         );
         out.clear();
-        file(&graph, ["anonymous", "", ""], event(3), &mut out);
+        file(&mut graph, ["anonymous", "", ""], event(3), &mut out);
         assert_eq!(
             out,
             [(IndexKey::new(IdKind::UserId, "anonymous"), event(3))]
         );
-        let lookup = lookup_keys(&graph, IdKind::AnonymousId, &["a1".to_owned()]);
+        let lookup = lookup_keys(&mut graph, IdKind::AnonymousId, &["a1".to_owned()]).unwrap();
         assert!(lookup.contains(&IndexKey::profile(&ada)));
         assert!(lookup.contains(&IndexKey::new(IdKind::AnonymousId, "a1")));
     }

@@ -3,9 +3,11 @@
 //! and stamped with what the resolution decided (see
 //! `percorso_identity::IdentityStamp`), so the log alone rebuilds the graph.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-use percorso_identity::{IdentityGraph, IdentityRules, IdentityStamp, ProfileId};
+use percorso_identity::{GraphRows, IdentityRules, IdentityStamp, PagedGraph, ProfileId};
+use percorso_store::StoreError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -21,8 +23,14 @@ pub struct Resolved {
 /// The identity graph shared by every ingest path.
 #[derive(Debug)]
 pub struct IdentityStage {
-    graph: Mutex<IdentityGraph>,
+    graph: Mutex<PagedGraph>,
     custom_kinds: Vec<String>,
+    /// Held by every batch of events from before its resolution until its
+    /// append is settled; a write swaps it and waits for the old one, so
+    /// that it never stores facts an append might yet lose.
+    epoch: Mutex<Arc<()>>,
+    /// Serialises writes of the graph, and erasures (which write too).
+    writing: Mutex<()>,
 }
 
 /// Just the members identity reads; everything else in the message is
@@ -49,29 +57,90 @@ struct ContextView {
 }
 
 impl IdentityStage {
-    pub fn new(rules: IdentityRules, custom_kinds: Vec<String>) -> Self {
-        Self {
-            graph: Mutex::new(IdentityGraph::new(rules)),
+    /// A stage over the graph's rows in the store (keeping at most
+    /// `capacity` written profiles in memory), or wholly in memory.
+    pub fn new(
+        rules: IdentityRules,
+        custom_kinds: Vec<String>,
+        rows: Option<GraphRows>,
+        capacity: usize,
+    ) -> Result<Self, StoreError> {
+        let graph = match rows {
+            Some(rows) => PagedGraph::stored(rules, rows, capacity)?,
+            None => PagedGraph::in_memory(rules),
+        };
+        Ok(Self {
+            graph: Mutex::new(graph),
             custom_kinds,
-        }
+            epoch: Mutex::new(Arc::new(())),
+            writing: Mutex::new(()),
+        })
     }
 
-    /// Resolves one normalised message (JSON text).
-    pub fn resolve(&self, json: &[u8]) -> Resolved {
+    /// Resolves one normalised message (JSON text). Hold [`Self::settling`]
+    /// from before this call until the event's append is settled.
+    pub fn resolve(&self, json: &[u8]) -> Result<Resolved, StoreError> {
         let message = identity_members(json);
-        let resolution = self.graph().resolve_event(&message, &self.custom_kinds);
-        match &resolution.profile {
+        let resolution = self.graph().resolve_event(&message, &self.custom_kinds)?;
+        Ok(match &resolution.profile {
             Some(profile) => Resolved {
                 profile: profile.0.clone(),
                 stamp: IdentityStamp::of(&resolution).encode(),
             },
             None => Resolved::default(),
+        })
+    }
+
+    /// A token that holds off writes of what is resolved from now on.
+    pub(crate) fn settling(&self) -> Arc<()> {
+        lock(&self.epoch).clone()
+    }
+
+    /// Applies the stamps read back from the log past what the store covers.
+    pub fn restore(&self, facts: &[(ProfileId, IdentityStamp)]) -> Result<(), StoreError> {
+        self.graph().restore(facts)
+    }
+
+    /// Per partition, the offset below which the stored graph holds every
+    /// record's facts; empty when nothing is stored.
+    pub(crate) fn covered(&self) -> Result<Vec<u64>, StoreError> {
+        match self.graph().rows() {
+            Some(rows) => rows.covered(),
+            None => Ok(Vec::new()),
         }
     }
 
-    /// Rebuilds the graph from the stamps read back from the log.
-    pub fn restore(&self, facts: &[(ProfileId, IdentityStamp)]) {
-        self.graph().restore(facts);
+    /// Held while writing the graph or forgetting someone in it.
+    pub(crate) fn lock_writing(&self) -> MutexGuard<'_, ()> {
+        lock(&self.writing)
+    }
+
+    /// Writes the changes since the last write, as covering the log up to
+    /// `durable_ends` (read before this call: every record below them was
+    /// resolved before it), then evicts what memory may let go. Returns the
+    /// profiles written. The caller holds [`Self::lock_writing`].
+    pub(crate) fn write_changes(&self, durable_ends: &[u64]) -> Result<usize, StoreError> {
+        let (changes, epoch, rows) = {
+            let mut graph = self.graph();
+            let Some(rows) = graph.rows().cloned() else {
+                return Ok(0);
+            };
+            let changes = graph.take_changes();
+            let epoch = std::mem::replace(&mut *lock(&self.epoch), Arc::new(()));
+            (changes, epoch, rows)
+        };
+        // Every batch resolved under the old epoch settles within its
+        // fsync; until then its facts may still be lost.
+        while Arc::strong_count(&epoch) > 1 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let written = changes.len();
+        let result = changes.commit(&rows, durable_ends);
+        self.graph().written(changes, result.is_ok());
+        result?;
+        // In steps: ingest waits on the graph meanwhile.
+        while self.graph().evict(EVICTION_STEP) > 0 {}
+        Ok(written)
     }
 
     /// Identifier kinds declared in config, read from traits.
@@ -80,9 +149,16 @@ impl IdentityStage {
     }
 
     /// The graph, for lookups. Held briefly: ingest waits on it.
-    pub fn graph(&self) -> MutexGuard<'_, IdentityGraph> {
-        self.graph.lock().unwrap_or_else(|e| e.into_inner())
+    pub fn graph(&self) -> MutexGuard<'_, PagedGraph> {
+        lock(&self.graph)
     }
+}
+
+/// Profiles evicted per hold of the graph.
+const EVICTION_STEP: usize = 4_096;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The identity-bearing members of a message as a small JSON object.
@@ -122,12 +198,15 @@ mod tests {
 
     #[test]
     fn reads_ids_from_traits_and_context_and_stamps_what_it_decided() {
-        let stage = IdentityStage::new(IdentityRules::default(), vec![]);
-        let first =
-            stage.resolve(br#"{"type":"page","anonymousId":"a1","properties":{"x":[1,2]}}"#);
+        let stage = IdentityStage::new(IdentityRules::default(), vec![], None, 0).unwrap();
+        let first = stage
+            .resolve(br#"{"type":"page","anonymousId":"a1","properties":{"x":[1,2]}}"#)
+            .unwrap();
         assert!(!first.profile.is_empty());
         assert!(!first.stamp.is_empty());
-        let again = stage.resolve(br#"{"type":"track","anonymousId":"a1","event":"E"}"#);
+        let again = stage
+            .resolve(br#"{"type":"track","anonymousId":"a1","event":"E"}"#)
+            .unwrap();
         assert_eq!(
             again,
             Resolved {
@@ -135,15 +214,19 @@ mod tests {
                 stamp: vec![]
             }
         );
-        let login = stage.resolve(
-            br#"{"type":"identify","userId":"u1","anonymousId":"a1","context":{"traits":{"email":"A@x.io"},"ip":"1.2.3.4"}}"#,
-        );
+        let login = stage
+            .resolve(
+                br#"{"type":"identify","userId":"u1","anonymousId":"a1","context":{"traits":{"email":"A@x.io"},"ip":"1.2.3.4"}}"#,
+            )
+            .unwrap();
         assert_eq!(login.profile, first.profile);
         let stamp = IdentityStamp::decode(&login.stamp).unwrap();
         let added: Vec<String> = stamp.added.iter().map(ToString::to_string).collect();
         assert_eq!(added, ["user_id:u1", "email:a@x.io"]);
         assert_eq!(
-            stage.resolve(br#"{"type":"track","anonymousId":"null"}"#),
+            stage
+                .resolve(br#"{"type":"track","anonymousId":"null"}"#)
+                .unwrap(),
             Resolved::default()
         );
     }

@@ -59,7 +59,10 @@ impl Collector {
     /// into it, in time order, the first `limit`. `None` for an unknown or
     /// merged-away profile id.
     pub fn timeline(&self, profile: &str, limit: usize) -> Result<Option<EventPage>, CollectError> {
-        let family = self.identity.graph().family(&ProfileId(profile.to_owned()));
+        let family = self
+            .identity
+            .graph()
+            .family(&ProfileId(profile.to_owned()))?;
         let Some(family) = family else {
             return Ok(None);
         };
@@ -73,7 +76,7 @@ impl Collector {
         ids: &[String],
         limit: usize,
     ) -> Result<EventPage, CollectError> {
-        let keys = filing::lookup_keys(&self.identity.graph(), kind, ids);
+        let keys = filing::lookup_keys(&mut self.identity.graph(), kind, ids)?;
         let mut candidates = self.index.candidates(&keys)?;
         candidates.sort_by_key(|c| (c.timestamp, c.location.partition, c.location.offset));
         let mut events = Vec::new();
@@ -118,9 +121,10 @@ impl Collector {
         quarantine::read_page(&self.quarantine, offset, limit)
     }
 
-    /// Replays every partition into the dedup window and the identity
-    /// graph, one thread per partition, and files in the event index the
-    /// records after what the store covers.
+    /// Replays every partition into the dedup window, one thread per
+    /// partition; applies to the identity graph the facts after what the
+    /// store covers, and files in the event index the records after what
+    /// it covers.
     pub(crate) fn rebuild_from_log(&self, mode: OpenMode) -> Result<RebuildStats, CollectError> {
         let now = self.clock().now_millis();
         let partitions = self.log.partition_count();
@@ -128,7 +132,16 @@ impl Collector {
             .map(|p| self.log.end_offset(p))
             .collect::<Result<Vec<u64>, _>>()?;
         let covered = self.index.clamp_coverage(&ends);
-        let scans = per_partition(partitions, |p| self.rebuild_partition(p, now))?;
+        // The stored graph holds the facts below its coverage; a log whose
+        // damaged tail was set aside may end below it.
+        let mut facts_from = self.identity.covered()?;
+        facts_from.resize(usize::from(partitions), 0);
+        for (from, end) in facts_from.iter_mut().zip(&ends) {
+            *from = (*from).min(*end);
+        }
+        let scans = per_partition(partitions, |p| {
+            self.rebuild_partition(p, now, facts_from[usize::from(p)])
+        })?;
         let mut whole = PartitionScan::default();
         for scan in scans {
             whole.events += scan.events;
@@ -145,7 +158,10 @@ impl Collector {
             let locations: Vec<RecordLocation> = whole.to_erase.iter().map(|(l, _)| *l).collect();
             self.log.erase(&locations)?;
         }
-        self.identity.restore(&whole.facts);
+        self.identity.restore(&whole.facts)?;
+        if mode == OpenMode::ReadWrite {
+            self.forget_erased_identities()?;
+        }
         self.identity
             .graph()
             .reserve_sequences_below(self.erased.sequence_floor);
@@ -163,8 +179,9 @@ impl Collector {
         tracing::info!(
             events = stats.events,
             filed,
+            facts = whole.facts.len(),
             profiles = self.identity.graph().profile_count(),
-            "rebuilt the dedup window and the identity graph from the log, filed the index's tail"
+            "rebuilt the dedup window from the log, the identity graph and the index from its tail"
         );
         Ok(stats)
     }
@@ -178,7 +195,7 @@ impl Collector {
         let mut reader = self.log.reader(partition, offset)?.peekable();
         while reader.peek().is_some() {
             let records: Vec<_> = reader.by_ref().take(FILING_CHUNK).collect();
-            let graph = self.identity.graph();
+            let mut graph = self.identity.graph();
             for record in records {
                 let (record, location) = record?;
                 // Covered whether or not it has entries.
@@ -200,7 +217,7 @@ impl Collector {
                     timestamp: stored.timestamp,
                 };
                 let ids = [stored.user_id, stored.anonymous_id, stored.profile_id];
-                filing::file(&graph, ids, indexed, &mut entries);
+                filing::file(&mut graph, ids, indexed, &mut entries);
                 filed += 1;
             }
             drop(graph);
@@ -210,8 +227,14 @@ impl Collector {
         Ok(filed)
     }
 
-    /// Reads one partition into the dedup window and the identity facts.
-    fn rebuild_partition(&self, partition: u16, now: i64) -> Result<PartitionScan, CollectError> {
+    /// Reads one partition into the dedup window, and its identity facts
+    /// from offset `facts_from` on.
+    fn rebuild_partition(
+        &self,
+        partition: u16,
+        now: i64,
+        facts_from: u64,
+    ) -> Result<PartitionScan, CollectError> {
         let mut scan = PartitionScan::default();
         for record in self.log.reader(partition, 0)? {
             let (record, location) = record?;
@@ -230,7 +253,7 @@ impl Collector {
             }
             self.dedup
                 .remember(stored.dedup_key, stored.received_at, now);
-            if !stored.stamp.is_empty() {
+            if !stored.stamp.is_empty() && location.offset >= facts_from {
                 let stamp =
                     IdentityStamp::decode(stored.stamp).map_err(|reason| CollectError::Decode {
                         location: format!("{location:?}"),

@@ -88,17 +88,35 @@ impl Collector {
         while !events.is_empty() {
             let mut by_partition: BTreeMap<u16, Vec<Routed>> = BTreeMap::new();
             let mut in_flight = Vec::new();
+            // Until the append settles, identity facts decided here may
+            // yet be lost: the graph's writer waits for them.
+            let settling = self.identity.settling();
+            let mut claimed = Vec::new();
             for pending in events {
                 match self.dedup.claim(pending.dedup_key, now) {
-                    Claim::New => {
-                        let (partition, routed) = self.route(source, pending);
-                        by_partition.entry(partition).or_default().push(routed);
-                    }
+                    Claim::New => claimed.push(pending),
                     Claim::Duplicate => outcome.duplicates += 1,
                     Claim::InFlight(settled) => in_flight.push((pending, settled)),
                 }
             }
+            let mut routing = claimed.into_iter();
+            while let Some(pending) = routing.next() {
+                match self.route(source, pending) {
+                    Ok((partition, routed)) => {
+                        by_partition.entry(partition).or_default().push(routed)
+                    }
+                    Err(e) => {
+                        // Nothing of this batch was stored.
+                        let unrouted = by_partition.values().flatten().map(|r| &r.pending);
+                        for p in unrouted.chain(routing.as_slice()) {
+                            self.dedup.release(p.dedup_key);
+                        }
+                        return Err(e);
+                    }
+                }
+            }
             outcome.stored += self.append(by_partition, now).await?;
+            drop(settling);
             events = Vec::with_capacity(in_flight.len());
             for (pending, mut settled) in in_flight {
                 // The other copy's claim is settled when its sender is dropped.
@@ -111,11 +129,11 @@ impl Collector {
 
     /// Resolves the event's profile (in the order events arrive, which is
     /// the order the graph sees them) and encodes its record.
-    fn route(&self, source: &Source, mut pending: Pending) -> (u16, Routed) {
+    fn route(&self, source: &Source, mut pending: Pending) -> Result<(u16, Routed), CollectError> {
         let (profile, stamp) = match &pending.profile {
             Some(profile) => (profile.clone(), Vec::new()),
             None => {
-                let resolved = self.identity.resolve(&pending.event.json);
+                let resolved = self.identity.resolve(&pending.event.json)?;
                 (resolved.profile, resolved.stamp)
             }
         };
@@ -140,7 +158,7 @@ impl Collector {
         .encode();
         // From here on `profile` is what was resolved, for the index.
         pending.profile = Some(profile);
-        (partition, Routed { pending, payload })
+        Ok((partition, Routed { pending, payload }))
     }
 
     async fn append(
@@ -200,7 +218,7 @@ impl Collector {
     fn index_all(&self, pending: &[Pending], locations: &[RecordLocation]) {
         let mut entries = Vec::with_capacity(pending.len());
         {
-            let graph = self.identity.graph();
+            let mut graph = self.identity.graph();
             for (p, location) in pending.iter().zip(locations) {
                 let indexed = IndexedEvent {
                     location: *location,
@@ -211,7 +229,7 @@ impl Collector {
                     p.event.anonymous_id.as_str(),
                     p.profile.as_deref().unwrap_or_default(),
                 ];
-                filing::file(&graph, ids, indexed, &mut entries);
+                filing::file(&mut graph, ids, indexed, &mut entries);
             }
         }
         self.index.add_all(entries, locations);

@@ -12,7 +12,7 @@
 use std::borrow::Borrow;
 use std::collections::{HashSet, VecDeque};
 
-use percorso_store::{Batch, StoreError};
+use percorso_store::StoreError;
 
 use crate::extract::identifiers_of;
 use crate::graph::{IdentityGraph, Profile, ProfileId, Resolution};
@@ -247,15 +247,22 @@ impl PagedGraph {
         };
         if let Some(rows) = &self.rows {
             let mut batch = rows.batch();
+            let mut retired = vec![cluster.created];
+            // Merged in before their rows were deleted, some may still be
+            // readable.
+            for merged in &cluster.absorbed {
+                retired.extend(rows.delete_merged(&mut batch, merged)?);
+            }
             rows.delete_cluster(&mut batch, live, &cluster);
             batch.commit()?;
+            rows.shred(&retired)?;
         }
         self.dirty.remove(live);
         self.live = self.live.saturating_sub(1);
         Ok(self.graph.forget(live))
     }
 
-    /// Takes the changes since the last write, for [`GraphChanges::write`].
+    /// Takes the changes since the last write, for [`GraphChanges::commit`].
     /// Until [`PagedGraph::written`] is called, nothing is evicted.
     pub fn take_changes(&mut self) -> GraphChanges {
         let dirty = std::mem::take(&mut self.dirty);
@@ -352,16 +359,23 @@ impl PagedGraph {
 }
 
 impl GraphChanges {
-    /// Puts the changes into `batch`, with `covered` (per partition of the
-    /// log, the offset below which every record's facts are in them).
-    pub fn write(&self, rows: &GraphRows, batch: &mut Batch, covered: &[u64]) {
+    /// Writes the changes in one batch, with `covered` (per partition of
+    /// the log, the offset below which every record's facts are in them);
+    /// then shreds the keys of profiles merged away, whose identifiers now
+    /// live sealed in their survivor's row.
+    pub fn commit(&self, rows: &GraphRows, covered: &[u64]) -> Result<(), StoreError> {
+        let mut batch = rows.batch();
+        let mut retired = Vec::new();
         for id in &self.merged_away {
-            rows.delete_profile(batch, id);
+            retired.extend(rows.delete_merged(&mut batch, id)?);
         }
         for (id, cluster) in &self.clusters {
-            rows.put_cluster(batch, id, cluster);
+            rows.put_cluster(&mut batch, id, cluster)?;
         }
-        rows.put_meta(batch, self.meta, covered);
+        rows.put_meta(&mut batch, self.meta, covered);
+        rows.sync_keys()?;
+        batch.commit()?;
+        rows.shred(&retired)
     }
 }
 

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
+use percorso_collect::CollectError;
 use percorso_core::format_millis;
 use percorso_identity::{Identifier, ProfileId};
 use serde_json::{json, Value};
@@ -33,14 +34,18 @@ pub(crate) async fn live_profile(state: &AppState, id: &str) -> Result<String, A
         .ok_or_else(|| no_profile(id))
 }
 
-pub(crate) fn identities(state: &AppState, profile: &str) -> Vec<Value> {
-    let graph = state.collector.identity().graph();
-    graph
+pub(crate) fn identities(state: &AppState, profile: &str) -> Result<Vec<Value>, ApiError> {
+    let identifiers = state
+        .collector
+        .identity()
+        .graph()
         .identifiers(&ProfileId(profile.to_owned()))
+        .map_err(CollectError::from)?;
+    Ok(identifiers
         .unwrap_or_default()
         .into_iter()
         .map(|i| json!({ "type": i.kind.as_str(), "value": i.value }))
-        .collect()
+        .collect())
 }
 
 pub(crate) async fn profile_body(state: &AppState, id: &str) -> Result<Value, ApiError> {
@@ -50,7 +55,7 @@ pub(crate) async fn profile_body(state: &AppState, id: &str) -> Result<Value, Ap
         .await?
         .ok_or_else(|| no_profile(id))?;
     let mut body = serde_json::to_value(&view).unwrap_or_default();
-    body["identities"] = Value::Array(identities(state, &view.profile_id));
+    body["identities"] = Value::Array(identities(state, &view.profile_id)?);
     for key in ["first_seen", "last_seen"] {
         if let Some(millis) = body[key].as_i64() {
             body[key] = json!(format_millis(millis));
@@ -91,7 +96,7 @@ pub async fn lookup_profile(
         .identity()
         .graph()
         .profile_of(&identifier)
-        .cloned();
+        .map_err(CollectError::from)?;
     let profile = found.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -141,22 +146,23 @@ pub async fn profile_identities(
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&headers, &state.admin_token)?;
     let profile = live_profile(&state, &id).await?;
-    let merged = merged_profiles(&state, &profile);
+    let merged = merged_profiles(&state, &profile)?;
     Ok(Json(json!({
         "profile_id": profile,
-        "identities": identities(&state, &profile),
+        "identities": identities(&state, &profile)?,
         "merged_profiles": merged,
     })))
 }
 
 /// The profiles merged into a live profile, transitively.
-pub(crate) fn merged_profiles(state: &AppState, profile: &str) -> Vec<String> {
-    let graph = state.collector.identity().graph();
-    graph
+pub(crate) fn merged_profiles(state: &AppState, profile: &str) -> Result<Vec<String>, ApiError> {
+    let absorbed = state
+        .collector
+        .identity()
+        .graph()
         .absorbed(&ProfileId(profile.to_owned()))
-        .iter()
-        .map(|p| p.0.clone())
-        .collect()
+        .map_err(CollectError::from)?;
+    Ok(absorbed.into_iter().map(|p| p.0).collect())
 }
 
 /// `GET /api/v1/profiles/{id}/merges`: the merge audit trail.

@@ -18,6 +18,18 @@ enum Fault {
     Fjall(#[from] fjall::Error),
     #[error("damaged row: {0}")]
     Damaged(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+impl StoreError {
+    /// A failure of a file kept beside the store's tables.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        Self {
+            path: path.to_owned(),
+            source: source.into(),
+        }
+    }
 }
 
 /// Bytes a table buffers in memory before writing them out.

@@ -11,18 +11,17 @@ use percorso_identity::{
 use percorso_store::Store;
 use proptest::prelude::*;
 
-fn paged(store: &Store) -> PagedGraph {
+fn paged(store: &Store, keys: &std::path::Path) -> PagedGraph {
     // A capacity of one: nearly every match reads its people back.
-    PagedGraph::stored(IdentityRules::default(), GraphRows::open(store).unwrap(), 1).unwrap()
+    let rows = GraphRows::open(store, keys).unwrap();
+    PagedGraph::stored(IdentityRules::default(), rows, 1).unwrap()
 }
 
 /// Writes the changes as the collector does, then evicts what it may.
 fn write(graph: &mut PagedGraph, covered: u64) {
     let changes = graph.take_changes();
     let rows = graph.rows().unwrap().clone();
-    let mut batch = rows.batch();
-    changes.write(&rows, &mut batch, &[covered]);
-    batch.commit().unwrap();
+    changes.commit(&rows, &[covered]).unwrap();
     graph.written(changes, true);
     while graph.evict(2) > 0 {}
 }
@@ -91,9 +90,10 @@ proptest! {
     ) {
         let kinds = ["user_id", "email", "anonymous_id"];
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), 1 << 20).unwrap();
+        let store = Store::open(&dir.path().join("state"), 1 << 20).unwrap();
+        let keys = dir.path().join("keys");
         let mut memory = IdentityGraph::new(IdentityRules::default());
-        let mut graph = paged(&store);
+        let mut graph = paged(&store, &keys);
         let mut facts = Vec::new();
         let mut all = BTreeSet::new();
         let mut covered = 0;
@@ -120,7 +120,7 @@ proptest! {
         // A restart: what was written, and the stamps from a point at or
         // before the written coverage replayed over it.
         drop(graph);
-        let mut reopened = paged(&store);
+        let mut reopened = paged(&store, &keys);
         prop_assert_eq!(reopened.rows().unwrap().covered().unwrap(), vec![covered as u64]);
         reopened.restore(&facts[covered.saturating_sub(replay_back)..]).unwrap();
         assert_same(&memory, &mut reopened, &all, &profiles);
@@ -135,8 +135,9 @@ proptest! {
 #[test]
 fn a_forgotten_person_is_gone_from_the_store_and_stays_gone_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), 1 << 20).unwrap();
-    let mut graph = paged(&store);
+    let store = Store::open(&dir.path().join("state"), 1 << 20).unwrap();
+    let keys = dir.path().join("keys");
+    let mut graph = paged(&store, &keys);
     let ada = [
         Identifier::new("user_id", "ada"),
         Identifier::new("email", "ada@example.com"),
@@ -160,7 +161,7 @@ fn a_forgotten_person_is_gone_from_the_store_and_stays_gone_after_a_restart() {
     write(&mut graph, 3);
     drop(graph);
 
-    let mut reopened = paged(&store);
+    let mut reopened = paged(&store, &keys);
     assert_eq!(reopened.profile_count(), 0);
     for identifier in ada.iter().chain(&anonymous) {
         assert_eq!(

@@ -34,6 +34,8 @@ pub fn config() -> CollectConfig {
             partitions: 2,
             ..LogOptions::default()
         },
+        // Once written, people leave memory: lookups read them back.
+        identity_cache_profiles: 1,
         ..CollectConfig::default()
     }
 }
@@ -177,13 +179,16 @@ impl TestApp {
     }
 
     /// The log's partitions in order.
-    /// Has the collector write its event index to the state store now.
-    pub async fn write_index(&self) {
+    /// Has the collector write its event index and identity graph to the
+    /// state store now (as its writer thread does every few seconds).
+    pub async fn write_state(&self) {
         let collector = self.state.collector.clone();
-        tokio::task::spawn_blocking(move || collector.write_index())
-            .await
-            .unwrap()
-            .unwrap();
+        tokio::task::spawn_blocking(move || {
+            collector.write_index().unwrap();
+            collector.write_identity().unwrap();
+        })
+        .await
+        .unwrap();
     }
 
     pub fn partitions(&self) -> Vec<u16> {

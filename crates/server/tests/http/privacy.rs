@@ -126,7 +126,7 @@ async fn erasure_removes_the_person_everywhere_and_nothing_brings_them_back() {
     assert_eq!(quarantined.as_array().unwrap().len(), 3, "{quarantined}");
     // Her events so far go to the state store's index; the next ones stay
     // in memory: the erasure must take them out of both.
-    app.write_index().await;
+    app.write_state().await;
     send(
         &app,
         "/v1/track",
@@ -268,7 +268,7 @@ async fn an_erasure_cut_short_by_a_crash_is_finished_at_the_next_start() {
             .cloned(),
     );
     // Her entries are in the state store's index when the crash comes.
-    app.write_index().await;
+    app.write_state().await;
     let ledger = app.dir.path().join("erased-profiles.jsonl");
     let line = json!({ "profiles": profiles, "next_sequence": 100, "at": app.now() });
     let app = app.restart_after(|| {

@@ -89,7 +89,7 @@ async fn two_devices_become_one_profile_with_one_timeline() {
     assert_eq!(timeline_types(&timeline), types);
     assert_eq!(timeline["total"], 5);
     // The same from the state store, after a restart.
-    app.write_index().await;
+    app.write_state().await;
     let app = app.restart();
     let timeline = get_ok(&app, &format!("/api/v1/profiles/{id}/events")).await;
     assert_eq!(timeline_types(&timeline), types, "{timeline}");
@@ -336,14 +336,19 @@ async fn a_rebuild_from_the_log_equals_the_live_state() {
             json!(collector
                 .identity()
                 .graph()
-                .profile_of(&percorso_identity::Identifier::new("anonymous_id", a)))
+                .profile_of(&percorso_identity::Identifier::new("anonymous_id", a))
+                .unwrap())
         })
         .collect();
     let app = app.restart();
-    let graph = app.state.collector.identity().graph();
+    let mut graph = app.state.collector.identity().graph();
     let after: Vec<Value> = ["laptop-1", "phone-1", "visitor-3"]
         .iter()
-        .map(|a| json!(graph.profile_of(&percorso_identity::Identifier::new("anonymous_id", a))))
+        .map(|a| {
+            json!(graph
+                .profile_of(&percorso_identity::Identifier::new("anonymous_id", a))
+                .unwrap())
+        })
         .collect();
     assert_eq!(before, after);
 }

@@ -1,0 +1,194 @@
+//! Keeping identifiers readable in the state store only while their
+//! person exists. The store (an LSM tree) keeps deleted bytes in its
+//! journal and older tables until they happen to be compacted away, so an
+//! erasure cannot take plain identifiers back out of it. Instead:
+//!
+//! - a row found by an identifier is keyed by a keyed hash of it (SipHash
+//!   with a secret of this data directory), never by its text;
+//! - a profile's identifiers are stored encrypted (XChaCha20) with a key
+//!   of that profile's own, kept in a file of fixed slots (one per
+//!   creation number) that this module overwrites in place. Zeroing the
+//!   slot (an erasure, or a merge that moved the identifiers elsewhere)
+//!   leaves only ciphertext nobody can read.
+
+use std::fs::{File, OpenOptions};
+use std::hash::Hasher;
+use std::io::{Read, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use chacha20::cipher::{KeyIvInit, StreamCipher};
+use chacha20::XChaCha20;
+use percorso_store::StoreError;
+use rand::RngCore;
+use siphasher::sip128::{Hasher128, SipHasher13};
+
+const KEY_BYTES: u64 = 32;
+const NONCE_BYTES: usize = 24;
+
+/// The secret for hashing identifiers and the slots of profile keys.
+#[derive(Debug)]
+pub struct Sealer {
+    secret: [u8; 16],
+    slots: File,
+    slots_path: PathBuf,
+}
+
+impl Sealer {
+    /// Opens (creating on first use) the secret and the key slots in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let secret_path = dir.join("identity-secret");
+        let slots_path = dir.join("identity-keys");
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| StoreError::io(&path, source)
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let secret = read_or_create_secret(&secret_path).map_err(io(&secret_path))?;
+        let slots = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&slots_path)
+            .map_err(io(&slots_path))?;
+        Ok(Self {
+            secret,
+            slots,
+            slots_path,
+        })
+    }
+
+    fn error(&self, source: std::io::Error) -> StoreError {
+        StoreError::io(&self.slots_path, source)
+    }
+
+    /// The keyed hash a row is found by.
+    pub fn hash(&self, kind: &str, value: &str) -> [u8; 16] {
+        let (k0, k1) = self.secret.split_at(8);
+        let mut hasher = SipHasher13::new_with_keys(
+            u64::from_le_bytes(k0.try_into().unwrap_or_default()),
+            u64::from_le_bytes(k1.try_into().unwrap_or_default()),
+        );
+        hasher.write(kind.as_bytes());
+        hasher.write_u8(0);
+        hasher.write(value.as_bytes());
+        hasher.finish128().as_bytes()
+    }
+
+    /// The key of profile number `sequence`; `None` once shredded (or never made).
+    fn key(&self, sequence: u64) -> Result<Option<[u8; 32]>, StoreError> {
+        let mut key = [0u8; KEY_BYTES as usize];
+        match self.slots.read_exact_at(&mut key, sequence * KEY_BYTES) {
+            Ok(()) => Ok((key != [0; 32]).then_some(key)),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    /// Encrypts `plain` with profile `sequence`'s key, making the key on
+    /// first use. [`Sealer::sync`] before the sealed bytes are committed.
+    pub fn seal(&self, sequence: u64, plain: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let key = match self.key(sequence)? {
+            Some(key) => key,
+            None => {
+                let mut key = [0u8; 32];
+                rand::rng().fill_bytes(&mut key);
+                self.slots
+                    .write_all_at(&key, sequence * KEY_BYTES)
+                    .map_err(|e| self.error(e))?;
+                key
+            }
+        };
+        let mut nonce = [0u8; NONCE_BYTES];
+        rand::rng().fill_bytes(&mut nonce);
+        let mut sealed = nonce.to_vec();
+        sealed.extend_from_slice(plain);
+        XChaCha20::new(&key.into(), &nonce.into()).apply_keystream(&mut sealed[NONCE_BYTES..]);
+        Ok(sealed)
+    }
+
+    /// Decrypts what [`Sealer::seal`] made; `None` once the key is shredded.
+    pub fn unseal(&self, sequence: u64, sealed: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(key) = self.key(sequence)? else {
+            return Ok(None);
+        };
+        let Some((nonce, body)) = sealed.split_at_checked(NONCE_BYTES) else {
+            return Ok(None);
+        };
+        let nonce: [u8; NONCE_BYTES] = nonce.try_into().unwrap_or_default();
+        let mut plain = body.to_vec();
+        XChaCha20::new(&key.into(), &nonce.into()).apply_keystream(&mut plain);
+        Ok(Some(plain))
+    }
+
+    /// Zeroes profile `sequence`'s key: what it sealed is unreadable.
+    pub fn shred(&self, sequence: u64) -> Result<(), StoreError> {
+        if self.key(sequence)?.is_none() {
+            return Ok(());
+        }
+        self.slots
+            .write_all_at(&[0; KEY_BYTES as usize], sequence * KEY_BYTES)
+            .map_err(|e| self.error(e))
+    }
+
+    /// Makes the keys written so far durable.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.slots.sync_data().map_err(|e| self.error(e))
+    }
+}
+
+fn read_or_create_secret(path: &Path) -> std::io::Result<[u8; 16]> {
+    let mut secret = [0u8; 16];
+    match File::open(path) {
+        Ok(mut file) => {
+            file.read_exact(&mut secret)?;
+            return Ok(secret);
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    rand::rng().fill_bytes(&mut secret);
+    // Written whole under another name, then renamed: a crash never
+    // leaves half a secret (which would lose every row's address).
+    let partial = path.with_extension("partial");
+    let mut file = File::create(&partial)?;
+    file.write_all(&secret)?;
+    file.sync_all()?;
+    std::fs::rename(&partial, path)?;
+    if let Some(dir) = path.parent() {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_bytes_read_back_until_the_key_is_shredded_and_the_secret_persists() {
+        let dir = tempfile::tempdir().unwrap();
+        let sealer = Sealer::open(dir.path()).unwrap();
+        let plain = b"ada@example.com";
+        let sealed = sealer.seal(3, plain).unwrap();
+        assert!(!sealed.windows(plain.len()).any(|w| w == plain));
+        assert_eq!(sealer.unseal(3, &sealed).unwrap().unwrap(), plain);
+        // Another seal of the same text differs (a fresh nonce).
+        assert_ne!(sealer.seal(3, plain).unwrap(), sealed);
+        assert_eq!(
+            sealer.unseal(4, &sealed).unwrap(),
+            None,
+            "no key made for 4"
+        );
+        let hash = sealer.hash("email", "ada@example.com");
+        drop(sealer);
+
+        let reopened = Sealer::open(dir.path()).unwrap();
+        assert_eq!(reopened.hash("email", "ada@example.com"), hash);
+        assert_ne!(reopened.hash("user_id", "ada@example.com"), hash);
+        assert_eq!(reopened.unseal(3, &sealed).unwrap().unwrap(), plain);
+        reopened.shred(3).unwrap();
+        assert_eq!(reopened.unseal(3, &sealed).unwrap(), None);
+    }
+}
