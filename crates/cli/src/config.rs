@@ -143,25 +143,13 @@ fn validate(settings: &Settings) -> (Config, Vec<Problem>) {
         crate::identity_config::identity_rules(settings, &mut problems);
     collect.identity = identity;
     collect.custom_identifiers = custom_identifiers;
-    if let Some(profiles) = settings.count("identity.cache_profiles") {
-        collect.identity_cache_profiles = profiles as usize;
-        if profiles < 100 {
-            problems.push(Problem::new(
-                "identity.cache_profiles",
-                "must be at least 100",
-            ));
-        }
+    if let Some(profiles) = cache_size(settings, "identity.cache_profiles", &mut problems) {
+        collect.identity_cache_profiles = profiles;
     }
     let computed_traits = crate::traits_config::computed_traits(settings, &mut problems);
     let mut engine = EngineOptions::default();
-    if let Some(profiles) = settings.count("engine.cache_profiles") {
-        engine.cache_profiles = profiles as usize;
-        if profiles < 100 {
-            problems.push(Problem::new(
-                "engine.cache_profiles",
-                "must be at least 100",
-            ));
-        }
+    if let Some(profiles) = cache_size(settings, "engine.cache_profiles", &mut problems) {
+        engine.cache_profiles = profiles;
     }
     if let Some(d) = positive_duration(
         settings,
@@ -193,6 +181,16 @@ fn validate(settings: &Settings) -> (Config, Vec<Problem>) {
 
 /// The duration at `key`, if set; a problem naming `example` if it is not
 /// a positive duration.
+/// A count of profiles to keep in memory, at least 100 (fewer would read
+/// the store for nearly every event).
+fn cache_size(settings: &Settings, key: &str, problems: &mut Vec<Problem>) -> Option<usize> {
+    let profiles = settings.count(key)?;
+    if profiles < 100 {
+        problems.push(Problem::new(key, "must be at least 100"));
+    }
+    Some(profiles as usize)
+}
+
 fn positive_duration(
     settings: &Settings,
     key: &str,

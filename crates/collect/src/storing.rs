@@ -101,14 +101,17 @@ impl Collector {
             }
             let mut routing = claimed.into_iter();
             while let Some(pending) = routing.next() {
+                let key = pending.dedup_key;
                 match self.route(source, pending) {
                     Ok((partition, routed)) => {
                         by_partition.entry(partition).or_default().push(routed)
                     }
                     Err(e) => {
-                        // Nothing of this batch was stored.
-                        let unrouted = by_partition.values().flatten().map(|r| &r.pending);
-                        for p in unrouted.chain(routing.as_slice()) {
+                        // Nothing of this batch was stored: a retry must
+                        // not wait on claims nobody will settle.
+                        self.dedup.release(key);
+                        let routed = by_partition.values().flatten().map(|r| &r.pending);
+                        for p in routed.chain(routing.as_slice()) {
                             self.dedup.release(p.dedup_key);
                         }
                         return Err(e);

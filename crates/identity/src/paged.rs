@@ -330,8 +330,9 @@ impl PagedGraph {
             return Ok(());
         }
         match rows.owner(identifier)? {
-            Some(owner) => self.load_profile(&owner),
-            None => Ok(()),
+            // Rows name live profiles (a merge rewrites its survivor's).
+            Some(owner) if !self.graph.knows_profile(&owner.0) => self.load_live(owner),
+            _ => Ok(()),
         }
     }
 
@@ -345,10 +346,17 @@ impl PagedGraph {
         if self.graph.knows_profile(profile) {
             return Ok(());
         }
-        let live = match rows.forwarded(profile)? {
-            Some(live) if self.graph.knows_profile(&live.0) => return Ok(()),
-            Some(live) => live,
-            None => ProfileId(profile.to_owned()),
+        match rows.forwarded(profile)? {
+            Some(live) if self.graph.knows_profile(&live.0) => Ok(()),
+            Some(live) => self.load_live(live),
+            None => self.load_live(ProfileId(profile.to_owned())),
+        }
+    }
+
+    /// Reads in a live profile's cluster that memory does not hold.
+    fn load_live(&mut self, live: ProfileId) -> Result<(), StoreError> {
+        let Some(rows) = &self.rows else {
+            return Ok(());
         };
         if let Some(cluster) = rows.cluster(&live.0)? {
             self.graph.load(live.clone(), cluster);
