@@ -179,8 +179,6 @@ fn validate(settings: &Settings) -> (Config, Vec<Problem>) {
     (config, problems)
 }
 
-/// The duration at `key`, if set; a problem naming `example` if it is not
-/// a positive duration.
 /// A count of profiles to keep in memory, at least 100 (fewer would read
 /// the store for nearly every event).
 fn cache_size(settings: &Settings, key: &str, problems: &mut Vec<Problem>) -> Option<usize> {
@@ -191,6 +189,8 @@ fn cache_size(settings: &Settings, key: &str, problems: &mut Vec<Problem>) -> Op
     Some(profiles as usize)
 }
 
+/// The duration at `key`, if set; a problem naming `example` if it is not
+/// a positive duration.
 fn positive_duration(
     settings: &Settings,
     key: &str,

@@ -140,10 +140,7 @@ impl Collector {
         self.index.remove(&filing::filed_under(&records))?;
         let locations: Vec<RecordLocation> = records.iter().map(|(l, _)| *l).collect();
         self.log.erase(&locations)?;
-        {
-            let _writing = self.identity.lock_writing();
-            self.identity.graph().forget(&live)?;
-        }
+        self.identity.forget(&live)?;
         metrics::counter!("percorso_profiles_erased_total").increment(1);
         tracing::info!(profile = %live.0, events = records.len(), "erased a profile");
         Ok(Some(ErasureReport {
@@ -185,12 +182,9 @@ impl Collector {
     /// Forgets in the stored identity graph any erased person a crash left
     /// there (the erasure forgets them last).
     pub(crate) fn forget_erased_identities(&self) -> Result<(), CollectError> {
-        let _writing = self.identity.lock_writing();
-        let mut graph = self.identity.graph();
         for id in self.erased_profiles() {
-            if let Some(live) = graph.canonical(&ProfileId(id))? {
-                tracing::warn!(profile = %live, "forgetting an erased profile a crash left in the identity graph");
-                graph.forget(&live)?;
+            if self.identity.forget(&ProfileId(id.clone()))? {
+                tracing::warn!(profile = %id, "forgot an erased profile a crash left in the identity graph");
             }
         }
         Ok(())

@@ -110,9 +110,21 @@ impl IdentityStage {
         }
     }
 
-    /// Held while writing the graph or forgetting someone in it.
+    /// Held while writing the graph.
     pub(crate) fn lock_writing(&self) -> MutexGuard<'_, ()> {
         lock(&self.writing)
+    }
+
+    /// Forgets the person `id` stands for, in memory and in the store (a
+    /// privacy erasure); `false` when no live profile has that id. Between
+    /// writes, so that none puts the person's rows back.
+    pub(crate) fn forget(&self, id: &ProfileId) -> Result<bool, StoreError> {
+        let _writing = self.lock_writing();
+        let mut graph = self.graph();
+        let Some(live) = graph.canonical(id)? else {
+            return Ok(false);
+        };
+        Ok(!graph.forget(&live)?.is_empty())
     }
 
     /// Writes the changes since the last write, as covering the log up to

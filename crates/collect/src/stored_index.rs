@@ -16,7 +16,7 @@
 use std::collections::HashSet;
 
 use percorso_log::RecordLocation;
-use percorso_store::{Store, StoreError, Table};
+use percorso_store::{decode_offsets, encode_offsets, Store, StoreError, Table};
 
 use crate::index::{IndexKey, IndexedEvent, MemoryIndex};
 
@@ -44,7 +44,7 @@ impl StoredIndex {
         Ok(self
             .meta
             .get(COVERED_KEY)?
-            .map(|bytes| bytes.chunks_exact(8).map(be_u64).collect())
+            .map(|bytes| decode_offsets(&bytes))
             .unwrap_or_default())
     }
 
@@ -60,8 +60,7 @@ impl StoredIndex {
                 }
             });
         }
-        let covered: Vec<u8> = covered.iter().flat_map(|o| o.to_be_bytes()).collect();
-        batch.put(&self.meta, COVERED_KEY, &covered);
+        batch.put(&self.meta, COVERED_KEY, &encode_offsets(covered));
         batch.commit()
     }
 

@@ -15,7 +15,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use percorso_store::{Batch, Store, StoreError, Table};
+use percorso_store::{decode_offsets, encode_offsets, Batch, Store, StoreError, Table};
 use serde::{Deserialize, Serialize};
 
 use crate::graph::ProfileId;
@@ -181,13 +181,9 @@ impl GraphRows {
     /// Per partition of the log, the offset below which every record's
     /// identity facts are in the rows.
     pub fn covered(&self) -> Result<Vec<u64>, StoreError> {
-        Ok(self
-            .table
-            .get(COVERED_KEY)?
-            .unwrap_or_default()
-            .chunks_exact(8)
-            .filter_map(|c| c.try_into().ok().map(u64::from_be_bytes))
-            .collect())
+        Ok(decode_offsets(
+            &self.table.get(COVERED_KEY)?.unwrap_or_default(),
+        ))
     }
 
     /// Puts a live profile's rows, sealing its identifiers (making its key
@@ -271,7 +267,6 @@ impl GraphRows {
     pub(crate) fn put_meta(&self, batch: &mut Batch, meta: GraphMeta, covered: &[u64]) {
         batch.put(&self.table, NEXT_KEY, &meta.next_profile.to_be_bytes());
         batch.put(&self.table, LIVE_KEY, &meta.live.to_be_bytes());
-        let covered: Vec<u8> = covered.iter().flat_map(|o| o.to_be_bytes()).collect();
-        batch.put(&self.table, COVERED_KEY, &covered);
+        batch.put(&self.table, COVERED_KEY, &encode_offsets(covered));
     }
 }

@@ -29,7 +29,8 @@ const NONCE_BYTES: usize = 24;
 /// The secret for hashing identifiers and the slots of profile keys.
 #[derive(Debug)]
 pub struct Sealer {
-    secret: [u8; 16],
+    /// SipHash's two keys, from the directory's secret.
+    hash_keys: (u64, u64),
     slots: File,
     slots_path: PathBuf,
 }
@@ -52,8 +53,10 @@ impl Sealer {
             .truncate(false)
             .open(&slots_path)
             .map_err(io(&slots_path))?;
+        let (k0, k1) = secret.split_at(8);
+        let half = |bytes: &[u8]| u64::from_le_bytes(bytes.try_into().unwrap_or_default());
         Ok(Self {
-            secret,
+            hash_keys: (half(k0), half(k1)),
             slots,
             slots_path,
         })
@@ -65,11 +68,7 @@ impl Sealer {
 
     /// The keyed hash a row is found by.
     pub fn hash(&self, kind: &str, value: &str) -> [u8; 16] {
-        let (k0, k1) = self.secret.split_at(8);
-        let mut hasher = SipHasher13::new_with_keys(
-            u64::from_le_bytes(k0.try_into().unwrap_or_default()),
-            u64::from_le_bytes(k1.try_into().unwrap_or_default()),
-        );
+        let mut hasher = SipHasher13::new_with_keys(self.hash_keys.0, self.hash_keys.1);
         hasher.write(kind.as_bytes());
         hasher.write_u8(0);
         hasher.write(value.as_bytes());

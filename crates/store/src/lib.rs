@@ -7,6 +7,8 @@
 //! and a batch lost in a crash is an older checkpoint to replay from, never
 //! a half-applied one (batches are all or nothing).
 
+mod offsets;
 mod table;
 
+pub use offsets::{decode_offsets, encode_offsets};
 pub use table::{Batch, Store, StoreError, Table};
