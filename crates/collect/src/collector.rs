@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::data_dir::{DataDir, DataDirLock};
 use crate::dedup::{dedup_key, DedupIndex};
+use crate::dedup_rows::DedupRows;
 use crate::erasure::ErasedProfiles;
 use crate::error::CollectError;
 use crate::event_index::EventIndex;
@@ -117,10 +118,17 @@ impl Collector {
                 .transpose()?,
             config.identity_cache_profiles,
         )?;
+        let dedup = match &store {
+            Some(store) => DedupIndex::stored(
+                config.dedup_window_millis,
+                DedupRows::open(store, config.dedup_window_millis)?,
+            ),
+            None => DedupIndex::new(config.dedup_window_millis),
+        };
         let collector = Self {
             log,
             quarantine,
-            dedup: DedupIndex::new(config.dedup_window_millis),
+            dedup,
             index,
             store,
             identity,

@@ -139,8 +139,24 @@ impl Collector {
         for (from, end) in facts_from.iter_mut().zip(&ends) {
             *from = (*from).min(*end);
         }
+        // Keys below the stored coverage are in the store; a reader never
+        // claims one, so it remembers none.
+        let mut keys_from = match self.dedup.rows() {
+            Some(rows) => rows.covered()?,
+            None => Vec::new(),
+        };
+        let unread = if mode == OpenMode::ReadOnly {
+            u64::MAX
+        } else {
+            0
+        };
+        keys_from.resize(usize::from(partitions), unread);
+        for (from, end) in keys_from.iter_mut().zip(&ends) {
+            *from = (*from).min(*end);
+        }
         let scans = per_partition(partitions, |p| {
-            self.rebuild_partition(p, now, facts_from[usize::from(p)])
+            let p_ = usize::from(p);
+            self.rebuild_partition(p, now, facts_from[p_], keys_from[p_])
         })?;
         let mut whole = PartitionScan::default();
         for scan in scans {
@@ -227,13 +243,14 @@ impl Collector {
         Ok(filed)
     }
 
-    /// Reads one partition into the dedup window, and its identity facts
-    /// from offset `facts_from` on.
+    /// Reads one partition's dedup keys from offset `keys_from` on, and
+    /// its identity facts from offset `facts_from` on.
     fn rebuild_partition(
         &self,
         partition: u16,
         now: i64,
         facts_from: u64,
+        keys_from: u64,
     ) -> Result<PartitionScan, CollectError> {
         let mut scan = PartitionScan::default();
         for record in self.log.reader(partition, 0)? {
@@ -251,8 +268,10 @@ impl Collector {
                 scan.to_erase.push((location, ids.map(str::to_owned)));
                 continue;
             }
-            self.dedup
-                .remember(stored.dedup_key, stored.received_at, now);
+            if location.offset >= keys_from {
+                self.dedup
+                    .remember(stored.dedup_key, stored.received_at, now);
+            }
             if !stored.stamp.is_empty() && location.offset >= facts_from {
                 let stamp =
                     IdentityStamp::decode(stored.stamp).map_err(|reason| CollectError::Decode {

@@ -1,6 +1,6 @@
-//! Writes the event index's recent entries and the identity graph's
-//! changes to the state store, on a thread of its own, so that both cost
-//! disk and not memory.
+//! Writes the event index's recent entries, the identity graph's changes
+//! and the deduplication keys to the state store, on a thread of its own,
+//! so that they cost disk and not memory.
 //!
 //! A write of the index moves the recent entries aside and writes them with
 //! the coverage they complete (see `event_index`); a start files only what
@@ -24,6 +24,8 @@ use crate::error::CollectError;
 const MAX_RECENT: usize = 200_000;
 /// The graph is written sooner past this many changed profiles.
 const MAX_UNWRITTEN_PROFILES: usize = 100_000;
+/// ... or past this many deduplication keys (~40 bytes each in memory).
+const MAX_UNWRITTEN_KEYS: usize = 500_000;
 /// How often the thread looks at the count and for a stop.
 const POLL: Duration = Duration::from_millis(50);
 
@@ -42,9 +44,10 @@ impl Collector {
         Ok(written)
     }
 
-    /// Writes the identity graph's changes to the state store, and lets
-    /// memory go of profiles past its capacity; returns the profiles
-    /// written. Blocks on the store: call it off the async workers.
+    /// Writes the identity graph's changes and the deduplication keys to
+    /// the state store, and lets memory go of profiles past the graph's
+    /// capacity and of the keys; returns the profiles written. Blocks on
+    /// the store: call it off the async workers.
     pub fn write_identity(&self) -> Result<usize, CollectError> {
         let _writing = self.identity.lock_writing();
         // Read first: every record below these was resolved before the
@@ -52,7 +55,13 @@ impl Collector {
         let ends = (0..self.log.partition_count())
             .map(|p| self.log.end_offset(p))
             .collect::<Result<Vec<u64>, _>>()?;
-        Ok(self.identity.write_changes(&ends)?)
+        let profiles = self.identity.write_changes(&ends)?;
+        // The graph's write waited for every batch resolved before it to
+        // settle, and a batch commits its keys before it settles: the
+        // keys of every record below `ends` are committed by now.
+        let keys = self.dedup.write(&ends)?;
+        tracing::debug!(keys, "dedup keys written");
+        Ok(profiles)
     }
 
     /// Starts the thread that writes the index and the identity graph every
@@ -91,7 +100,9 @@ fn run(collector: &Weak<Collector>, stop: &AtomicBool) {
             last_index = Instant::now();
         }
         let unwritten = collector.identity.graph().unwritten();
-        if stopping || last_identity.elapsed() >= every || unwritten >= MAX_UNWRITTEN_PROFILES {
+        let piled_up =
+            unwritten >= MAX_UNWRITTEN_PROFILES || collector.dedup.len() >= MAX_UNWRITTEN_KEYS;
+        if stopping || last_identity.elapsed() >= every || piled_up {
             timed("identity graph", || collector.write_identity());
             last_identity = Instant::now();
         }

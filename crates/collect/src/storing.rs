@@ -94,9 +94,15 @@ impl Collector {
             let mut claimed = Vec::new();
             for pending in events {
                 match self.dedup.claim(pending.dedup_key, now) {
-                    Claim::New => claimed.push(pending),
-                    Claim::Duplicate => outcome.duplicates += 1,
-                    Claim::InFlight(settled) => in_flight.push((pending, settled)),
+                    Ok(Claim::New) => claimed.push(pending),
+                    Ok(Claim::Duplicate) => outcome.duplicates += 1,
+                    Ok(Claim::InFlight(settled)) => in_flight.push((pending, settled)),
+                    Err(e) => {
+                        for p in &claimed {
+                            self.dedup.release(p.dedup_key);
+                        }
+                        return Err(e.into());
+                    }
                 }
             }
             let mut routing = claimed.into_iter();

@@ -164,6 +164,43 @@ async fn deduplication_survives_a_restart() {
 }
 
 #[tokio::test]
+async fn keys_in_the_state_store_deduplicate_after_a_restart_until_the_window_ends() {
+    let app = windowed_app();
+    app.post("/v1/track", &track("u-stored", "written"))
+        .await
+        .assert_ok();
+    app.write_state().await;
+    app.post("/v1/track", &track("u-stored", "unwritten"))
+        .await
+        .assert_ok();
+    app.clock.advance(WINDOW / 2);
+    let app = app.restart();
+    // One key is read from the store, the other from the log past what
+    // the store covers.
+    for id in ["written", "unwritten"] {
+        let reply = app.post("/v1/track", &track("u-stored", id)).await;
+        assert_eq!(reply.json["duplicate"], true, "{id}: {}", reply.text);
+    }
+    app.write_state().await;
+    app.clock.advance(WINDOW / 2);
+    let app = app.restart();
+    for id in ["written", "unwritten"] {
+        let reply = app.post("/v1/track", &track("u-stored", id)).await;
+        assert_eq!(reply.json["duplicate"], false, "{id}: {}", reply.text);
+    }
+    // Two windows on, the slot the first keys were in is reused.
+    app.write_state().await;
+    app.clock.advance(2 * WINDOW);
+    app.post("/v1/track", &track("u-stored", "later"))
+        .await
+        .assert_ok();
+    app.write_state().await;
+    let reply = app.post("/v1/track", &track("u-stored", "later")).await;
+    assert_eq!(reply.json["duplicate"], true, "{}", reply.text);
+    assert_eq!(app.events_of("u-stored").await.len(), 5);
+}
+
+#[tokio::test]
 async fn a_rejected_event_does_not_claim_its_message_id() {
     let app = TestApp::new();
     let invalid = without(track("u-claim", "m"), "event");

@@ -178,9 +178,9 @@ impl TestApp {
             .digest(self.now())
     }
 
-    /// The log's partitions in order.
-    /// Has the collector write its event index and identity graph to the
-    /// state store now (as its writer thread does every few seconds).
+    /// Has the collector write its event index, identity graph and
+    /// deduplication keys to the state store now (as its writer thread
+    /// does every few seconds).
     pub async fn write_state(&self) {
         let collector = self.state.collector.clone();
         tokio::task::spawn_blocking(move || {
@@ -191,6 +191,7 @@ impl TestApp {
         .unwrap();
     }
 
+    /// The log's partitions in order.
     pub fn partitions(&self) -> Vec<u16> {
         (0..self.state.collector.log().partition_count()).collect()
     }
