@@ -12,10 +12,15 @@
 //! The meta table holds which bucket each slot holds, the window they were
 //! cut with, and the log coverage: every record below it has its key here,
 //! so a start remembers only the keys of the records after it.
+//!
+//! Each slot has a Bloom filter of its keys in memory (`key_filter`, read
+//! in at start), so a key never seen costs no read.
 
-use std::sync::Mutex;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use percorso_store::{decode_offsets, encode_offsets, Store, StoreError, Table};
+
+use crate::key_filter::KeyFilter;
 
 const SLOT_LABEL: [&[u8]; 2] = [b"slot0", b"slot1"];
 const WINDOW_KEY: &[u8] = b"window";
@@ -30,9 +35,19 @@ pub struct DedupRows {
     slots: [Table; 2],
     meta: Table,
     window_millis: i64,
-    /// The bucket each slot holds, as stored.
-    labels: Mutex<[i64; 2]>,
+    slot_state: RwLock<SlotState>,
 }
+
+#[derive(Debug, Default)]
+struct SlotState {
+    /// The bucket each slot holds, as stored.
+    labels: [i64; 2],
+    /// Each slot's keys.
+    filters: [KeyFilter; 2],
+}
+
+/// Keys added to the filters per hold of their lock.
+const FILTER_CHUNK: usize = 16_384;
 
 impl DedupRows {
     /// Opens the tables for a window of `window_millis`. Keys stored under
@@ -56,13 +71,35 @@ impl DedupRows {
             batch.put(&meta, WINDOW_KEY, &window_millis.to_le_bytes());
             batch.commit()?;
         }
+        let mut filters: [KeyFilter; 2] = Default::default();
+        for ((filter, table), label) in filters.iter_mut().zip(&slots).zip(labels) {
+            if label == NO_BUCKET {
+                continue;
+            }
+            for entry in table.scan(b"", b"") {
+                let (key, _) = entry?;
+                let key: [u8; 16] = key
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| table.damaged("a key that is not 16 bytes"))?;
+                filter.insert(u128::from_be_bytes(key));
+            }
+        }
         Ok(Self {
             store: store.clone(),
             slots,
             meta,
             window_millis,
-            labels: Mutex::new(labels),
+            slot_state: RwLock::new(SlotState { labels, filters }),
         })
+    }
+
+    fn state(&self) -> RwLockReadGuard<'_, SlotState> {
+        self.slot_state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn state_mut(&self) -> RwLockWriteGuard<'_, SlotState> {
+        self.slot_state.write().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Per partition, the offset below which every record's key is stored.
@@ -76,13 +113,19 @@ impl DedupRows {
 
     /// Whether `key` was received within the window before `now`.
     pub fn seen(&self, key: u128, now: i64) -> Result<bool, StoreError> {
-        let labels = *self.labels.lock().unwrap_or_else(|e| e.into_inner());
         let current = self.bucket(now);
-        for bucket in [current, current - 1] {
-            let slot = slot_of(bucket);
-            if labels[slot] != bucket {
-                continue;
-            }
+        let maybe: Vec<usize> = {
+            let state = self.state();
+            [current, current - 1]
+                .into_iter()
+                .filter(|&bucket| {
+                    let slot = slot_of(bucket);
+                    state.labels[slot] == bucket && state.filters[slot].may_contain(key)
+                })
+                .map(slot_of)
+                .collect()
+        };
+        for slot in maybe {
             if let Some(value) = self.slots[slot].get(&key.to_be_bytes())? {
                 if now - read_i64(&value) < self.window_millis {
                     return Ok(true);
@@ -96,7 +139,7 @@ impl DedupRows {
     /// the log up to `covered`. Keys already outside the window are left
     /// out.
     pub fn write(&self, keys: &[(u128, i64)], covered: &[u64]) -> Result<(), StoreError> {
-        let mut labels = *self.labels.lock().unwrap_or_else(|e| e.into_inner());
+        let mut labels = self.state().labels;
         let newest = keys.iter().map(|(_, at)| self.bucket(*at)).max();
         let mut batch = self.store.batch();
         if let Some(newest) = newest {
@@ -119,13 +162,29 @@ impl DedupRows {
             }
         }
         batch.put(&self.meta, COVERED_KEY, &encode_offsets(covered));
-        // The labels change in memory only once the store has them; a
-        // cleared slot reads as empty either way.
-        let result = batch.commit();
-        if result.is_ok() {
-            *self.labels.lock().unwrap_or_else(|e| e.into_inner()) = labels;
+        // The labels and filters change only once the store has the keys
+        // (a cleared slot reads as empty either way); until this returns,
+        // the caller still finds the keys in memory.
+        batch.commit()?;
+        {
+            let mut state = self.state_mut();
+            for slot in 0..2 {
+                if state.labels[slot] != labels[slot] {
+                    state.labels[slot] = labels[slot];
+                    state.filters[slot].clear();
+                }
+            }
         }
-        result
+        for chunk in keys.chunks(FILTER_CHUNK) {
+            let mut state = self.state_mut();
+            for (key, at) in chunk {
+                let slot = slot_of(self.bucket(*at));
+                if state.labels[slot] == self.bucket(*at) {
+                    state.filters[slot].insert(*key);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn bucket(&self, at: i64) -> i64 {

@@ -17,6 +17,7 @@ mod filing;
 mod identity_stage;
 mod incoming;
 mod index;
+mod key_filter;
 mod normalize;
 pub mod prehashed;
 mod quarantine;
