@@ -167,11 +167,12 @@ impl DedupRows {
         // the caller still finds the keys in memory.
         batch.commit()?;
         {
-            let mut state = self.state_mut();
-            for slot in 0..2 {
-                if state.labels[slot] != labels[slot] {
-                    state.labels[slot] = labels[slot];
-                    state.filters[slot].clear();
+            let state = &mut *self.state_mut();
+            let slots = state.labels.iter_mut().zip(&mut state.filters);
+            for ((held, filter), label) in slots.zip(labels) {
+                if *held != label {
+                    *held = label;
+                    filter.clear();
                 }
             }
         }
