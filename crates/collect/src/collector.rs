@@ -114,7 +114,7 @@ impl Collector {
             config.custom_identifiers.clone(),
             store
                 .as_ref()
-                .map(|store| GraphRows::open(store, &data.identity_keys()))
+                .map(|store| GraphRows::open(store, &data.state_keys()))
                 .transpose()?,
             config.identity_cache_profiles,
         )?;

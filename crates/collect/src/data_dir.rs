@@ -47,10 +47,11 @@ impl DataDir {
         self.root.join("state")
     }
 
-    /// Keys that keep identifiers in the state store unreadable once their
-    /// person is erased; they belong with `state` (a state store without
-    /// them reads as empty).
-    pub fn identity_keys(&self) -> PathBuf {
+    /// Keys that keep personal data in the state store unreadable once
+    /// their person is erased (the identity graph's and the profile
+    /// engine's); they belong with `state` (a state store without them
+    /// reads as empty).
+    pub fn state_keys(&self) -> PathBuf {
         self.root.join("state-keys")
     }
 

@@ -19,6 +19,7 @@ use crate::derived::membership_event;
 use crate::input::Record;
 use crate::profile::Changed;
 use crate::profile_table::ProfileTable;
+use crate::sealed_rows::{open_row, seal_row, shred};
 use crate::segments::{MembershipChange, SegmentMembers};
 
 /// What the engine wants done outside itself.
@@ -232,19 +233,27 @@ impl ProfileBook {
         let mut merged = self.merge_trail(&survivor);
         merged.extend(trail);
         merged.sort_by(|a, b| (a.at, &a.message_id).cmp(&(b.at, &b.message_id)));
-        let encoded = rmp_serde::to_vec(&merged).unwrap_or_default();
-        self.merges.put(survivor.as_bytes().to_vec(), encoded);
         self.members.forget(from);
-        if let Some(state) = self.profiles.remove(from, &self.definitions) {
-            let into = self.profiles.get_or_create(&survivor, &self.definitions);
+        let state = self.profiles.remove(from, &self.definitions);
+        let into = self.profiles.get_or_create(&survivor, &self.definitions);
+        if let Some(state) = state {
             into.merge(state);
+        }
+        // The trail names identifiers: sealed with the survivor's key.
+        let slot = into.key_slot;
+        let encoded = rmp_serde::to_vec(&merged).unwrap_or_default();
+        match seal_row(self.profiles.sealer(), slot, encoded) {
+            Ok(row) => self.merges.put(survivor.as_bytes().to_vec(), row),
+            Err(e) => tracing::error!(profile = survivor, error = %e, "merge trail not kept"),
         }
     }
 
     /// The merge audit trail kept for a live profile.
     pub(crate) fn merge_trail(&self, profile: &str) -> Vec<MergeRecord> {
+        let sealer = self.profiles.sealer();
         self.merges
             .get(profile.as_bytes())
+            .and_then(|row| open_row(sealer, &row).ok().flatten())
             .and_then(|bytes| rmp_serde::from_slice(&bytes).ok())
             .unwrap_or_default()
     }
@@ -254,11 +263,13 @@ impl ProfileBook {
     /// Nothing is emitted — the person no longer exists to leave a segment.
     /// `profiles` holds the live id and every id merged into it.
     pub fn erase(&mut self, profiles: &[String]) {
+        let mut key_slots = Vec::new();
         for profile in profiles {
             if let Some(state) = self.profiles.remove(profile, &self.definitions) {
                 if let Some(due) = state.timer {
                     self.timers.delete(&timer_key(due, profile));
                 }
+                key_slots.extend(state.key_slots());
             }
             self.merges.delete(profile.as_bytes());
             self.forwarded.delete(profile.as_bytes());
@@ -267,6 +278,11 @@ impl ProfileBook {
         self.members.erase(profiles);
         self.recent
             .retain(|(_, change)| !profiles.contains(&change.profile_id));
+        // Whatever of theirs the store still holds (older versions of the
+        // rows deleted here) is unreadable from now on.
+        if let Err(e) = shred(self.profiles.sealer(), &key_slots) {
+            tracing::error!(error = %e, "erased profiles' keys not shredded");
+        }
     }
 
     /// Erases those of `profiles` the book still holds anything of.

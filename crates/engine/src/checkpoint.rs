@@ -6,8 +6,10 @@
 //! from the whole log (a format change is a rebuild, not a migration).
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
 
-use percorso_store::{Store, StoreError, Table};
+use percorso_store::{Sealer, Store, StoreError, Table};
 use serde::{Deserialize, Serialize};
 
 use crate::book::{id_hash, ProfileBook};
@@ -18,8 +20,8 @@ use crate::profile_table::ProfileTable;
 use crate::runner::EngineError;
 use crate::segments::{SegmentCounts, SegmentMembers};
 
-/// Bump when any stored encoding changes.
-const FORMAT: u32 = 1;
+/// Bump when any stored encoding changes (2: sealed rows).
+const FORMAT: u32 = 2;
 const CHECKPOINT_KEY: &[u8] = b"checkpoint";
 
 /// The engine's tables in the state store.
@@ -33,11 +35,15 @@ pub struct StateTables {
     members: Table,
     history: Table,
     meta: Table,
+    /// Seals personal data in `profiles` and `merges` (`sealed_rows`).
+    pub(crate) sealer: Arc<Sealer>,
 }
 
 impl StateTables {
-    pub fn open(store: Store) -> Result<Self, StoreError> {
+    /// The tables in `store`, with the key slots kept in `key_dir`.
+    pub fn open(store: Store, key_dir: &Path) -> Result<Self, StoreError> {
         Ok(Self {
+            sealer: Arc::new(Sealer::open(key_dir, "profile")?),
             profiles: store.table("profiles")?,
             forwarded: store.table("forwarded")?,
             merges: store.table("merges")?,
@@ -74,6 +80,9 @@ struct Checkpoint {
     segments: BTreeMap<String, SegmentCounts>,
     profiles: u64,
     backfills: Vec<BackfillCursor>,
+    /// The key slot the next new state takes.
+    #[serde(default)]
+    key_slots: u64,
 }
 
 /// How far a back-fill had read.
@@ -134,6 +143,8 @@ impl ProfileBook {
             touched: checkpoint.unsettled.into_iter().collect(),
             ..Self::new(definitions)
         };
+        book.profiles
+            .seal_with(tables.sealer.clone(), checkpoint.key_slots);
         for item in tables.forwarded.scan(b"", b"") {
             let (from, _) = item.map_err(EngineError::storage)?;
             book.forwarded_ids.insert(id_hash(&from));
@@ -181,6 +192,7 @@ impl ProfileBook {
         let mut snapshot = Snapshot {
             profiles,
             profile_table: Some(tables.profiles.clone()),
+            sealer: Some(tables.sealer.clone()),
             ..Snapshot::default()
         };
         snapshot.tables.extend(self.forwarded.take());
@@ -196,6 +208,7 @@ impl ProfileBook {
             segments: self.members.counts().clone(),
             profiles: self.profiles.count(),
             backfills: self.backfills.clone(),
+            key_slots: self.profiles.next_key_slot(),
         };
         let meta = serde_json::to_vec(&checkpoint).unwrap_or_default();
         snapshot.meta = Some((tables.meta.clone(), CHECKPOINT_KEY.to_vec(), meta));

@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
-use percorso_store::{Batch, Store, Table};
+use percorso_store::{Batch, Sealer, Store, Table};
 
 use crate::profile::ProfileState;
+use crate::sealed_rows::seal_row;
 
 /// Buffered changes of one table: `None` deletes the key.
 pub(crate) type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
@@ -28,6 +29,8 @@ pub(crate) type ProfileRows = Vec<(String, Option<Arc<ProfileState>>)>;
 pub(crate) struct Snapshot {
     pub profiles: ProfileRows,
     pub profile_table: Option<Table>,
+    /// Seals the states (and its keys are synced before the commit).
+    pub sealer: Option<Arc<Sealer>>,
     pub tables: Vec<(Table, Arc<Changes>)>,
     /// The checkpoint record itself, last in the batch.
     pub meta: Option<(Table, Vec<u8>, Vec<u8>)>,
@@ -153,12 +156,20 @@ fn write(store: &Store, snapshot: Snapshot) -> Written {
             // it changes only while this still holds it.
             match state {
                 None => batch.delete(table, id.as_bytes()),
-                Some(state) => match rmp_serde::to_vec(&*state) {
-                    Ok(bytes) => batch.put(table, id.as_bytes(), &bytes),
-                    Err(e) => {
-                        tracing::error!(profile = id, error = %e, "profile state not encodable");
+                Some(state) => {
+                    let sealed = rmp_serde::to_vec(&*state)
+                        .map_err(|e| e.to_string())
+                        .and_then(|bytes| {
+                            seal_row(snapshot.sealer.as_deref(), state.key_slot, bytes)
+                                .map_err(|e| e.to_string())
+                        });
+                    match sealed {
+                        Ok(row) => batch.put(table, id.as_bytes(), &row),
+                        Err(e) => {
+                            tracing::error!(profile = id, error = %e, "profile state not written");
+                        }
                     }
-                },
+                }
             }
             profiles.push((id, deleted));
         }
@@ -169,7 +180,11 @@ fn write(store: &Store, snapshot: Snapshot) -> Written {
     if let Some((table, key, value)) = &snapshot.meta {
         batch.put(table, key, value);
     }
-    let result = batch.commit().map_err(|e| e.to_string());
+    // The keys the rows are sealed with are durable before the rows.
+    let synced = snapshot.sealer.as_ref().map_or(Ok(()), |s| s.sync());
+    let result = synced
+        .and_then(|()| batch.commit())
+        .map_err(|e| e.to_string());
     if result.is_ok() {
         // Only a failed write needs the list back (to mark those states
         // dirty again); freed here rather than on the engine thread.

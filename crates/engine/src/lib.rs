@@ -34,6 +34,7 @@ mod queries;
 mod rebuild;
 mod removal;
 mod runner;
+mod sealed_rows;
 mod segments;
 mod sequencer;
 mod settling;

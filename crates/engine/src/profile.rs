@@ -47,6 +47,12 @@ pub struct ProfileState {
     pub timer: Option<i64>,
     /// The definitions' layout the slots follow (see `removal.rs`).
     pub layout: u32,
+    /// The key slot the state is sealed with in the store, and those of
+    /// the states merged into it (see `sealed_rows`).
+    #[serde(default)]
+    pub key_slot: Option<u64>,
+    #[serde(default)]
+    pub absorbed_key_slots: Vec<u64>,
 }
 
 /// What one event changed on a profile: which segments may need a new
@@ -175,6 +181,15 @@ impl ProfileState {
         self.events += other.events;
         self.user_id = self.user_id.take().or(other.user_id);
         self.anonymous_id = self.anonymous_id.take().or(other.anonymous_id);
+        self.absorbed_key_slots.extend(other.key_slot);
+        self.absorbed_key_slots.extend(other.absorbed_key_slots);
+    }
+
+    /// Every key slot that sealed anything of this person.
+    pub fn key_slots(&self) -> impl Iterator<Item = u64> + '_ {
+        self.key_slot
+            .into_iter()
+            .chain(self.absorbed_key_slots.iter().copied())
     }
 
     /// Frees the window days that no longer count, then says when the

@@ -8,11 +8,12 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use percorso_store::Table;
+use percorso_store::{Sealer, Table};
 
 use crate::checkpoint_writer::ProfileRows;
 use crate::definitions::Definitions;
 use crate::profile::ProfileState;
+use crate::sealed_rows::open_row;
 
 #[derive(Debug)]
 struct Cached {
@@ -49,6 +50,9 @@ pub(crate) struct ProfileTable {
     /// A checkpoint was taken and the store does not have it yet: no
     /// state may leave memory.
     unwritten: bool,
+    /// Seals the stored states; a new state takes the next key slot.
+    sealer: Option<Arc<Sealer>>,
+    next_key_slot: u64,
 }
 
 impl ProfileTable {
@@ -59,6 +63,22 @@ impl ProfileTable {
             count,
             ..Self::default()
         }
+    }
+
+    /// States are stored sealed with `sealer`; new ones take key slots
+    /// from `next_key_slot` on.
+    pub fn seal_with(&mut self, sealer: Arc<Sealer>, next_key_slot: u64) {
+        self.sealer = Some(sealer);
+        self.next_key_slot = next_key_slot;
+    }
+
+    pub fn sealer(&self) -> Option<&Sealer> {
+        self.sealer.as_deref()
+    }
+
+    /// The key slot the next new state takes.
+    pub fn next_key_slot(&self) -> u64 {
+        self.next_key_slot
     }
 
     /// Loads `id` into memory if it is only in the store; false if it is
@@ -77,6 +97,15 @@ impl ProfileTable {
         };
         let bytes = match table.get(id.as_bytes()) {
             Ok(Some(bytes)) => bytes,
+            Ok(None) => return false,
+            Err(e) => {
+                tracing::error!(profile = id, error = %e, "profile state unreadable");
+                return false;
+            }
+        };
+        let bytes = match open_row(self.sealer.as_deref(), &bytes) {
+            Ok(Some(bytes)) => bytes,
+            // Shredded: an erasure a crash kept from deleting the row.
             Ok(None) => return false,
             Err(e) => {
                 tracing::error!(profile = id, error = %e, "profile state unreadable");
@@ -120,8 +149,11 @@ impl ProfileTable {
         if !self.load(id, definitions) {
             self.removed.remove(id);
             self.count += 1;
+            let key_slot = self.sealer.is_some().then_some(self.next_key_slot);
+            self.next_key_slot += u64::from(key_slot.is_some());
             let state = ProfileState {
                 layout: definitions.layout,
+                key_slot,
                 ..ProfileState::default()
             };
             let cached = Cached {

@@ -258,7 +258,7 @@ impl Engine {
     ) -> Result<Arc<Self>, EngineError> {
         let sink = Arc::new(CollectorSink::new(collector.clone(), runtime));
         let store = DefinitionStore::new(data.definitions());
-        let state = open_state(collector)?;
+        let state = open_state(collector, data)?;
         Self::start(collector.clone(), store, Some(state), clock, sink, options).map(Arc::new)
     }
 }
@@ -272,11 +272,11 @@ impl Drop for Engine {
 
 /// The engine's tables in the data directory's state store, which the
 /// writing collector holds open (the event index lives there too).
-pub fn open_state(collector: &Collector) -> Result<StateTables, EngineError> {
+pub fn open_state(collector: &Collector, data: &DataDir) -> Result<StateTables, EngineError> {
     let store = collector.store().ok_or_else(|| {
         EngineError::Storage("the profile engine's state needs a collector that writes".into())
     })?;
-    StateTables::open(store.clone()).map_err(EngineError::storage)
+    StateTables::open(store.clone(), &data.state_keys()).map_err(EngineError::storage)
 }
 
 pub(crate) fn end_offsets(collector: &Collector) -> Result<Vec<u64>, EngineError> {

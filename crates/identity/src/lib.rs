@@ -18,7 +18,6 @@ mod identifier;
 mod paged;
 mod rows;
 mod rules;
-mod sealing;
 mod stamp;
 
 pub use extract::{identifiers_of, Extracted};

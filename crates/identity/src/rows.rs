@@ -15,12 +15,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use percorso_store::{decode_offsets, encode_offsets, Batch, Store, StoreError, Table};
+use percorso_store::{decode_offsets, encode_offsets, Batch, Sealer, Store, StoreError, Table};
 use serde::{Deserialize, Serialize};
 
 use crate::graph::ProfileId;
 use crate::identifier::Identifier;
-use crate::sealing::Sealer;
 
 const NEXT_KEY: &[u8] = b"m:next";
 const LIVE_KEY: &[u8] = b"m:live";
@@ -98,7 +97,7 @@ impl GraphRows {
         let rows = Self {
             store: store.clone(),
             table: store.table("identity")?,
-            sealer: Arc::new(Sealer::open(key_dir)?),
+            sealer: Arc::new(Sealer::open(key_dir, "identity")?),
         };
         let check = rows.sealer.hash("", "secret check");
         match rows.table.get(SECRET_CHECK_KEY)? {

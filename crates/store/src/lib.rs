@@ -8,7 +8,9 @@
 //! a half-applied one (batches are all or nothing).
 
 mod offsets;
+mod sealing;
 mod table;
 
 pub use offsets::{decode_offsets, encode_offsets};
+pub use sealing::Sealer;
 pub use table::{Batch, Store, StoreError, Table};

@@ -142,6 +142,8 @@ async fn erasure_removes_the_person_everywhere_and_nothing_brings_them_back() {
     // 5 in the store, 1 in memory; her phone's first page is filed under
     // the profile merged into hers.
     assert_eq!(filed(&app, &ada), 6);
+    // A restart checkpoints the engine: her traits are in its store too.
+    let app = app.restart();
 
     let reply = app
         .admin(Method::DELETE, &format!("/api/v1/profiles/{ada}"), None)

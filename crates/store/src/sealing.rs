@@ -1,45 +1,54 @@
-//! Keeping identifiers readable in the state store only while their
+//! Keeping personal data readable in the state store only while its
 //! person exists. The store (an LSM tree) keeps deleted bytes in its
 //! journal and older tables until they happen to be compacted away, so an
-//! erasure cannot take plain identifiers back out of it. Instead:
+//! erasure cannot take plain data back out of it. Instead:
 //!
-//! - a row found by an identifier is keyed by a keyed hash of it (SipHash
-//!   with a secret of this data directory), never by its text;
-//! - a profile's identifiers are stored encrypted (XChaCha20) with a key
-//!   of that profile's own, kept in a file of fixed slots (one per
-//!   creation number) that this module overwrites in place. Zeroing the
-//!   slot (an erasure, or a merge that moved the identifiers elsewhere)
-//!   leaves only ciphertext nobody can read.
+//! - a row found by personal data (an identifier) is keyed by a keyed hash
+//!   of it (SipHash with a secret of this data directory), never by its
+//!   text;
+//! - a person's data is stored encrypted (XChaCha20) with a key of its
+//!   own, kept in a file of fixed 32-byte slots that this module
+//!   overwrites in place. Zeroing the slot (an erasure) leaves only
+//!   ciphertext nobody can read.
+//!
+//! The identity graph numbers its slots by profile creation number; the
+//! profile engine has slots of its own (`profile-keys`).
 
 use std::fs::{File, OpenOptions};
 use std::hash::Hasher;
 use std::io::{Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use chacha20::cipher::{KeyIvInit, StreamCipher};
 use chacha20::XChaCha20;
-use percorso_store::StoreError;
 use rand::RngCore;
 use siphasher::sip128::{Hasher128, SipHasher13};
+
+use crate::StoreError;
 
 const KEY_BYTES: u64 = 32;
 const NONCE_BYTES: usize = 24;
 
-/// The secret for hashing identifiers and the slots of profile keys.
+/// The secret for hashing identifiers and the slots of per-person keys.
 #[derive(Debug)]
 pub struct Sealer {
     /// SipHash's two keys, from the directory's secret.
     hash_keys: (u64, u64),
     slots: File,
     slots_path: PathBuf,
+    /// Held while a slot's key is made: two threads sealing with a new
+    /// slot at once must not each make (and write) a key of their own.
+    making: Mutex<()>,
 }
 
 impl Sealer {
-    /// Opens (creating on first use) the secret and the key slots in `dir`.
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let secret_path = dir.join("identity-secret");
-        let slots_path = dir.join("identity-keys");
+    /// Opens (creating on first use) the secret `<name>-secret` and the
+    /// key slots `<name>-keys` in `dir`.
+    pub fn open(dir: &Path, name: &str) -> Result<Self, StoreError> {
+        let secret_path = dir.join(format!("{name}-secret"));
+        let slots_path = dir.join(format!("{name}-keys"));
         let io = |path: &Path| {
             let path = path.to_owned();
             move |source| StoreError::io(&path, source)
@@ -59,6 +68,7 @@ impl Sealer {
             hash_keys: (half(k0), half(k1)),
             slots,
             slots_path,
+            making: Mutex::new(()),
         })
     }
 
@@ -90,14 +100,7 @@ impl Sealer {
     pub fn seal(&self, sequence: u64, plain: &[u8]) -> Result<Vec<u8>, StoreError> {
         let key = match self.key(sequence)? {
             Some(key) => key,
-            None => {
-                let mut key = [0u8; 32];
-                rand::rng().fill_bytes(&mut key);
-                self.slots
-                    .write_all_at(&key, sequence * KEY_BYTES)
-                    .map_err(|e| self.error(e))?;
-                key
-            }
+            None => self.make_key(sequence)?,
         };
         let mut nonce = [0u8; NONCE_BYTES];
         rand::rng().fill_bytes(&mut nonce);
@@ -105,6 +108,19 @@ impl Sealer {
         sealed.extend_from_slice(plain);
         XChaCha20::new(&key.into(), &nonce.into()).apply_keystream(&mut sealed[NONCE_BYTES..]);
         Ok(sealed)
+    }
+
+    fn make_key(&self, sequence: u64) -> Result<[u8; 32], StoreError> {
+        let _making = self.making.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(key) = self.key(sequence)? {
+            return Ok(key); // made by another thread meanwhile
+        }
+        let mut key = [0u8; 32];
+        rand::rng().fill_bytes(&mut key);
+        self.slots
+            .write_all_at(&key, sequence * KEY_BYTES)
+            .map_err(|e| self.error(e))?;
+        Ok(key)
     }
 
     /// Decrypts what [`Sealer::seal`] made; `None` once the key is shredded.
@@ -168,7 +184,7 @@ mod tests {
     #[test]
     fn sealed_bytes_read_back_until_the_key_is_shredded_and_the_secret_persists() {
         let dir = tempfile::tempdir().unwrap();
-        let sealer = Sealer::open(dir.path()).unwrap();
+        let sealer = Sealer::open(dir.path(), "identity").unwrap();
         let plain = b"ada@example.com";
         let sealed = sealer.seal(3, plain).unwrap();
         assert!(!sealed.windows(plain.len()).any(|w| w == plain));
@@ -183,7 +199,7 @@ mod tests {
         let hash = sealer.hash("email", "ada@example.com");
         drop(sealer);
 
-        let reopened = Sealer::open(dir.path()).unwrap();
+        let reopened = Sealer::open(dir.path(), "identity").unwrap();
         assert_eq!(reopened.hash("email", "ada@example.com"), hash);
         assert_ne!(reopened.hash("user_id", "ada@example.com"), hash);
         assert_eq!(reopened.unseal(3, &sealed).unwrap().unwrap(), plain);
