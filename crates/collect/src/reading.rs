@@ -155,8 +155,8 @@ impl Collector {
             *from = (*from).min(*end);
         }
         let scans = per_partition(partitions, |p| {
-            let p_ = usize::from(p);
-            self.rebuild_partition(p, now, facts_from[p_], keys_from[p_])
+            let index = usize::from(p);
+            self.rebuild_partition(p, now, facts_from[index], keys_from[index])
         })?;
         let mut whole = PartitionScan::default();
         for scan in scans {

@@ -290,7 +290,7 @@ impl ProfileBook {
         let held: Vec<String> = profiles
             .iter()
             .filter(|id| {
-                self.profiles.contains(id, &self.definitions)
+                self.profiles.holds(id, &self.definitions)
                     || self.forwarded.get(id.as_bytes()).is_some()
                     || self.merges.get(id.as_bytes()).is_some()
             })

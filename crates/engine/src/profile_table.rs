@@ -171,12 +171,35 @@ impl ProfileTable {
         Arc::make_mut(&mut cached.state)
     }
 
+    /// Whether `id` has a state that can be read.
     pub fn contains(&mut self, id: &str, definitions: &Definitions) -> bool {
         self.load(id, definitions)
     }
 
+    /// Whether anything of `id` is held: a state in memory, or a row in
+    /// the store even if it can no longer be read (its key shredded by an
+    /// erasure a crash cut short).
+    pub fn holds(&mut self, id: &str, definitions: &Definitions) -> bool {
+        if self.load(id, definitions) {
+            return true;
+        }
+        let unread = !self.removed.contains(id) && !self.removing.contains(id);
+        unread
+            && self
+                .table
+                .as_ref()
+                .is_some_and(|table| table.get(id.as_bytes()).ok().flatten().is_some())
+    }
+
     pub fn remove(&mut self, id: &str, definitions: &Definitions) -> Option<ProfileState> {
-        self.load(id, definitions);
+        if !self.load(id, definitions) {
+            // A row that can no longer be read goes all the same.
+            if self.holds(id, definitions) {
+                self.count = self.count.saturating_sub(1);
+                self.removed.insert(id.to_owned());
+            }
+            return None;
+        }
         let cached = self.hot.remove(id)?;
         self.count -= 1;
         if cached.dirty {
