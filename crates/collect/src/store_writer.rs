@@ -60,7 +60,8 @@ impl Collector {
         // settle, and a batch commits its keys before it settles: the
         // keys of every record below `ends` are committed by now.
         let keys = self.dedup.write(&ends)?;
-        tracing::debug!(keys, "dedup keys written");
+        let memtables = self.store().map_or(0, |s| s.memtable_bytes());
+        tracing::debug!(keys, memtables, "dedup keys written");
         Ok(profiles)
     }
 

@@ -112,6 +112,11 @@ impl Store {
         })
     }
 
+    /// Bytes held in memtables (written, not yet flushed to tables).
+    pub fn memtable_bytes(&self) -> u64 {
+        self.db.write_buffer_size()
+    }
+
     pub fn batch(&self) -> Batch {
         Batch {
             batch: self.db.batch(),
