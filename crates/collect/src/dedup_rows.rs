@@ -18,7 +18,7 @@
 
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use percorso_store::{decode_offsets, encode_offsets, Store, StoreError, Table};
+use percorso_store::{encode_offsets, Store, StoreError, Table};
 
 use crate::key_filter::KeyFilter;
 
@@ -104,11 +104,7 @@ impl DedupRows {
 
     /// Per partition, the offset below which every record's key is stored.
     pub fn covered(&self) -> Result<Vec<u64>, StoreError> {
-        Ok(self
-            .meta
-            .get(COVERED_KEY)?
-            .map(|bytes| decode_offsets(&bytes))
-            .unwrap_or_default())
+        self.meta.get_offsets(COVERED_KEY)
     }
 
     /// Whether `key` was received within the window before `now`.

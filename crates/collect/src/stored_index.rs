@@ -16,7 +16,7 @@
 use std::collections::HashSet;
 
 use percorso_log::RecordLocation;
-use percorso_store::{decode_offsets, encode_offsets, Store, StoreError, Table};
+use percorso_store::{encode_offsets, Store, StoreError, Table};
 
 use crate::index::{IndexKey, IndexedEvent, MemoryIndex};
 
@@ -41,11 +41,7 @@ impl StoredIndex {
 
     /// Per partition, the offset below which every record is filed here.
     pub fn covered(&self) -> Result<Vec<u64>, StoreError> {
-        Ok(self
-            .meta
-            .get(COVERED_KEY)?
-            .map(|bytes| decode_offsets(&bytes))
-            .unwrap_or_default())
+        self.meta.get_offsets(COVERED_KEY)
     }
 
     /// Writes every entry of `tiers` and the new coverage in one batch.

@@ -15,7 +15,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use percorso_store::{decode_offsets, encode_offsets, Batch, Sealer, Store, StoreError, Table};
+use percorso_store::{encode_offsets, Batch, Sealer, Store, StoreError, Table};
 use serde::{Deserialize, Serialize};
 
 use crate::graph::ProfileId;
@@ -180,9 +180,7 @@ impl GraphRows {
     /// Per partition of the log, the offset below which every record's
     /// identity facts are in the rows.
     pub fn covered(&self) -> Result<Vec<u64>, StoreError> {
-        Ok(decode_offsets(
-            &self.table.get(COVERED_KEY)?.unwrap_or_default(),
-        ))
+        self.table.get_offsets(COVERED_KEY)
     }
 
     /// Puts a live profile's rows, sealing its identifiers (making its key

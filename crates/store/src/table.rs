@@ -153,6 +153,12 @@ impl Table {
         Ok(value.map(|v| v.to_vec()))
     }
 
+    /// The log offsets stored under `key` (see `encode_offsets`); empty
+    /// when there are none.
+    pub fn get_offsets(&self, key: &[u8]) -> Result<Vec<u64>, StoreError> {
+        Ok(crate::decode_offsets(&self.get(key)?.unwrap_or_default()))
+    }
+
     /// Entries with keys starting with `prefix`, from key `start` on (from
     /// the first such key when `start` sorts before `prefix`), in key order.
     pub fn scan(

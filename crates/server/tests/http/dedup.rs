@@ -177,17 +177,11 @@ async fn keys_in_the_state_store_deduplicate_after_a_restart_until_the_window_en
     let app = app.restart();
     // One key is read from the store, the other from the log past what
     // the store covers.
-    for id in ["written", "unwritten"] {
-        let reply = app.post("/v1/track", &track("u-stored", id)).await;
-        assert_eq!(reply.json["duplicate"], true, "{id}: {}", reply.text);
-    }
+    assert_duplicate(&app, &["written", "unwritten"], true).await;
     app.write_state().await;
     app.clock.advance(WINDOW / 2);
     let app = app.restart();
-    for id in ["written", "unwritten"] {
-        let reply = app.post("/v1/track", &track("u-stored", id)).await;
-        assert_eq!(reply.json["duplicate"], false, "{id}: {}", reply.text);
-    }
+    assert_duplicate(&app, &["written", "unwritten"], false).await;
     // Two windows on, the slot the first keys were in is reused.
     app.write_state().await;
     app.clock.advance(2 * WINDOW);
@@ -198,6 +192,14 @@ async fn keys_in_the_state_store_deduplicate_after_a_restart_until_the_window_en
     let reply = app.post("/v1/track", &track("u-stored", "later")).await;
     assert_eq!(reply.json["duplicate"], true, "{}", reply.text);
     assert_eq!(app.events_of("u-stored").await.len(), 5);
+}
+
+/// Sends `u-stored`'s message of each id and checks the answer.
+async fn assert_duplicate(app: &TestApp, ids: &[&str], duplicate: bool) {
+    for id in ids {
+        let reply = app.post("/v1/track", &track("u-stored", id)).await;
+        assert_eq!(reply.json["duplicate"], duplicate, "{id}: {}", reply.text);
+    }
 }
 
 #[tokio::test]

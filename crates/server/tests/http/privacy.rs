@@ -36,6 +36,21 @@ async fn ada_and_bob(app: &TestApp) -> String {
     ada["profile_id"].as_str().unwrap().to_owned()
 }
 
+async fn assert_not_found(app: &TestApp, path: &str) {
+    let reply = app.admin_get(path).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::NOT_FOUND,
+        "{path}: {}",
+        reply.text
+    );
+}
+
+async fn bob_of(app: &TestApp) -> String {
+    let bob = get_ok(app, "/api/v1/profiles?user_id=u-bob").await;
+    bob["profile_id"].as_str().unwrap().to_owned()
+}
+
 /// Every file under `dir` whose bytes contain `needle`.
 fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
     let mut found = Vec::new();
@@ -99,10 +114,7 @@ async fn export_holds_everything_about_the_person() {
 async fn erasure_removes_the_person_everywhere_and_nothing_brings_them_back() {
     let app = TestApp::new();
     let ada = ada_and_bob(&app).await;
-    let bob = get_ok(&app, "/api/v1/profiles?user_id=u-bob").await["profile_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let bob = bob_of(&app).await;
     assert_eq!(get_ok(&app, "/api/v1/segments/buyers").await["members"], 2);
     // Refused events are kept in the quarantine: Ada's go with her (one by
     // email, one as text that is not JSON), Bob's stays.
@@ -227,13 +239,7 @@ async fn assert_person_gone(app: &TestApp, ada: &str, bob: &str) {
         "/api/v1/profiles?email=ada@example.com".to_owned(),
         "/api/v1/profiles?user_id=u-ada".to_owned(),
     ] {
-        let reply = app.admin_get(&path).await;
-        assert_eq!(
-            reply.status,
-            StatusCode::NOT_FOUND,
-            "{path}: {}",
-            reply.text
-        );
+        assert_not_found(app, &path).await;
     }
     assert!(app.events_of("u-ada").await.is_empty());
     assert!(app.events_by("anonymous_id", "phone-1").await.is_empty());
@@ -298,10 +304,7 @@ async fn an_erasure_cut_short_by_a_crash_is_finished_at_the_next_start() {
 async fn an_erasure_whose_store_batch_was_lost_leaves_nothing_readable() {
     let app = TestApp::new();
     let ada = ada_and_bob(&app).await;
-    let bob = get_ok(&app, "/api/v1/profiles?user_id=u-bob").await["profile_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let bob = bob_of(&app).await;
     let state = app.dir.path().join("state");
     let before = tempfile::tempdir().unwrap();
     // Stopped, so the store is whole on disk: his engine state, its
@@ -319,13 +322,7 @@ async fn an_erasure_whose_store_batch_was_lost_leaves_nothing_readable() {
         format!("/api/v1/profiles/{bob}"),
         "/api/v1/profiles?user_id=u-bob".to_owned(),
     ] {
-        let reply = app.admin_get(&path).await;
-        assert_eq!(
-            reply.status,
-            StatusCode::NOT_FOUND,
-            "{path}: {}",
-            reply.text
-        );
+        assert_not_found(&app, &path).await;
     }
     let members = get_ok(&app, "/api/v1/segments/buyers/members").await;
     assert_eq!(members["members"], json!([ada]));
