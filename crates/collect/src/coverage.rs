@@ -51,17 +51,17 @@ impl Coverage {
         }
     }
 
-    /// Marks the records as filed.
+    /// Marks the records as filed. They come as appended (a run of
+    /// offsets in one partition), so they are taken run by run as they
+    /// are, without sorting; any order is still counted right.
     pub fn add(&mut self, records: &[RecordLocation]) {
-        let mut offsets: Vec<(u16, u64)> =
-            records.iter().map(|r| (r.partition, r.offset)).collect();
-        offsets.sort_unstable();
-        for run in offsets.chunk_by(|a, b| a.0 == b.0 && b.1 == a.1 + 1) {
-            let partition = usize::from(run[0].0);
+        let runs = records.chunk_by(|a, b| a.partition == b.partition && b.offset == a.offset + 1);
+        for run in runs {
+            let partition = usize::from(run[0].partition);
             if self.partitions.len() <= partition {
                 self.partitions.resize(partition + 1, Partition::default());
             }
-            self.partitions[partition].add(run[0].1, run[run.len() - 1].1 + 1);
+            self.partitions[partition].add(run[0].offset, run[run.len() - 1].offset + 1);
         }
     }
 

@@ -128,13 +128,25 @@ impl EventIndex {
         Ok(())
     }
 
-    pub(crate) fn lock_writing(&self) -> MutexGuard<'_, ()> {
+    fn lock_writing(&self) -> MutexGuard<'_, ()> {
         lock(&self.writing)
+    }
+
+    /// Writes the recent entries to the store with the coverage they
+    /// complete, and lets them go once the store has them; returns how
+    /// many. On failure they stay for the next write.
+    pub(crate) fn write(&self) -> Result<usize, StoreError> {
+        if self.stored.is_none() {
+            return Ok(0);
+        }
+        let _writing = self.lock_writing();
+        let covered = self.set_aside();
+        self.write_set_aside(&covered)
     }
 
     /// Moves the recent entries aside for a write; returns the coverage
     /// they complete. Call with `lock_writing` held.
-    pub(crate) fn set_aside(&self) -> Vec<u64> {
+    fn set_aside(&self) -> Vec<u64> {
         let mut tiers = self.tiers.write().unwrap_or_else(|e| e.into_inner());
         if !tiers.recent.is_empty() {
             let recent = std::mem::take(&mut tiers.recent);
@@ -147,7 +159,7 @@ impl EventIndex {
     /// Writes the entries set aside, with `covered` as the new coverage,
     /// and lets them go once the store has them. On failure they stay for
     /// the next write. Call with `lock_writing` held.
-    pub(crate) fn write_set_aside(&self, covered: &[u64]) -> Result<usize, StoreError> {
+    fn write_set_aside(&self, covered: &[u64]) -> Result<usize, StoreError> {
         let Some(stored) = &self.stored else {
             return Ok(0);
         };
@@ -160,11 +172,6 @@ impl EventIndex {
             .unwritten
             .retain(|t| !unwritten.iter().any(|w| Arc::ptr_eq(t, w)));
         Ok(written)
-    }
-
-    /// Whether entries go to the store at all.
-    pub(crate) fn is_stored(&self) -> bool {
-        self.stored.is_some()
     }
 }
 

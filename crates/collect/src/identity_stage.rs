@@ -3,6 +3,7 @@
 //! and stamped with what the resolution decided (see
 //! `percorso_identity::IdentityStamp`), so the log alone rebuilds the graph.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -31,6 +32,10 @@ pub struct IdentityStage {
     epoch: Mutex<Arc<()>>,
     /// Serialises writes of the graph, and erasures (which write too).
     writing: Mutex<()>,
+    /// Set when a batch resolved here was not appended (its append or a
+    /// later resolution failed): the graph then holds facts the log lacks,
+    /// so it is not written again until a restart rebuilds it from the log.
+    unlogged: AtomicBool,
 }
 
 /// Just the members identity reads; everything else in the message is
@@ -74,6 +79,7 @@ impl IdentityStage {
             custom_kinds,
             epoch: Mutex::new(Arc::new(())),
             writing: Mutex::new(()),
+            unlogged: AtomicBool::new(false),
         })
     }
 
@@ -94,6 +100,15 @@ impl IdentityStage {
     /// A token that holds off writes of what is resolved from now on.
     pub(crate) fn settling(&self) -> Arc<()> {
         lock(&self.epoch).clone()
+    }
+
+    /// A batch resolved here will not be in the log (see `unlogged`).
+    pub(crate) fn not_appended(&self) {
+        if !self.unlogged.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                "an ingest batch was resolved but not appended: the identity graph is not written to the state store until a restart"
+            );
+        }
     }
 
     /// Applies the stamps read back from the log past what the store covers.
@@ -130,14 +145,14 @@ impl IdentityStage {
     /// Writes the changes since the last write, as covering the log up to
     /// `durable_ends` (read before this call: every record below them was
     /// resolved before it), then evicts what memory may let go. Returns the
-    /// profiles written. The caller holds [`Self::lock_writing`].
+    /// profiles written, and only once every batch resolved before the call
+    /// has settled (with or without a store). The caller holds
+    /// [`Self::lock_writing`].
     pub(crate) fn write_changes(&self, durable_ends: &[u64]) -> Result<usize, StoreError> {
         let (changes, epoch, rows) = {
             let mut graph = self.graph();
-            let Some(rows) = graph.rows().cloned() else {
-                return Ok(0);
-            };
-            let changes = graph.take_changes();
+            let rows = graph.rows().cloned();
+            let changes = rows.is_some().then(|| graph.take_changes());
             let epoch = std::mem::replace(&mut *lock(&self.epoch), Arc::new(()));
             (changes, epoch, rows)
         };
@@ -145,6 +160,13 @@ impl IdentityStage {
         // fsync; until then its facts may still be lost.
         while Arc::strong_count(&epoch) > 1 {
             std::thread::sleep(Duration::from_millis(1));
+        }
+        let (Some(changes), Some(rows)) = (changes, rows) else {
+            return Ok(0);
+        };
+        if self.unlogged.load(Ordering::Relaxed) {
+            self.graph().written(changes, false);
+            return Ok(0);
         }
         let written = changes.len();
         let result = changes.commit(&rows, durable_ends);

@@ -128,32 +128,16 @@ impl Collector {
     pub(crate) fn rebuild_from_log(&self, mode: OpenMode) -> Result<RebuildStats, CollectError> {
         let now = self.clock().now_millis();
         let partitions = self.log.partition_count();
-        let ends = (0..partitions)
-            .map(|p| self.log.end_offset(p))
-            .collect::<Result<Vec<u64>, _>>()?;
+        let ends = self.log.end_offsets()?;
         let covered = self.index.clamp_coverage(&ends);
-        // The stored graph holds the facts below its coverage; a log whose
-        // damaged tail was set aside may end below it.
-        let mut facts_from = self.identity.covered()?;
-        facts_from.resize(usize::from(partitions), 0);
-        for (from, end) in facts_from.iter_mut().zip(&ends) {
-            *from = (*from).min(*end);
-        }
-        // Keys below the stored coverage are in the store; a reader never
-        // claims one, so it remembers none.
-        let mut keys_from = match self.dedup.rows() {
-            Some(rows) => rows.covered()?,
-            None => Vec::new(),
+        // The stored graph holds the facts below its coverage.
+        let facts_from = read_from(self.identity.covered()?, &ends);
+        // Keys below the stored coverage are in the store. Only a writer
+        // has a store; a reader never claims a key, so it remembers none.
+        let keys_from = match self.dedup.rows() {
+            Some(rows) => read_from(rows.covered()?, &ends),
+            None => ends.clone(),
         };
-        let unread = if mode == OpenMode::ReadOnly {
-            u64::MAX
-        } else {
-            0
-        };
-        keys_from.resize(usize::from(partitions), unread);
-        for (from, end) in keys_from.iter_mut().zip(&ends) {
-            *from = (*from).min(*end);
-        }
         let scans = per_partition(partitions, |p| {
             let index = usize::from(p);
             self.rebuild_partition(p, now, facts_from[index], keys_from[index])
@@ -285,6 +269,17 @@ impl Collector {
         }
         Ok(scan)
     }
+}
+
+/// Where to start reading each partition given a stored coverage: there,
+/// or from the start where none is stored; never past the log's end (a
+/// log whose damaged tail was set aside may end below the coverage).
+fn read_from(mut covered: Vec<u64>, ends: &[u64]) -> Vec<u64> {
+    covered.resize(ends.len(), 0);
+    for (from, end) in covered.iter_mut().zip(ends) {
+        *from = (*from).min(*end);
+    }
+    covered
 }
 
 /// Runs `work` for every partition, one thread each.

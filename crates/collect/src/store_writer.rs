@@ -34,14 +34,7 @@ impl Collector {
     /// and lets them go; returns how many. Blocks on the store: call it off
     /// the async workers. Nothing to do for a collector that only reads.
     pub fn write_index(&self) -> Result<usize, CollectError> {
-        if !self.index.is_stored() {
-            return Ok(0);
-        }
-        let writing = self.index.lock_writing();
-        let covered = self.index.set_aside();
-        let written = self.index.write_set_aside(&covered)?;
-        drop(writing);
-        Ok(written)
+        Ok(self.index.write()?)
     }
 
     /// Writes the identity graph's changes and the deduplication keys to
@@ -52,12 +45,10 @@ impl Collector {
         let _writing = self.identity.lock_writing();
         // Read first: every record below these was resolved before the
         // changes are taken, so its facts are in them.
-        let ends = (0..self.log.partition_count())
-            .map(|p| self.log.end_offset(p))
-            .collect::<Result<Vec<u64>, _>>()?;
+        let ends = self.log.end_offsets()?;
         let profiles = self.identity.write_changes(&ends)?;
-        // The graph's write waited for every batch resolved before it to
-        // settle, and a batch commits its keys before it settles: the
+        // `write_changes` returns once every batch resolved before it has
+        // settled, and a batch commits its keys before it settles: the
         // keys of every record below `ends` are committed by now.
         let keys = self.dedup.write(&ends)?;
         let memtables = self.store().map_or(0, |s| s.memtable_bytes());

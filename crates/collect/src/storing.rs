@@ -115,6 +115,11 @@ impl Collector {
                     Err(e) => {
                         // Nothing of this batch was stored: a retry must
                         // not wait on claims nobody will settle.
+                        // A failed resolution reads before it changes
+                        // anything; those routed before it did change it.
+                        if !by_partition.is_empty() {
+                            self.identity.not_appended();
+                        }
                         self.dedup.release(key);
                         let routed = by_partition.values().flatten().map(|r| &r.pending);
                         for p in routed.chain(routing.as_slice()) {
@@ -211,6 +216,7 @@ impl Collector {
                 }
                 Err(e) => {
                     // Not stored, so a retry must not be taken for a duplicate.
+                    self.identity.not_appended();
                     for p in &pending {
                         self.dedup.release(p.dedup_key);
                     }

@@ -228,7 +228,6 @@ impl ProfileBook {
         self.forwarded_ids.insert(id_hash(from.as_bytes()));
         let survivor = self.canonical(into).into_owned();
         let mut trail = self.merge_trail(from);
-        self.merges.delete(from.as_bytes());
         trail.push(audit);
         let mut merged = self.merge_trail(&survivor);
         merged.extend(trail);
@@ -243,7 +242,11 @@ impl ProfileBook {
         let slot = into.key_slot;
         let encoded = rmp_serde::to_vec(&merged).unwrap_or_default();
         match seal_row(self.profiles.sealer(), slot, encoded) {
-            Ok(row) => self.merges.put(survivor.as_bytes().to_vec(), row),
+            Ok(row) => {
+                self.merges.delete(from.as_bytes());
+                self.merges.put(survivor.as_bytes().to_vec(), row);
+            }
+            // The merged profile keeps its own trail meanwhile.
             Err(e) => tracing::error!(profile = survivor, error = %e, "merge trail not kept"),
         }
     }
@@ -263,6 +266,9 @@ impl ProfileBook {
     /// Nothing is emitted — the person no longer exists to leave a segment.
     /// `profiles` holds the live id and every id merged into it.
     pub fn erase(&mut self, profiles: &[String]) {
+        // A checkpoint in flight may still seal the person's state: were
+        // their slots shredded first, sealing would key them again.
+        self.finish_checkpoint();
         let mut key_slots = Vec::new();
         for profile in profiles {
             if let Some(state) = self.profiles.remove(profile, &self.definitions) {

@@ -143,8 +143,14 @@ impl ProfileBook {
             touched: checkpoint.unsettled.into_iter().collect(),
             ..Self::new(definitions)
         };
+        // After a rebuild (or a lost checkpoint) the counter may lag the
+        // key file: slots already keyed are never handed out again.
+        let keyed = tables
+            .sealer
+            .slots_in_file()
+            .map_err(EngineError::storage)?;
         book.profiles
-            .seal_with(tables.sealer.clone(), checkpoint.key_slots);
+            .seal_with(tables.sealer.clone(), checkpoint.key_slots.max(keyed));
         for item in tables.forwarded.scan(b"", b"") {
             let (from, _) = item.map_err(EngineError::storage)?;
             book.forwarded_ids.insert(id_hash(&from));
@@ -244,7 +250,7 @@ impl ProfileBook {
     }
 
     /// Waits for the checkpoint in flight, if any.
-    fn finish_checkpoint(&mut self) {
+    pub(crate) fn finish_checkpoint(&mut self) {
         if let Some(written) = self.writer.as_mut().and_then(CheckpointWriter::wait) {
             self.checkpoint_written(&written);
         }

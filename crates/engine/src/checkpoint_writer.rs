@@ -149,6 +149,9 @@ impl Drop for CheckpointWriter {
 fn write(store: &Store, snapshot: Snapshot) -> Written {
     let mut batch = store.batch();
     let mut profiles = Vec::with_capacity(snapshot.profiles.len());
+    // A state that cannot be written fails the whole checkpoint: committed
+    // without it, its changes would be behind the offsets stored as applied.
+    let mut unwritable = None;
     if let Some(table) = &snapshot.profile_table {
         for (id, state) in snapshot.profiles {
             let deleted = state.is_none();
@@ -166,7 +169,7 @@ fn write(store: &Store, snapshot: Snapshot) -> Written {
                     match sealed {
                         Ok(row) => batch.put(table, id.as_bytes(), &row),
                         Err(e) => {
-                            tracing::error!(profile = id, error = %e, "profile state not written");
+                            unwritable.get_or_insert_with(|| format!("profile {id}: {e}"));
                         }
                     }
                 }
@@ -180,11 +183,16 @@ fn write(store: &Store, snapshot: Snapshot) -> Written {
     if let Some((table, key, value)) = &snapshot.meta {
         batch.put(table, key, value);
     }
-    // The keys the rows are sealed with are durable before the rows.
-    let synced = snapshot.sealer.as_ref().map_or(Ok(()), |s| s.sync());
-    let result = synced
-        .and_then(|()| batch.commit())
-        .map_err(|e| e.to_string());
+    let result = match unwritable {
+        Some(e) => Err(e),
+        None => {
+            // The keys the rows are sealed with are durable before the rows.
+            let synced = snapshot.sealer.as_ref().map_or(Ok(()), |s| s.sync());
+            synced
+                .and_then(|()| batch.commit())
+                .map_err(|e| e.to_string())
+        }
+    };
     if result.is_ok() {
         // Only a failed write needs the list back (to mark those states
         // dirty again); freed here rather than on the engine thread.

@@ -49,9 +49,7 @@ pub struct ProfileState {
     pub layout: u32,
     /// The key slot the state is sealed with in the store, and those of
     /// the states merged into it (see `sealed_rows`).
-    #[serde(default)]
-    pub key_slot: Option<u64>,
-    #[serde(default)]
+    pub key_slot: u64,
     pub absorbed_key_slots: Vec<u64>,
 }
 
@@ -181,15 +179,13 @@ impl ProfileState {
         self.events += other.events;
         self.user_id = self.user_id.take().or(other.user_id);
         self.anonymous_id = self.anonymous_id.take().or(other.anonymous_id);
-        self.absorbed_key_slots.extend(other.key_slot);
+        self.absorbed_key_slots.push(other.key_slot);
         self.absorbed_key_slots.extend(other.absorbed_key_slots);
     }
 
     /// Every key slot that sealed anything of this person.
     pub fn key_slots(&self) -> impl Iterator<Item = u64> + '_ {
-        self.key_slot
-            .into_iter()
-            .chain(self.absorbed_key_slots.iter().copied())
+        std::iter::once(self.key_slot).chain(self.absorbed_key_slots.iter().copied())
     }
 
     /// Frees the window days that no longer count, then says when the

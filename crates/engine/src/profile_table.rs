@@ -24,6 +24,17 @@ struct Cached {
     used: u64,
 }
 
+/// What looking for a state found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// In memory (read in if it was only in the store).
+    Loaded,
+    /// A stored row that can no longer be read: its key was shredded by
+    /// an erasure that a crash kept from deleting the row.
+    Unreadable,
+    Absent,
+}
+
 /// States let go from memory, to be freed elsewhere.
 pub(crate) type Evicted = Vec<(String, Arc<ProfileState>)>;
 
@@ -82,41 +93,44 @@ impl ProfileTable {
     }
 
     /// Loads `id` into memory if it is only in the store; false if it is
-    /// nowhere.
+    /// nowhere (or cannot be read).
     fn load(&mut self, id: &str, definitions: &Definitions) -> bool {
+        self.find(id, definitions) == Found::Loaded
+    }
+
+    fn find(&mut self, id: &str, definitions: &Definitions) -> Found {
         self.tick += 1;
         if let Some(cached) = self.hot.get_mut(id) {
             cached.used = self.tick;
-            return true;
+            return Found::Loaded;
         }
         if self.removed.contains(id) || self.removing.contains(id) {
-            return false;
+            return Found::Absent;
         }
         let Some(table) = &self.table else {
-            return false;
+            return Found::Absent;
         };
         let bytes = match table.get(id.as_bytes()) {
             Ok(Some(bytes)) => bytes,
-            Ok(None) => return false,
+            Ok(None) => return Found::Absent,
             Err(e) => {
                 tracing::error!(profile = id, error = %e, "profile state unreadable");
-                return false;
+                return Found::Absent;
             }
         };
         let bytes = match open_row(self.sealer.as_deref(), &bytes) {
             Ok(Some(bytes)) => bytes,
-            // Shredded: an erasure a crash kept from deleting the row.
-            Ok(None) => return false,
+            Ok(None) => return Found::Unreadable,
             Err(e) => {
                 tracing::error!(profile = id, error = %e, "profile state unreadable");
-                return false;
+                return Found::Unreadable;
             }
         };
         let mut state: ProfileState = match rmp_serde::from_slice(&bytes) {
             Ok(state) => state,
             Err(e) => {
                 tracing::error!(profile = id, error = %e, "profile state undecodable");
-                return false;
+                return Found::Unreadable;
             }
         };
         definitions.bring_up_to_date(&mut state);
@@ -126,7 +140,7 @@ impl ProfileTable {
             used: self.tick,
         };
         self.hot.insert(id.to_owned(), cached);
-        true
+        Found::Loaded
     }
 
     pub fn get(&mut self, id: &str, definitions: &Definitions) -> Option<&ProfileState> {
@@ -149,8 +163,8 @@ impl ProfileTable {
         if !self.load(id, definitions) {
             self.removed.remove(id);
             self.count += 1;
-            let key_slot = self.sealer.is_some().then_some(self.next_key_slot);
-            self.next_key_slot += u64::from(key_slot.is_some());
+            let key_slot = self.next_key_slot;
+            self.next_key_slot += 1;
             let state = ProfileState {
                 layout: definitions.layout,
                 key_slot,
@@ -180,25 +194,19 @@ impl ProfileTable {
     /// the store even if it can no longer be read (its key shredded by an
     /// erasure a crash cut short).
     pub fn holds(&mut self, id: &str, definitions: &Definitions) -> bool {
-        if self.load(id, definitions) {
-            return true;
-        }
-        let unread = !self.removed.contains(id) && !self.removing.contains(id);
-        unread
-            && self
-                .table
-                .as_ref()
-                .is_some_and(|table| table.get(id.as_bytes()).ok().flatten().is_some())
+        self.find(id, definitions) != Found::Absent
     }
 
     pub fn remove(&mut self, id: &str, definitions: &Definitions) -> Option<ProfileState> {
-        if !self.load(id, definitions) {
-            // A row that can no longer be read goes all the same.
-            if self.holds(id, definitions) {
+        match self.find(id, definitions) {
+            Found::Loaded => {}
+            Found::Absent => return None,
+            Found::Unreadable => {
+                // A row that can no longer be read goes all the same.
                 self.count = self.count.saturating_sub(1);
                 self.removed.insert(id.to_owned());
+                return None;
             }
-            return None;
         }
         let cached = self.hot.remove(id)?;
         self.count -= 1;

@@ -280,8 +280,5 @@ pub fn open_state(collector: &Collector, data: &DataDir) -> Result<StateTables, 
 }
 
 pub(crate) fn end_offsets(collector: &Collector) -> Result<Vec<u64>, EngineError> {
-    let log = collector.log();
-    (0..log.partition_count())
-        .map(|p| log.end_offset(p).map_err(EngineError::storage))
-        .collect()
+    collector.log().end_offsets().map_err(EngineError::storage)
 }

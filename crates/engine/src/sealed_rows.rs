@@ -4,31 +4,26 @@
 //! key, leaves nothing readable in the store's journal or older tables.
 //!
 //! A sealed row is `slot (u64 LE) ‖ sealed bytes`. Slots are numbered by
-//! the engine as it creates states (the next number is in the
-//! checkpoint); a state keeps its own slot and those of the states merged
-//! into it, which an erasure shreds with it. Without a store (a rebuild in
-//! memory) rows are kept as they are.
+//! the engine as it creates states (the next number is in the checkpoint,
+//! and never below the slots the key file already has, so a slot is never
+//! handed out twice); a state keeps its own slot and those of the states
+//! merged into it, which an erasure shreds with it. Without a store (a
+//! rebuild in memory) rows are kept as they are.
 
 use percorso_store::{Sealer, StoreError};
 
 /// `plain`, sealed with `slot`'s key when there is a sealer.
 pub(crate) fn seal_row(
     sealer: Option<&Sealer>,
-    slot: Option<u64>,
+    slot: u64,
     plain: Vec<u8>,
 ) -> Result<Vec<u8>, StoreError> {
     let Some(sealer) = sealer else {
         return Ok(plain);
     };
-    // Every state made with a sealer at hand is given a slot.
-    let slot = slot.ok_or_else(|| {
-        StoreError::io(
-            std::path::Path::new("profile-keys"),
-            std::io::Error::other("a profile state without a key slot"),
-        )
-    })?;
-    let mut row = slot.to_le_bytes().to_vec();
-    row.extend(sealer.seal(slot, &plain)?);
+    let mut row = Vec::with_capacity(8 + 24 + plain.len());
+    row.extend_from_slice(&slot.to_le_bytes());
+    sealer.seal_into(slot, &plain, &mut row)?;
     Ok(row)
 }
 
@@ -64,17 +59,16 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let sealer = Sealer::open(dir.path(), "profile").expect("sealer");
         let plain = b"ada@example.com".to_vec();
-        let row = seal_row(Some(&sealer), Some(7), plain.clone()).unwrap();
+        let row = seal_row(Some(&sealer), 7, plain.clone()).unwrap();
         assert!(!row.windows(plain.len()).any(|w| w == plain.as_slice()));
         assert_eq!(open_row(Some(&sealer), &row).unwrap(), Some(plain.clone()));
-        let other = seal_row(Some(&sealer), Some(8), plain.clone()).unwrap();
+        let other = seal_row(Some(&sealer), 8, plain.clone()).unwrap();
         shred(Some(&sealer), &[7]).unwrap();
         assert_eq!(open_row(Some(&sealer), &row).unwrap(), None);
         assert_eq!(
             open_row(Some(&sealer), &other).unwrap(),
             Some(plain.clone())
         );
-        assert!(seal_row(Some(&sealer), None, plain.clone()).is_err());
-        assert_eq!(seal_row(None, None, plain.clone()).unwrap(), plain);
+        assert_eq!(seal_row(None, 7, plain.clone()).unwrap(), plain);
     }
 }

@@ -173,6 +173,13 @@ impl EventLog {
         Ok(self.shared(partition)?.committed())
     }
 
+    /// [`EventLog::end_offset`] of every partition, in order.
+    pub fn end_offsets(&self) -> Result<Vec<u64>, LogError> {
+        (0..self.partition_count())
+            .map(|p| self.end_offset(p))
+            .collect()
+    }
+
     /// Appends records to one partition; the returned future resolves once
     /// they are durable. The records are queued when this is called, not
     /// when the future is first polled, so appends to several partitions

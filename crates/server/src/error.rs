@@ -74,6 +74,13 @@ impl From<CollectError> for ApiError {
     }
 }
 
+/// A state store read behind the API (the identity graph's rows).
+impl From<percorso_store::StoreError> for ApiError {
+    fn from(error: percorso_store::StoreError) -> Self {
+        CollectError::from(error).into()
+    }
+}
+
 impl From<percorso_engine::EngineError> for ApiError {
     fn from(error: percorso_engine::EngineError) -> Self {
         use percorso_engine::EngineError;

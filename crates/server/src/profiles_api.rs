@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use percorso_collect::CollectError;
 use percorso_core::format_millis;
 use percorso_identity::{Identifier, ProfileId};
 use serde_json::{json, Value};
@@ -39,8 +38,7 @@ pub(crate) fn identities(state: &AppState, profile: &str) -> Result<Vec<Value>, 
         .collector
         .identity()
         .graph()
-        .identifiers(&ProfileId(profile.to_owned()))
-        .map_err(CollectError::from)?;
+        .identifiers(&ProfileId(profile.to_owned()))?;
     Ok(identifiers
         .unwrap_or_default()
         .into_iter()
@@ -91,12 +89,7 @@ pub async fn lookup_profile(
     };
     state.engine.sync().await?;
     let identifier = Identifier::new(kind, value);
-    let found = state
-        .collector
-        .identity()
-        .graph()
-        .profile_of(&identifier)
-        .map_err(CollectError::from)?;
+    let found = state.collector.identity().graph().profile_of(&identifier)?;
     let profile = found.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -160,8 +153,7 @@ pub(crate) fn merged_profiles(state: &AppState, profile: &str) -> Result<Vec<Str
         .collector
         .identity()
         .graph()
-        .absorbed(&ProfileId(profile.to_owned()))
-        .map_err(CollectError::from)?;
+        .absorbed(&ProfileId(profile.to_owned()))?;
     Ok(absorbed.into_iter().map(|p| p.0).collect())
 }
 

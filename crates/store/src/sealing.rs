@@ -98,16 +98,36 @@ impl Sealer {
     /// Encrypts `plain` with profile `sequence`'s key, making the key on
     /// first use. [`Sealer::sync`] before the sealed bytes are committed.
     pub fn seal(&self, sequence: u64, plain: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let mut sealed = Vec::with_capacity(NONCE_BYTES + plain.len());
+        self.seal_into(sequence, plain, &mut sealed)?;
+        Ok(sealed)
+    }
+
+    /// [`Sealer::seal`], appending to `out` (after a header of the
+    /// caller's, say) instead of making a new buffer.
+    pub fn seal_into(
+        &self,
+        sequence: u64,
+        plain: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), StoreError> {
         let key = match self.key(sequence)? {
             Some(key) => key,
             None => self.make_key(sequence)?,
         };
         let mut nonce = [0u8; NONCE_BYTES];
         rand::rng().fill_bytes(&mut nonce);
-        let mut sealed = nonce.to_vec();
-        sealed.extend_from_slice(plain);
-        XChaCha20::new(&key.into(), &nonce.into()).apply_keystream(&mut sealed[NONCE_BYTES..]);
-        Ok(sealed)
+        out.extend_from_slice(&nonce);
+        let body = out.len();
+        out.extend_from_slice(plain);
+        XChaCha20::new(&key.into(), &nonce.into()).apply_keystream(&mut out[body..]);
+        Ok(())
+    }
+
+    /// Slots the key file has room for: every slot ever keyed is below.
+    pub fn slots_in_file(&self) -> Result<u64, StoreError> {
+        let bytes = self.slots.metadata().map_err(|e| self.error(e))?.len();
+        Ok(bytes.div_ceil(KEY_BYTES))
     }
 
     fn make_key(&self, sequence: u64) -> Result<[u8; 32], StoreError> {

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use std::process::Output;
 
 use super::profiles::{send, stdout_of};
-use super::support::{default_write_key, percorso, runtime, Server, ADMIN_TOKEN};
+use super::support::{default_write_key, get, percorso, Server, ADMIN_TOKEN};
 
 fn write_config(path: &Path, traits: &str) {
     std::fs::write(
@@ -30,24 +30,6 @@ fn admin(server: &Server, _data: &Path, args: &[&str]) -> Output {
         .args(["--admin-token", ADMIN_TOKEN, "--url", &server.base])
         .output()
         .unwrap()
-}
-
-/// An admin API GET that must succeed, as JSON.
-pub(crate) fn get(server: &Server, path: &str) -> Value {
-    runtime().block_on(async {
-        let response = reqwest::Client::new()
-            .get(server.url(path))
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            response.status().is_success(),
-            "{path}: {}",
-            response.status()
-        );
-        response.json().await.unwrap()
-    })
 }
 
 /// The profile's computed traits once `check` holds (back-fills run in

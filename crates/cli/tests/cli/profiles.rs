@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::support::{default_write_key, percorso, runtime, Server};
+use super::support::{default_write_key, get, percorso, runtime, Server};
 
 /// Runs the binary against `server`, with the token only in the data
 /// directory, as after a plain `percorso serve`.
@@ -267,22 +267,8 @@ fn the_timeline_and_lookups_by_id_survive_a_restart() {
     for (path, body) in events {
         send(&server, &key, path, body);
     }
-    let rt = runtime();
-    let client = reqwest::Client::new();
-    let read = |server: &Server, path: &str| -> Value {
-        rt.block_on(async {
-            let response = client
-                .get(server.url(path))
-                .bearer_auth(super::support::ADMIN_TOKEN)
-                .send()
-                .await
-                .unwrap();
-            assert!(response.status().is_success(), "{path}");
-            response.json().await.unwrap()
-        })
-    };
     let totals = |server: &Server| -> Vec<Value> {
-        let profile = read(server, "/api/v1/profiles?email=nine@example.com");
+        let profile = get(server, "/api/v1/profiles?email=nine@example.com");
         let id = profile["profile_id"].as_str().unwrap().to_owned();
         [
             format!("/api/v1/profiles/{id}/events"),
@@ -291,7 +277,7 @@ fn the_timeline_and_lookups_by_id_survive_a_restart() {
             "/api/v1/events?user_id=anonymous".to_owned(),
         ]
         .iter()
-        .map(|path| read(server, path)["total"].clone())
+        .map(|path| get(server, path)["total"].clone())
         .collect()
     };
     let before = totals(&server);

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::definitions::{get, ORDERS_ALL, SPEND};
+use super::definitions::{ORDERS_ALL, SPEND};
 use super::profiles::stdout_of;
-use super::support::{default_write_key, percorso, runtime, Server, ADMIN_TOKEN};
+use super::support::{default_write_key, get, percorso, runtime, Server, ADMIN_TOKEN};
 
 const PEOPLE: usize = 60;
 const ROUNDS: u64 = 3;

@@ -152,6 +152,24 @@ pub async fn events_of(
     page["events"].as_array().expect("events array").clone()
 }
 
+/// An admin API GET that must succeed, as JSON.
+pub(crate) fn get(server: &Server, path: &str) -> serde_json::Value {
+    runtime().block_on(async {
+        let response = reqwest::Client::new()
+            .get(server.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    })
+}
+
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

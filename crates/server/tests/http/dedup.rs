@@ -189,8 +189,7 @@ async fn keys_in_the_state_store_deduplicate_after_a_restart_until_the_window_en
         .await
         .assert_ok();
     app.write_state().await;
-    let reply = app.post("/v1/track", &track("u-stored", "later")).await;
-    assert_eq!(reply.json["duplicate"], true, "{}", reply.text);
+    assert_duplicate(&app, &["later"], true).await;
     assert_eq!(app.events_of("u-stored").await.len(), 5);
 }
 

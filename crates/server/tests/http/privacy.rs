@@ -282,8 +282,7 @@ async fn an_erasure_cut_short_by_a_crash_is_finished_at_the_next_start() {
     let app = app.restart_after(|| {
         std::fs::write(&ledger, format!("{line}\n")).unwrap();
     });
-    let reply = app.admin_get(&format!("/api/v1/profiles/{ada}")).await;
-    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
+    assert_not_found(&app, &format!("/api/v1/profiles/{ada}")).await;
     for profile in &profiles {
         let profile = profile.as_str().unwrap();
         let filed = app.state.collector.index_entries(IdKind::Profile, profile);
