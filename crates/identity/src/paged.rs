@@ -134,7 +134,10 @@ impl PagedGraph {
         };
         if resolution.created {
             self.live += 1;
-            self.queue.push_back(profile.clone());
+            // Only a stored graph evicts; in memory the queue would just grow.
+            if self.rows.is_some() {
+                self.queue.push_back(profile.clone());
+            }
         }
         self.live = self.live.saturating_sub(resolution.merged.len() as u64);
         let changed =
@@ -161,8 +164,8 @@ impl PagedGraph {
         let restored = self.graph.apply_stamps(facts);
         self.live += restored.created.len() as u64;
         self.live = self.live.saturating_sub(restored.merged_away.len() as u64);
-        self.queue.extend(restored.created.iter().cloned());
         if self.rows.is_some() {
+            self.queue.extend(restored.created.iter().cloned());
             self.dirty.extend(restored.created);
             self.dirty.extend(restored.touched);
             self.merged_away.extend(restored.merged_away);
@@ -178,8 +181,9 @@ impl PagedGraph {
 
     /// See [`IdentityGraph::leads_to`].
     pub fn leads_to(&mut self, identifier: &Identifier, profile: &str) -> Result<bool, StoreError> {
+        // The owner's cluster holds every profile merged into it, so that
+        // is all the answer needs: a profile outside it cannot lead there.
         self.load_identifier(identifier)?;
-        self.load_profile(profile)?;
         Ok(self.graph.leads_to(identifier, profile))
     }
 
@@ -326,7 +330,8 @@ impl PagedGraph {
         let Some(rows) = &self.rows else {
             return Ok(());
         };
-        if self.graph.owner.contains_key(identifier) {
+        // A blocked value is never owned: no read for it.
+        if self.graph.owner.contains_key(identifier) || self.graph.rules.is_blocked(identifier) {
             return Ok(());
         }
         match rows.owner(identifier)? {
@@ -383,6 +388,13 @@ impl GraphChanges {
         rows.put_meta(&mut batch, self.meta, covered);
         rows.sync_keys()?;
         batch.commit()?;
+        if retired.is_empty() {
+            return Ok(());
+        }
+        // Store batches are not synced: were this one lost in a crash
+        // after the shred, the merged profiles' rows would come back
+        // unreadable, their identifiers lost to the person.
+        rows.persist()?;
         rows.shred(&retired)
     }
 }

@@ -126,6 +126,11 @@ impl GraphRows {
         key
     }
 
+    /// Makes the batches committed so far durable.
+    pub(crate) fn persist(&self) -> Result<(), StoreError> {
+        self.store.persist()
+    }
+
     pub fn batch(&self) -> Batch {
         self.store.batch()
     }

@@ -112,6 +112,14 @@ impl Store {
         })
     }
 
+    /// Makes every batch committed so far durable (batches are not synced
+    /// one by one).
+    pub fn persist(&self) -> Result<(), StoreError> {
+        self.db
+            .persist(fjall::PersistMode::SyncData)
+            .map_err(|source| self.error(source))
+    }
+
     /// Bytes held in memtables (written, not yet flushed to tables).
     pub fn memtable_bytes(&self) -> u64 {
         self.db.write_buffer_size()
