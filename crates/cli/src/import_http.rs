@@ -81,6 +81,9 @@ impl HttpImporter {
                         (Value::String(text).to_string(), Some(local))
                     }
                 },
+                ItemBody::Normalized(event) => {
+                    (String::from_utf8_lossy(&event.json).into_owned(), None)
+                }
                 ItemBody::Refused { raw, rejection } => {
                     let local = RefusedLine::new(item.origin, rejection.code, rejection.message);
                     let raw = match raw {

@@ -188,6 +188,14 @@ impl Collector {
                     refused.push((item.origin, rejection, raw));
                     continue;
                 }
+                ItemBody::Normalized(event) => {
+                    accepted.push(Pending {
+                        dedup_key: dedup_key(&source.id, &event.message_id),
+                        event,
+                        profile: item.profile,
+                    });
+                    continue;
+                }
                 ItemBody::Json {
                     text,
                     fallback_message_id,

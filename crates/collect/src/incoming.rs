@@ -44,6 +44,9 @@ pub enum ItemBody {
         /// The `messageId` to use when the message has none.
         fallback_message_id: Option<String>,
     },
+    /// An event Percorso states itself, already in its stored form (what
+    /// `normalize` would make of it): it is not parsed again.
+    Normalized(crate::NormalizedEvent),
     /// Something that is already known to be bad, kept for the quarantine.
     Refused { raw: Value, rejection: Rejection },
 }
@@ -60,14 +63,11 @@ impl IncomingItem {
         }
     }
 
-    /// An event Percorso itself states about `profile`.
-    pub fn derived(profile: String, text: String) -> Self {
+    /// An event Percorso itself states about `profile`, normalized.
+    pub fn derived(profile: String, event: crate::NormalizedEvent) -> Self {
         Self {
             origin: Origin::Request,
-            body: ItemBody::Json {
-                text,
-                fallback_message_id: None,
-            },
+            body: ItemBody::Normalized(event),
             profile: Some(profile),
         }
     }

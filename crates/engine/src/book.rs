@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use percorso_collect::prehashed::Prehashed;
+use percorso_collect::NormalizedEvent;
 
 use percorso_profiles::{Subscription, TraitValue};
 use serde::{Deserialize, Serialize};
@@ -25,9 +26,12 @@ use crate::segments::{MembershipChange, SegmentMembers};
 /// What the engine wants done outside itself.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// Append this derived event (a Segment message as JSON text) to the
+    /// Append this derived event (a Segment message, normalized) to the
     /// log, on `profile`.
-    Emit { profile: String, event: String },
+    Emit {
+        profile: String,
+        event: NormalizedEvent,
+    },
 }
 
 /// One entry of a profile's merge audit trail.

@@ -29,7 +29,9 @@ pub fn identifiers_of(event: &Value, custom_trait_kinds: &[String]) -> Extracted
     };
     add(IdKind::USER_ID, event.get("userId"));
     add(IdKind::ANONYMOUS_ID, event.get("anonymousId"));
-    let trait_sources = [event.get("traits"), event.pointer("/context/traits")];
+    // `get` twice rather than `pointer`, which allocates for every token.
+    let context = event.get("context");
+    let trait_sources = [event.get("traits"), context.and_then(|c| c.get("traits"))];
     for traits in trait_sources.into_iter().flatten() {
         add(IdKind::EMAIL, traits.get("email"));
         add(IdKind::PHONE, traits.get("phone"));
@@ -37,7 +39,7 @@ pub fn identifiers_of(event: &Value, custom_trait_kinds: &[String]) -> Extracted
             add(kind, traits.get(kind));
         }
     }
-    if let Some(Value::Array(external)) = event.pointer("/context/externalIds") {
+    if let Some(Value::Array(external)) = context.and_then(|c| c.get("externalIds")) {
         for entry in external {
             if let Some(kind) = entry.get("type").and_then(Value::as_str) {
                 add(&kind.trim().to_lowercase(), entry.get("id"));

@@ -82,6 +82,31 @@ impl Subscriptions {
     }
 }
 
+/// The traits that state a channel's consent, by channel (in `CHANNELS`
+/// order). Spelled out rather than formatted per event: every identify
+/// looks for all of them.
+const CONSENT_TRAITS: [[&str; 4]; CHANNELS.len()] = [
+    [
+        "emailSubscribed",
+        "email_subscribed",
+        "emailOptIn",
+        "email_opt_in",
+    ],
+    ["smsSubscribed", "sms_subscribed", "smsOptIn", "sms_opt_in"],
+    [
+        "pushSubscribed",
+        "push_subscribed",
+        "pushOptIn",
+        "push_opt_in",
+    ],
+    [
+        "whatsappSubscribed",
+        "whatsapp_subscribed",
+        "whatsappOptIn",
+        "whatsapp_opt_in",
+    ],
+];
+
 /// `(channel, subscribed, reason)` statements an event makes.
 fn statements(event: &Value) -> Vec<(&'static str, bool, String)> {
     let mut found = Vec::new();
@@ -89,23 +114,16 @@ fn statements(event: &Value) -> Vec<(&'static str, bool, String)> {
         if traits.get("unsubscribed") == Some(&Value::Bool(true)) {
             found.extend(CHANNELS.map(|c| (c, false, "trait unsubscribed".to_owned())));
         }
-        for channel in CHANNELS {
-            let camel = format!("{channel}Subscribed");
-            let names = [
-                camel.clone(),
-                format!("{channel}_subscribed"),
-                format!("{channel}OptIn"),
-                format!("{channel}_opt_in"),
-            ];
+        for (channel, names) in CHANNELS.into_iter().zip(CONSENT_TRAITS) {
             for name in names {
-                if let Some(Value::Bool(subscribed)) = traits.get(&name) {
+                if let Some(Value::Bool(subscribed)) = traits.get(name) {
                     found.push((channel, *subscribed, format!("trait {name}")));
                 }
             }
         }
     }
     if let Some(name) = event.get("event").and_then(Value::as_str) {
-        let named = event.pointer("/properties/channel").and_then(Value::as_str);
+        let named = crate::filter::lookup(event, "properties.channel").and_then(Value::as_str);
         let (subscribed, channel) = match name {
             "Unsubscribed" => (false, named),
             "Subscribed" => (true, named),
