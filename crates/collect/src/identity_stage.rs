@@ -197,10 +197,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The identity-bearing members of a message as a small JSON object.
 fn identity_members(json: &[u8]) -> Value {
-    let Ok(view) = serde_json::from_slice::<IdentityView>(json) else {
+    // Stored events are text: checked as UTF-8 once, whole, rather than
+    // string by string as parsing bytes does.
+    let Ok(text) = std::str::from_utf8(json) else {
+        return Value::Null;
+    };
+    let Ok(view) = serde_json::from_str::<IdentityView>(text) else {
         // An unusual shape (say a `context` that is not an object): read
         // it all and let identity find what it can.
-        return serde_json::from_slice(json).unwrap_or(Value::Null);
+        return serde_json::from_str(text).unwrap_or(Value::Null);
     };
     let mut out = Map::new();
     let mut put = |key: &str, value: Option<Value>| {

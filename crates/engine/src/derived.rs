@@ -101,7 +101,8 @@ struct StatedProperties<'a> {
 /// come back at the rate the engine states them, often a third of all
 /// records.
 pub fn stated_change(json: &[u8]) -> Option<StatedChange> {
-    let view: StatedView<'_> = serde_json::from_slice(json).ok()?;
+    // Read from text checked once (see `Projection::decode`).
+    let view: StatedView<'_> = serde_json::from_str(std::str::from_utf8(json).ok()?).ok()?;
     if view.kind.as_deref() != Some("track") {
         return None;
     }

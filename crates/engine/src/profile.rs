@@ -121,7 +121,7 @@ impl ProfileState {
                 continue;
             }
             let state = self.computed.entry(index);
-            if state.apply(definition, event, timestamp, now) {
+            if state.apply_matched(definition, event, timestamp, now) {
                 changed.computed.push(index);
             }
         }

@@ -39,9 +39,18 @@ impl TraitState {
         timestamp: i64,
         now: i64,
     ) -> bool {
-        if !definition.matches(event) {
-            return false;
-        }
+        definition.matches(event) && self.apply_matched(definition, event, timestamp, now)
+    }
+
+    /// [`TraitState::apply`] for an event already known to match
+    /// `definition` (the engine checks before it takes the state).
+    pub fn apply_matched(
+        &mut self,
+        definition: &ComputedTrait,
+        event: &Value,
+        timestamp: i64,
+        now: i64,
+    ) -> bool {
         let day = match definition.window_days {
             Some(window) if day_of(timestamp) < first_day_in_window(window, now) => return false,
             Some(_) => day_of(timestamp),
