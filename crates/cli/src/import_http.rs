@@ -81,6 +81,8 @@ impl HttpImporter {
                         (Value::String(text).to_string(), Some(local))
                     }
                 },
+                // Import never makes these (only the engine does); were one
+                // here, the server would normalize its stored JSON again.
                 ItemBody::Normalized(event) => {
                     (String::from_utf8_lossy(&event.json).into_owned(), None)
                 }

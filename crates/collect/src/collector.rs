@@ -189,6 +189,20 @@ impl Collector {
                     continue;
                 }
                 ItemBody::Normalized(event) => {
+                    debug_assert_eq!(
+                        std::str::from_utf8(&event.json)
+                            .ok()
+                            .and_then(|text| normalize(
+                                text,
+                                None,
+                                None,
+                                &BatchDefaults::default(),
+                                event.received_at
+                            )
+                            .ok()),
+                        Some(event.clone()),
+                        "an event stated in stored form changes when normalized"
+                    );
                     accepted.push(Pending {
                         dedup_key: dedup_key(&source.id, &event.message_id),
                         event,

@@ -198,9 +198,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// The identity-bearing members of a message as a small JSON object.
 fn identity_members(json: &[u8]) -> Value {
     // Stored events are text: checked as UTF-8 once, whole, rather than
-    // string by string as parsing bytes does.
+    // string by string as parsing bytes does. Bytes that are not text
+    // (never written by ingest) get the byte parser's more lenient read.
     let Ok(text) = std::str::from_utf8(json) else {
-        return Value::Null;
+        return serde_json::from_slice(json).unwrap_or(Value::Null);
     };
     let Ok(view) = serde_json::from_str::<IdentityView>(text) else {
         // An unusual shape (say a `context` that is not an object): read

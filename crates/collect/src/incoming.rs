@@ -45,7 +45,9 @@ pub enum ItemBody {
         fallback_message_id: Option<String>,
     },
     /// An event Percorso states itself, already in its stored form (what
-    /// `normalize` would make of it): it is not parsed again.
+    /// `normalize` would make of it): it is trusted as is, not parsed or
+    /// checked again (debug builds check that normalizing it changes
+    /// nothing). Never for what a client sent.
     Normalized(crate::NormalizedEvent),
     /// Something that is already known to be bad, kept for the quarantine.
     Refused { raw: Value, rejection: Rejection },

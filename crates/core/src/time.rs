@@ -50,7 +50,8 @@ pub fn millis_in_range(millis: i64) -> bool {
 /// these per event, and going through `fmt` cost 2% of all the work of
 /// collecting one. Other times go through jiff.
 pub fn format_millis(millis: i64) -> String {
-    const LAST: i64 = 253_402_207_200_000; // jiff's last instant
+    // The last millisecond `jiff::Timestamp::from_millisecond` accepts.
+    const LAST: i64 = 253_402_207_200_000;
     if !(0..=LAST).contains(&millis) {
         return match jiff::Timestamp::from_millisecond(millis) {
             Ok(ts) => format!("{ts:.3}"),

@@ -48,7 +48,7 @@ impl ProfileBook {
         } else if let Some((position, definition)) = definitions.computed_at(name) {
             if definition.matches(&record.event) {
                 let trait_state = state.computed.entry(position);
-                trait_state.apply(definition, &record.event, record.timestamp, now);
+                trait_state.apply_matched(definition, &record.event, record.timestamp, now);
             }
         }
     }

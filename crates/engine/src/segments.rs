@@ -56,15 +56,7 @@ impl SegmentMembers {
     /// membership before it (kept on the profile, so no read here).
     pub fn record(&mut self, segment: &str, change: MembershipChange, was_member: bool) {
         let key = joined(segment, change.profile_id.as_bytes());
-        // Looked up by `&str` first: the name is copied once per segment,
-        // not once per change.
-        if !self.counts.contains_key(segment) {
-            self.counts
-                .insert(segment.to_owned(), SegmentCounts::default());
-        }
-        let Some(counts) = self.counts.get_mut(segment) else {
-            return;
-        };
+        let counts = self.counts.entry(segment.to_owned()).or_default();
         if change.entered && !was_member {
             self.members.put(key, Vec::new());
             counts.members += 1;

@@ -140,3 +140,21 @@ fn statements(event: &Value) -> Vec<(&'static str, bool, String)> {
     }
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_channel_is_read_from_its_four_trait_spellings() {
+        for (channel, names) in CHANNELS.into_iter().zip(CONSENT_TRAITS) {
+            let expected = [
+                format!("{channel}Subscribed"),
+                format!("{channel}_subscribed"),
+                format!("{channel}OptIn"),
+                format!("{channel}_opt_in"),
+            ];
+            assert_eq!(names.map(str::to_owned), expected);
+        }
+    }
+}

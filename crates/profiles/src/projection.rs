@@ -90,7 +90,7 @@ impl Projection {
     /// Parses a JSON object, building only the projected members.
     pub fn decode(&self, json: &[u8]) -> serde_json::Result<Value> {
         // Checked as UTF-8 once, whole: parsing bytes checks every string
-        // it reads or skips on its own, which cost more than the check.
+        // it builds on its own, which cost more than one pass over all.
         let text = std::str::from_utf8(json).map_err(serde::de::Error::custom)?;
         let mut deserializer = serde_json::Deserializer::from_str(text);
         let value = Projected(&self.root).deserialize(&mut deserializer)?;
