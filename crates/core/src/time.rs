@@ -46,9 +46,9 @@ pub fn millis_in_range(millis: i64) -> bool {
 
 /// Formats epoch milliseconds as `2026-01-31T12:00:00.000Z`.
 ///
-/// Written digit by digit from 1970 to the end of jiff's range: ingest formats two of
-/// these per event, and going through `fmt` cost 2% of all the work of
-/// collecting one. Other times go through jiff.
+/// Written digit by digit from 1970 to the end of jiff's range: ingest
+/// formats two of these per event, and going through `fmt` cost 2% of all
+/// the work of collecting one. Other times go through jiff.
 pub fn format_millis(millis: i64) -> String {
     // The last millisecond `jiff::Timestamp::from_millisecond` accepts.
     const LAST: i64 = 253_402_207_200_000;
