@@ -1,12 +1,14 @@
 use std::fmt;
 
+use compact_str::CompactString;
+
 use serde::{Deserialize, Serialize};
 
 /// The kind of an identifier: `user_id`, `anonymous_id`, `email`, `phone`,
 /// or a custom kind declared in config or sent in `context.externalIds`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct IdKind(pub String);
+pub struct IdKind(pub CompactString);
 
 impl IdKind {
     pub const USER_ID: &'static str = "user_id";
@@ -15,7 +17,7 @@ impl IdKind {
     pub const PHONE: &'static str = "phone";
 
     pub fn new(kind: &str) -> Self {
-        Self(kind.to_owned())
+        Self(CompactString::new(kind))
     }
 
     pub fn as_str(&self) -> &str {
@@ -28,7 +30,7 @@ impl IdKind {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Identifier {
     pub kind: IdKind,
-    pub value: String,
+    pub value: CompactString,
 }
 
 impl Identifier {
@@ -36,9 +38,9 @@ impl Identifier {
     /// are trimmed and lowercased; phones keep a leading `+` and digits.
     pub fn new(kind: &str, value: &str) -> Self {
         let value = match kind {
-            IdKind::EMAIL => value.trim().to_lowercase(),
+            IdKind::EMAIL => CompactString::new(value.trim()).to_lowercase(),
             IdKind::PHONE => normalise_phone(value),
-            _ => value.trim().to_owned(),
+            _ => CompactString::new(value.trim()),
         };
         Self {
             kind: IdKind::new(kind),
@@ -47,14 +49,12 @@ impl Identifier {
     }
 }
 
-fn normalise_phone(value: &str) -> String {
+fn normalise_phone(value: &str) -> CompactString {
     let trimmed = value.trim();
-    let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
-    if trimmed.starts_with('+') {
-        format!("+{digits}")
-    } else {
-        digits
-    }
+    let sign = trimmed.starts_with('+').then_some('+');
+    sign.into_iter()
+        .chain(trimmed.chars().filter(char::is_ascii_digit))
+        .collect()
 }
 
 impl fmt::Display for Identifier {
