@@ -14,6 +14,7 @@ use percorso_collect::{
 };
 use percorso_core::SystemClock;
 use percorso_engine::{Engine, EngineOptions};
+use percorso_identity::ProfileId;
 use percorso_log::{LogOptions, OpenMode};
 use percorso_profiles::ComputedTrait;
 use serde_json::json;
@@ -313,7 +314,7 @@ fn latency(
             send(rig, vec![text]).await?;
             let identifier = percorso_identity::Identifier::new("user_id", &user);
             let profile = rig.collector.identity().graph().profile_of(&identifier)?;
-            sent.insert(profile.map(|p| p.0).unwrap_or_default(), at);
+            sent.insert(profile.map(ProfileId::into_string).unwrap_or_default(), at);
             while let Ok((segment, change)) = changes.try_recv() {
                 if segment == "probe_hit" && change.entered {
                     seen.insert(change.profile_id, Instant::now());

@@ -117,11 +117,11 @@ impl Collector {
         let _alone = self.erase_gate.write().await;
         let (live, profiles, identifiers, next_sequence) = {
             let mut graph = self.identity.graph();
-            let Some(family) = graph.family(&ProfileId(profile.to_owned()))? else {
+            let Some(family) = graph.family(&ProfileId::new(profile))? else {
                 return Ok(None);
             };
             let live = family[0].clone();
-            let profiles: Vec<String> = family.into_iter().map(|p| p.0).collect();
+            let profiles: Vec<String> = family.into_iter().map(ProfileId::into_string).collect();
             let identifiers = graph.identifiers(&live)?.unwrap_or_default();
             (live, profiles, identifiers, graph.next_sequence())
         };
@@ -144,7 +144,7 @@ impl Collector {
         metrics::counter!("percorso_profiles_erased_total").increment(1);
         tracing::info!(profile = %live.0, events = records.len(), "erased a profile");
         Ok(Some(ErasureReport {
-            profile_id: live.0,
+            profile_id: live.into_string(),
             profiles,
             identifiers: identifiers.len(),
             events: records.len(),
@@ -183,7 +183,7 @@ impl Collector {
     /// there (the erasure forgets them last).
     pub(crate) fn forget_erased_identities(&self) -> Result<(), CollectError> {
         for id in self.erased_profiles() {
-            if self.identity.forget(&ProfileId(id.clone()))? {
+            if self.identity.forget(&ProfileId::new(&id))? {
                 tracing::warn!(profile = %id, "forgot an erased profile a crash left in the identity graph");
             }
         }

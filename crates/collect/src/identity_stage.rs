@@ -90,7 +90,7 @@ impl IdentityStage {
         let resolution = self.graph().resolve_event(&message, &self.custom_kinds)?;
         Ok(match &resolution.profile {
             Some(profile) => Resolved {
-                profile: profile.0.clone(),
+                profile: profile.0.to_string(),
                 stamp: IdentityStamp::of(&resolution).encode(),
             },
             None => Resolved::default(),

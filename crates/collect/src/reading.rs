@@ -59,14 +59,11 @@ impl Collector {
     /// into it, in time order, the first `limit`. `None` for an unknown or
     /// merged-away profile id.
     pub fn timeline(&self, profile: &str, limit: usize) -> Result<Option<EventPage>, CollectError> {
-        let family = self
-            .identity
-            .graph()
-            .family(&ProfileId(profile.to_owned()))?;
+        let family = self.identity.graph().family(&ProfileId::new(profile))?;
         let Some(family) = family else {
             return Ok(None);
         };
-        let ids: Vec<String> = family.into_iter().map(|p| p.0).collect();
+        let ids: Vec<String> = family.into_iter().map(ProfileId::into_string).collect();
         self.events_of(IdKind::Profile, &ids, limit).map(Some)
     }
 
@@ -262,8 +259,7 @@ impl Collector {
                         location: format!("{location:?}"),
                         reason,
                     })?;
-                scan.facts
-                    .push((ProfileId(stored.profile_id.to_owned()), stamp));
+                scan.facts.push((ProfileId::new(stored.profile_id), stamp));
             }
             scan.events += 1;
         }

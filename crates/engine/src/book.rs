@@ -143,7 +143,7 @@ impl ProfileBook {
         self.applied[partition] = self.applied[partition].max(record.location.offset + 1);
         for merge in &record.stamp.merged {
             let audit = MergeRecord {
-                merged_profile: merge.from.0.clone(),
+                merged_profile: merge.from.0.to_string(),
                 identifiers: merge.identifiers.iter().map(ToString::to_string).collect(),
                 message_id: record.message_id().to_owned(),
                 source_id: record.source_id.clone(),

@@ -2,6 +2,8 @@
 
 use std::collections::HashMap as StdHashMap;
 
+use compact_str::CompactString;
+
 /// Maps keyed by what events carry: foldhash, seeded per map, instead of
 /// SipHash, which was a tenth of identity resolution.
 type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::RandomState>;
@@ -17,7 +19,21 @@ use crate::rules::IdentityRules;
 /// surviving profile of a merge.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct ProfileId(pub String);
+pub struct ProfileId(pub CompactString);
+
+impl ProfileId {
+    pub fn new(id: &str) -> Self {
+        Self(CompactString::new(id))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0.into_string()
+    }
+}
 
 /// Lets maps keyed by profile id be asked with a `&str`.
 impl std::borrow::Borrow<str> for ProfileId {
@@ -213,7 +229,7 @@ impl IdentityGraph {
         let live = self.forwarded_to(&id.0);
         self.profiles
             .contains_key(live)
-            .then(|| ProfileId(live.to_owned()))
+            .then(|| ProfileId(live.into()))
     }
 
     /// The end of the merges from `id`: itself when it was never merged.
@@ -347,10 +363,8 @@ impl IdentityGraph {
         let sequence = self.next_profile;
         self.next_profile += 1;
         let seed = format!("{sequence}\0{first}");
-        let id = ProfileId(format!(
-            "prof_{:016x}",
-            xxhash_rust::xxh3::xxh3_64(seed.as_bytes())
-        ));
+        let id =
+            ProfileId(format!("prof_{:016x}", xxhash_rust::xxh3::xxh3_64(seed.as_bytes())).into());
         self.profiles
             .insert(id.clone(), Profile::new(sequence, Vec::new()));
         id

@@ -354,7 +354,7 @@ impl PagedGraph {
         match rows.forwarded(profile)? {
             Some(live) if self.graph.knows_profile(&live.0) => Ok(()),
             Some(live) => self.load_live(live),
-            None => self.load_live(ProfileId(profile.to_owned())),
+            None => self.load_live(ProfileId(profile.into())),
         }
     }
 

@@ -88,7 +88,7 @@ fn read_u64(bytes: Option<Vec<u8>>) -> u64 {
 }
 
 fn text(bytes: Vec<u8>) -> ProfileId {
-    ProfileId(String::from_utf8_lossy(&bytes).into_owned())
+    ProfileId(String::from_utf8_lossy(&bytes).into())
 }
 
 impl GraphRows {

@@ -38,7 +38,7 @@ pub(crate) fn identities(state: &AppState, profile: &str) -> Result<Vec<Value>, 
         .collector
         .identity()
         .graph()
-        .identifiers(&ProfileId(profile.to_owned()))?;
+        .identifiers(&ProfileId::new(profile))?;
     Ok(identifiers
         .unwrap_or_default()
         .into_iter()
@@ -153,8 +153,8 @@ pub(crate) fn merged_profiles(state: &AppState, profile: &str) -> Result<Vec<Str
         .collector
         .identity()
         .graph()
-        .absorbed(&ProfileId(profile.to_owned()))?;
-    Ok(absorbed.into_iter().map(|p| p.0).collect())
+        .absorbed(&ProfileId::new(profile))?;
+    Ok(absorbed.into_iter().map(ProfileId::into_string).collect())
 }
 
 /// `GET /api/v1/profiles/{id}/merges`: the merge audit trail.
