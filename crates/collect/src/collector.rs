@@ -207,6 +207,7 @@ impl Collector {
                         dedup_key: dedup_key(&source.id, &event.message_id),
                         event,
                         profile: item.profile,
+                        leads: [None; 2],
                     });
                     continue;
                 }
@@ -241,6 +242,7 @@ impl Collector {
                         event,
                         dedup_key: key,
                         profile: item.profile,
+                        leads: [None; 2],
                     });
                 }
                 Err(rejection) => refused.push((item.origin, rejection, as_sent(text))),

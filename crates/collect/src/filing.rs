@@ -18,32 +18,47 @@ fn identifier(kind: IdKind, id: &str) -> Option<Identifier> {
     }
 }
 
+/// A record's user id and anonymous id as identifiers.
+pub(crate) fn identifiers([user_id, anonymous_id]: [&str; 2]) -> [Identifier; 2] {
+    [
+        Identifier::new(IdentifierKind::USER_ID, user_id),
+        Identifier::new(IdentifierKind::ANONYMOUS_ID, anonymous_id),
+    ]
+}
+
 /// Files `event` under its profile, and under each of its user and
 /// anonymous ids that `graph` does not lead to that profile (or that it
-/// could not tell: an extra key costs a lookup a record to skip).
+/// could not tell: an extra key costs a lookup a record to skip). `leads`
+/// answers for the user and anonymous id when resolution already told.
 pub(crate) fn file(
     graph: &mut PagedGraph,
     [user_id, anonymous_id, profile_id]: RecordIds<'_>,
+    leads: [Option<bool>; 2],
     event: IndexedEvent,
     out: &mut Vec<(IndexKey, IndexedEvent)>,
 ) {
     if !profile_id.is_empty() {
         out.push((IndexKey::profile(profile_id), event));
     }
-    for (kind, id) in [
+    for ((kind, id), told) in [
         (IdKind::UserId, user_id),
         (IdKind::AnonymousId, anonymous_id),
-    ] {
+    ]
+    .into_iter()
+    .zip(leads)
+    {
         if id.is_empty() {
             continue;
         }
         let found = !profile_id.is_empty()
-            && identifier(kind, id).is_some_and(|i| match graph.leads_to(&i, profile_id) {
-                Ok(found) => found,
-                Err(e) => {
-                    tracing::warn!(error = %e, "filed an id as stray: the identity graph could not be read");
-                    false
-                }
+            && told.unwrap_or_else(|| {
+                identifier(kind, id).is_some_and(|i| match graph.leads_to(&i, profile_id) {
+                    Ok(found) => found,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "filed an id as stray: the identity graph could not be read");
+                        false
+                    }
+                })
             });
         if !found {
             out.push((IndexKey::new(kind, id), event));
@@ -139,10 +154,22 @@ mod tests {
         let bob = mixed.profile.unwrap().0;
         assert_ne!(bob, ada);
         let mut out = Vec::new();
-        file(&mut graph, ["ada", "a1", &ada], event(1), &mut out);
+        file(
+            &mut graph,
+            ["ada", "a1", &ada],
+            [None; 2],
+            event(1),
+            &mut out,
+        );
         assert_eq!(out, [(IndexKey::profile(&ada), event(1))]);
         out.clear();
-        file(&mut graph, ["bob", "a1", &bob], event(2), &mut out);
+        file(
+            &mut graph,
+            ["bob", "a1", &bob],
+            [None; 2],
+            event(2),
+            &mut out,
+        );
         let keys: Vec<IndexKey> = out.iter().map(|(k, _)| *k).collect();
         assert_eq!(
             keys,
@@ -152,7 +179,13 @@ mod tests {
             ]
         );
         out.clear();
-        file(&mut graph, ["anonymous", "", ""], event(3), &mut out);
+        file(
+            &mut graph,
+            ["anonymous", "", ""],
+            [None; 2],
+            event(3),
+            &mut out,
+        );
         assert_eq!(
             out,
             [(IndexKey::new(IdKind::UserId, "anonymous"), event(3))]

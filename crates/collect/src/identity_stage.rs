@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use percorso_identity::{GraphRows, IdentityRules, IdentityStamp, PagedGraph, ProfileId};
+use percorso_identity::{
+    GraphRows, Identifier, IdentityRules, IdentityStamp, PagedGraph, ProfileId,
+};
 use percorso_store::StoreError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -19,6 +21,9 @@ pub struct Resolved {
     pub profile: String,
     /// The encoded [`IdentityStamp`]; empty when nothing new was decided.
     pub stamp: Vec<u8>,
+    /// For the ids asked about, whether the graph leads each to `profile`
+    /// (`None`: the message does not carry it; ask the graph).
+    pub leads: [Option<bool>; 2],
 }
 
 /// The identity graph shared by every ingest path.
@@ -83,15 +88,20 @@ impl IdentityStage {
         })
     }
 
-    /// Resolves one normalised message (JSON text). Hold [`Self::settling`]
-    /// from before this call until the event's append is settled.
-    pub fn resolve(&self, json: &[u8]) -> Result<Resolved, StoreError> {
+    /// Resolves one normalised message (JSON text), and tells whether the
+    /// graph leads each of `asked` to the profile (see
+    /// [`PagedGraph::resolve_event_for`]). Hold [`Self::settling`] from
+    /// before this call until the event's append is settled.
+    pub fn resolve(&self, json: &[u8], asked: [&Identifier; 2]) -> Result<Resolved, StoreError> {
         let message = identity_members(json);
-        let resolution = self.graph().resolve_event(&message, &self.custom_kinds)?;
+        let (resolution, leads) =
+            self.graph()
+                .resolve_event_for(&message, &self.custom_kinds, asked)?;
         Ok(match &resolution.profile {
             Some(profile) => Resolved {
                 profile: profile.0.to_string(),
                 stamp: IdentityStamp::of(&resolution).encode(),
+                leads,
             },
             None => Resolved::default(),
         })
@@ -239,33 +249,44 @@ mod tests {
     #[test]
     fn reads_ids_from_traits_and_context_and_stamps_what_it_decided() {
         let stage = IdentityStage::new(IdentityRules::default(), vec![], None, 0).unwrap();
+        let [u1, a1] = [
+            Identifier::new("user_id", "u1"),
+            Identifier::new("anonymous_id", "a1"),
+        ];
+        let asked = [&u1, &a1];
         let first = stage
-            .resolve(br#"{"type":"page","anonymousId":"a1","properties":{"x":[1,2]}}"#)
+            .resolve(
+                br#"{"type":"page","anonymousId":"a1","properties":{"x":[1,2]}}"#,
+                asked,
+            )
             .unwrap();
         assert!(!first.profile.is_empty());
         assert!(!first.stamp.is_empty());
         let again = stage
-            .resolve(br#"{"type":"track","anonymousId":"a1","event":"E"}"#)
+            .resolve(br#"{"type":"track","anonymousId":"a1","event":"E"}"#, asked)
             .unwrap();
         assert_eq!(
             again,
             Resolved {
                 profile: first.profile.clone(),
-                stamp: vec![]
+                stamp: vec![],
+                leads: [None, Some(true)],
             }
         );
         let login = stage
             .resolve(
                 br#"{"type":"identify","userId":"u1","anonymousId":"a1","context":{"traits":{"email":"A@x.io"},"ip":"1.2.3.4"}}"#,
+                asked,
             )
             .unwrap();
         assert_eq!(login.profile, first.profile);
+        assert_eq!(login.leads, [Some(true), Some(true)]);
         let stamp = IdentityStamp::decode(&login.stamp).unwrap();
         let added: Vec<String> = stamp.added.iter().map(ToString::to_string).collect();
         assert_eq!(added, ["user_id:u1", "email:a@x.io"]);
         assert_eq!(
             stage
-                .resolve(br#"{"type":"track","anonymousId":"null"}"#)
+                .resolve(br#"{"type":"track","anonymousId":"null"}"#, asked)
                 .unwrap(),
             Resolved::default()
         );

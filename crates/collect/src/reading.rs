@@ -214,7 +214,7 @@ impl Collector {
                     timestamp: stored.timestamp,
                 };
                 let ids = [stored.user_id, stored.anonymous_id, stored.profile_id];
-                filing::file(&mut graph, ids, indexed, &mut entries);
+                filing::file(&mut graph, ids, [None; 2], indexed, &mut entries);
                 filed += 1;
             }
             drop(graph);

@@ -23,6 +23,9 @@ pub(crate) struct Pending {
     /// A profile fixed in advance (events Percorso derives); `None` means
     /// identity resolution decides.
     pub profile: Option<String>,
+    /// Whether the graph leads the event's user id and anonymous id to its
+    /// profile, when resolution told (`None`: the index asks the graph).
+    pub leads: [Option<bool>; 2],
 }
 
 /// A record the log made durable, as its bytes.
@@ -147,7 +150,10 @@ impl Collector {
         let (profile, stamp) = match &pending.profile {
             Some(profile) => (profile.clone(), Vec::new()),
             None => {
-                let resolved = self.identity.resolve(&pending.event.json)?;
+                let event = &pending.event;
+                let asked = filing::identifiers([&event.user_id, &event.anonymous_id]);
+                let resolved = self.identity.resolve(&event.json, asked.each_ref())?;
+                pending.leads = resolved.leads;
                 (resolved.profile, resolved.stamp)
             }
         };
@@ -244,7 +250,7 @@ impl Collector {
                     p.event.anonymous_id.as_str(),
                     p.profile.as_deref().unwrap_or_default(),
                 ];
-                filing::file(&mut graph, ids, indexed, &mut entries);
+                filing::file(&mut graph, ids, p.leads, indexed, &mut entries);
             }
         }
         self.index.add_all(entries, locations);

@@ -105,7 +105,24 @@ impl PagedGraph {
         event: &serde_json::Value,
         custom_trait_kinds: &[String],
     ) -> Result<Resolution, StoreError> {
+        Ok(self.resolve_event_for(event, custom_trait_kinds, [])?.0)
+    }
+
+    /// [`Self::resolve_event`], and for each of `asked` whether the graph
+    /// then leads it to the resolved profile (see [`Self::leads_to`]),
+    /// told by what the resolution decided instead of a lookup each: an
+    /// identifier the message carries leads there unless it was dropped
+    /// or blocked. `None` for one the message does not carry (ask
+    /// [`Self::leads_to`]). Later resolutions keep a `true` true: merges
+    /// move owners along with the profiles they forward to.
+    pub fn resolve_event_for<const N: usize>(
+        &mut self,
+        event: &serde_json::Value,
+        custom_trait_kinds: &[String],
+        asked: [&Identifier; N],
+    ) -> Result<(Resolution, [Option<bool>; N]), StoreError> {
         let extracted = identifiers_of(event, custom_trait_kinds);
+        let carried = asked.map(|a| extracted.identifiers.contains(a));
         for identifier in &extracted.identifiers {
             self.load_identifier(identifier)?;
         }
@@ -115,7 +132,14 @@ impl PagedGraph {
         }
         let resolution = self.graph.resolve_extracted(extracted);
         self.note(&resolution);
-        Ok(resolution)
+        let leads = std::array::from_fn(|i| {
+            carried[i].then(|| {
+                resolution.profile.is_some()
+                    && !resolution.dropped.contains(asked[i])
+                    && !resolution.blocked.contains(asked[i])
+            })
+        });
+        Ok((resolution, leads))
     }
 
     /// Resolves identifiers (see [`IdentityGraph::resolve`]).

@@ -130,6 +130,57 @@ proptest! {
             reopened.resolve(&fresh).unwrap().profile
         );
     }
+
+    /// What a resolution says of an event's own ids (the index files an
+    /// event by it) is what looking each up says, then and after every
+    /// later event: limit conflicts, blocked values and merges included.
+    #[test]
+    fn a_resolution_tells_which_of_an_events_ids_lead_to_its_profile(
+        events in prop::collection::vec((0u8..4, 0u8..5, 0u8..4, any::<bool>()), 1..40),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("state"), 1 << 20).unwrap();
+        let mut graph = paged(&store, &dir.path().join("keys"));
+        let mut told = Vec::new();
+        for (n, &(user, anonymous, email, asks_other)) in events.iter().enumerate() {
+            // Value 0 is a blocked placeholder; emails are shared across
+            // users (a limit conflict), anonymous ids across people.
+            let value = |prefix: &str, v: u8| match v {
+                0 => "undefined".to_owned(),
+                v => format!("{prefix}{v}"),
+            };
+            let message = serde_json::json!({
+                "type": "identify",
+                "userId": value("u", user),
+                "anonymousId": value("a", anonymous),
+                "traits": { "email": format!("{}@example.com", value("e", email)) },
+            });
+            let user_id = Identifier::new("user_id", &value("u", user));
+            let anonymous_id = Identifier::new("anonymous_id", &value("a", anonymous));
+            // An id the message does not carry: the answer is left open.
+            let other = Identifier::new("anonymous_id", if asks_other { "elsewhere" } else { "a1" });
+            let (resolution, [user_leads, anonymous_leads, other_leads]) = graph
+                .resolve_event_for(&message, &[], [&user_id, &anonymous_id, &other])
+                .unwrap();
+            if other != anonymous_id {
+                prop_assert_eq!(other_leads, None, "event {}", n);
+            }
+            let Some(profile) = resolution.profile else { continue };
+            for (identifier, answer) in [(user_id, user_leads), (anonymous_id, anonymous_leads)] {
+                let answer = answer.expect("a carried id is answered");
+                prop_assert_eq!(answer, graph.leads_to(&identifier, &profile.0).unwrap(), "event {}", n);
+                told.push((identifier, profile.clone(), answer));
+            }
+            if n % 3 == 0 {
+                write(&mut graph, n as u64);
+            }
+        }
+        for (identifier, profile, answer) in told {
+            if answer {
+                prop_assert!(graph.leads_to(&identifier, &profile.0).unwrap());
+            }
+        }
+    }
 }
 
 #[test]

@@ -132,6 +132,37 @@ async fn two_user_ids_sharing_an_email_stay_two_profiles() {
     );
 }
 
+/// A shared device: its anonymous id stays with the first user, and the
+/// second user's event that carried it is still found by that id (filed
+/// under it as a stray, since the graph does not lead it to the second).
+#[tokio::test]
+async fn a_shared_devices_events_are_all_found_by_its_anonymous_id() {
+    let app = TestApp::new();
+    for user in ["u-1", "u-2"] {
+        send(
+            &app,
+            "/v1/track",
+            json!({ "userId": user, "anonymousId": "kiosk-1", "event": "Product Viewed" }),
+        )
+        .await;
+    }
+    let one = get_ok(&app, "/api/v1/profiles?user_id=u-1").await;
+    let two = get_ok(&app, "/api/v1/profiles?user_id=u-2").await;
+    assert_ne!(one["profile_id"], two["profile_id"]);
+    let on_kiosk = app.events_by("anonymous_id", "kiosk-1").await;
+    let mut users: Vec<&str> = on_kiosk
+        .iter()
+        .filter_map(|e| e["userId"].as_str())
+        .collect();
+    users.sort_unstable();
+    assert_eq!(users, ["u-1", "u-2"]);
+    let kind = percorso_collect::IdKind::AnonymousId;
+    assert_eq!(
+        app.state.collector.index_entries(kind, "kiosk-1").unwrap(),
+        1
+    );
+}
+
 #[tokio::test]
 async fn unknown_profiles_and_bad_lookups_are_clear_errors() {
     let app = TestApp::new();
