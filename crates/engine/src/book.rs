@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::backfill::backfilling_for;
-use crate::buffered::{time_key, BufferedTable};
+use crate::buffered::{time_key, BufferedTable, Key};
 use crate::checkpoint::{BackfillCursor, StateTables};
 use crate::checkpoint_writer::CheckpointWriter;
 use crate::definitions::Definitions;
@@ -228,7 +228,7 @@ impl ProfileBook {
             return;
         }
         self.forwarded
-            .put(from.as_bytes().to_vec(), into.as_bytes().to_vec());
+            .put(Key::from_slice(from.as_bytes()), into.as_bytes().to_vec());
         self.forwarded_ids.insert(id_hash(from.as_bytes()));
         let survivor = self.canonical(into).into_owned();
         let mut trail = self.merge_trail(from);
@@ -248,7 +248,7 @@ impl ProfileBook {
         match seal_row(self.profiles.sealer(), slot, encoded) {
             Ok(row) => {
                 self.merges.delete(from.as_bytes());
-                self.merges.put(survivor.as_bytes().to_vec(), row);
+                self.merges.put(Key::from_slice(survivor.as_bytes()), row);
             }
             // The merged profile keeps its own trail meanwhile.
             Err(e) => tracing::error!(profile = survivor, error = %e, "merge trail not kept"),
@@ -388,8 +388,8 @@ pub(crate) fn id_hash(id: &[u8]) -> u64 {
 }
 
 /// The timers table's key: due time, then profile.
-pub(crate) fn timer_key(due: i64, profile: &str) -> Vec<u8> {
-    let mut key = time_key(due).to_vec();
+pub(crate) fn timer_key(due: i64, profile: &str) -> Key {
+    let mut key = Key::from_slice(&time_key(due));
     key.extend_from_slice(profile.as_bytes());
     key
 }

@@ -8,8 +8,15 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use percorso_store::Table;
+use smallvec::SmallVec;
 
 use crate::checkpoint_writer::Changes;
+
+/// A buffered key, held inline when short (as every key of the engine's
+/// own tables is, but for long segment names): a B-tree search compares
+/// keys in place instead of reading each from its own allocation, which
+/// made inserting a row the engine thread's largest single cost.
+pub(crate) type Key = SmallVec<[u8; 40]>;
 
 #[derive(Debug, Default)]
 pub(crate) struct BufferedTable {
@@ -40,13 +47,13 @@ impl BufferedTable {
         })
     }
 
-    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+    pub fn put(&mut self, key: Key, value: Vec<u8>) {
         self.pending.insert(key, Some(value));
     }
 
     pub fn delete(&mut self, key: &[u8]) {
         if self.table.is_some() {
-            self.pending.insert(key.to_vec(), None);
+            self.pending.insert(Key::from_slice(key), None);
         } else {
             self.pending.remove(key);
         }
@@ -83,11 +90,11 @@ impl BufferedTable {
                     break;
                 };
                 // A buffered change overrides the stored entry of its key.
-                if stored.peek().is_some_and(|(sk, _)| sk == key) {
+                if stored.peek().is_some_and(|(sk, _)| sk[..] == key[..]) {
                     stored.next();
                 }
                 if let Some(value) = change {
-                    out.push((key.clone(), value.clone()));
+                    out.push((key.to_vec(), value.clone()));
                 }
             } else if let Some(entry) = stored.next() {
                 out.push(entry);
@@ -127,7 +134,7 @@ impl BufferedTable {
     }
 }
 
-type Change<'a> = (&'a Vec<u8>, &'a Option<Vec<u8>>);
+type Change<'a> = (&'a Key, &'a Option<Vec<u8>>);
 
 /// The changes whose keys start with `prefix`, from `start` on (as
 /// `Table::scan` reads the store).
@@ -167,8 +174,8 @@ fn overlay<'a>(
 }
 
 /// `a ‖ 0 ‖ b`: keys grouped by `a` (which holds no zero byte).
-pub(crate) fn joined(a: &str, b: &[u8]) -> Vec<u8> {
-    let mut key = Vec::with_capacity(a.len() + 1 + b.len());
+pub(crate) fn joined(a: &str, b: &[u8]) -> Key {
+    let mut key = Key::with_capacity(a.len() + 1 + b.len());
     key.extend_from_slice(a.as_bytes());
     key.push(0);
     key.extend_from_slice(b);
@@ -204,13 +211,13 @@ mod tests {
         let store = percorso_store::Store::open(dir.path(), 1 << 20).expect("open");
         let mut table = BufferedTable::new(Some(store.table("t").expect("table")));
         for key in [b"s\0a", b"s\0c", b"s\0e"] {
-            table.put(key.to_vec(), b"old".to_vec());
+            table.put(Key::from_slice(key), b"old".to_vec());
         }
         write(&store, &mut table);
         table.delete(b"s\0c");
-        table.put(b"s\0b".to_vec(), b"new".to_vec());
-        table.put(b"s\0e".to_vec(), b"new".to_vec());
-        table.put(b"t\0a".to_vec(), b"other".to_vec());
+        table.put(Key::from_slice(b"s\0b"), b"new".to_vec());
+        table.put(Key::from_slice(b"s\0e"), b"new".to_vec());
+        table.put(Key::from_slice(b"t\0a"), b"other".to_vec());
         let seen: Vec<(Vec<u8>, Vec<u8>)> = table.scan(b"s\0", b"", 10);
         let expected = [("s\0a", "old"), ("s\0b", "new"), ("s\0e", "new")]
             .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()));
@@ -220,7 +227,7 @@ mod tests {
         // Taken for a checkpoint and not yet written, the changes are
         // still what reads see; a later change of a key wins over them.
         table.take();
-        table.put(b"s\0b".to_vec(), b"newer".to_vec());
+        table.put(Key::from_slice(b"s\0b"), b"newer".to_vec());
         assert_eq!(table.get(b"s\0e"), Some(b"new".to_vec()));
         assert_eq!(table.get(b"s\0c"), None);
         let seen = table.scan(b"s\0", b"", 10);

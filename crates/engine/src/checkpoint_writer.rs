@@ -19,7 +19,7 @@ use crate::profile::ProfileState;
 use crate::sealed_rows::seal_row;
 
 /// Buffered changes of one table: `None` deletes the key.
-pub(crate) type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+pub(crate) type Changes = BTreeMap<crate::buffered::Key, Option<Vec<u8>>>;
 
 /// Profile id → its state, or `None` when the profile is gone.
 pub(crate) type ProfileRows = Vec<(String, Option<Arc<ProfileState>>)>;

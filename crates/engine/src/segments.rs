@@ -93,7 +93,7 @@ impl SegmentMembers {
         for segment in segments {
             let prefix = joined(&segment, b"");
             let mut gone = 0;
-            let mut start = prefix.clone();
+            let mut start = prefix.to_vec();
             loop {
                 let page = self.history.scan(&prefix, &start, SCAN);
                 for (key, value) in &page {
@@ -124,7 +124,7 @@ impl SegmentMembers {
     pub fn page(&self, segment: &str, after_id: Option<&str>, limit: usize) -> Vec<String> {
         let prefix = joined(segment, b"");
         let start = after_id.map_or_else(
-            || prefix.clone(),
+            || prefix.to_vec(),
             |id| after(&joined(segment, id.as_bytes())),
         );
         self.members
