@@ -8,6 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use percorso_store::{Sealer, Table};
 
 use crate::checkpoint_writer::ProfileRows;
@@ -47,7 +48,8 @@ fn evictable(cached: &Cached) -> bool {
 #[derive(Debug, Default)]
 pub(crate) struct ProfileTable {
     table: Option<Table>,
-    hot: HashMap<String, Cached, foldhash::fast::RandomState>,
+    /// Ids held inline (they are short): a lookup compares in place.
+    hot: HashMap<CompactString, Cached, foldhash::fast::RandomState>,
     /// Removed since the last checkpoint (deleted from the store then).
     removed: HashSet<String>,
     /// Removed in the checkpoint being written: the store still holds
@@ -139,7 +141,7 @@ impl ProfileTable {
             dirty: false,
             used: self.tick,
         };
-        self.hot.insert(id.to_owned(), cached);
+        self.hot.insert(CompactString::new(id), cached);
         Found::Loaded
     }
 
@@ -175,7 +177,7 @@ impl ProfileTable {
                 dirty: false,
                 used: self.tick,
             };
-            self.hot.insert(id.to_owned(), cached);
+            self.hot.insert(CompactString::new(id), cached);
         }
         let cached = self.hot.get_mut(id).expect("loaded or inserted above");
         if !cached.dirty {
@@ -237,13 +239,14 @@ impl ProfileTable {
     /// alone.
     pub fn ids_after(&self, after: Option<&str>, limit: usize) -> Vec<String> {
         let Some(table) = &self.table else {
-            let mut ids: Vec<&String> = self
+            let mut ids: Vec<&str> = self
                 .hot
                 .keys()
-                .filter(|id| after.is_none_or(|a| id.as_str() > a))
+                .map(CompactString::as_str)
+                .filter(|id| after.is_none_or(|a| *id > a))
                 .collect();
             ids.sort_unstable();
-            return ids.into_iter().take(limit).cloned().collect();
+            return ids.into_iter().take(limit).map(str::to_owned).collect();
         };
         let start = after.map_or_else(Vec::new, |a| {
             let mut key = a.as_bytes().to_vec();
@@ -295,10 +298,10 @@ impl ProfileTable {
         }
         for (id, cached) in &mut self.hot {
             if cached.state.has_pending() {
-                unsettled.push(id.clone());
+                unsettled.push(id.to_string());
             }
             if cached.dirty {
-                taken.push((id.clone(), Some(cached.state.clone())));
+                taken.push((id.to_string(), Some(cached.state.clone())));
                 cached.dirty = false;
             }
         }
@@ -321,7 +324,7 @@ impl ProfileTable {
             if *removal {
                 self.removing.remove(id);
             }
-            match self.hot.get_mut(id) {
+            match self.hot.get_mut(id.as_str()) {
                 Some(cached) if !cached.dirty => {
                     cached.dirty = true;
                     self.dirty += 1;
@@ -359,7 +362,7 @@ impl ProfileTable {
         // needs): shrinking it rehashed every state left.
         self.hot
             .extract_if(|_, c| evictable(c) && c.used <= cutoff)
-            .map(|(id, cached)| (id, cached.state))
+            .map(|(id, cached)| (id.into_string(), cached.state))
             .collect()
     }
 }
