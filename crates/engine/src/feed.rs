@@ -116,7 +116,7 @@ impl AppendListener for Feed {
 #[cfg(test)]
 mod tests {
     use percorso_collect::StoredEvent;
-    use percorso_profiles::ComputedTrait;
+    use percorso_profiles::{ComputedTrait, Fields};
     use serde_json::json;
 
     use super::*;
@@ -149,7 +149,7 @@ mod tests {
     }
 
     fn revenue(record: &Record) -> Option<&serde_json::Value> {
-        record.event.pointer("/properties/revenue")
+        record.event.at("properties.revenue")
     }
 
     #[test]

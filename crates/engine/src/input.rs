@@ -3,7 +3,7 @@
 use percorso_collect::StoredEvent;
 use percorso_identity::IdentityStamp;
 use percorso_log::RecordLocation;
-use percorso_profiles::Projection;
+use percorso_profiles::{Fields, ProjectedEvent, Projection};
 use serde_json::Value;
 
 use crate::derived::{stated_change, StatedChange, ENGINE_SOURCE};
@@ -19,8 +19,8 @@ pub struct Record {
     pub timestamp: i64,
     pub source_id: String,
     pub stamp: IdentityStamp,
-    /// The event; `Null` when it is a change the engine stated (`stated`).
-    pub event: Value,
+    /// The event; empty when it is a change the engine stated (`stated`).
+    pub event: ProjectedEvent,
     /// The membership change this record states, when the engine stated it.
     pub stated: Option<StatedChange>,
 }
@@ -41,7 +41,7 @@ impl Record {
             .then(|| stated_change(stored.json))
             .flatten();
         let event = match stated {
-            Some(_) => Value::Null,
+            Some(_) => ProjectedEvent::default(),
             None => projection.decode(stored.json).map_err(|e| e.to_string())?,
         };
         Ok(Some(Self {
@@ -57,7 +57,7 @@ impl Record {
 
     pub fn message_id(&self) -> &str {
         self.event
-            .get("messageId")
+            .at("messageId")
             .and_then(Value::as_str)
             .unwrap_or_default()
     }

@@ -1,7 +1,7 @@
 //! One profile's derived state, and how two profiles' states merge.
 
 use percorso_profiles::segment::Facts;
-use percorso_profiles::{ProfileTraits, Subscriptions, TraitState};
+use percorso_profiles::{Fields, ProfileTraits, Subscriptions, TraitState};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -109,7 +109,7 @@ impl ProfileState {
             (&mut self.anonymous_id, "anonymousId"),
         ] {
             if let Some(id) = event
-                .get(key)
+                .at(key)
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
             {

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::filter::Fields;
+
 /// Channels whose consent is tracked.
 pub const CHANNELS: [&str; 4] = ["email", "sms", "push", "whatsapp"];
 
@@ -29,7 +31,7 @@ pub struct Subscriptions {
 
 impl Subscriptions {
     /// Applies what `event` says about consent; returns changed channels.
-    pub fn apply(&mut self, event: &Value, timestamp: i64) -> Vec<String> {
+    pub fn apply(&mut self, event: &impl Fields, timestamp: i64) -> Vec<String> {
         let mut changed = Vec::new();
         for (channel, subscribed, reason) in statements(event) {
             let statement = Subscription {
@@ -108,9 +110,9 @@ const CONSENT_TRAITS: [[&str; 4]; CHANNELS.len()] = [
 ];
 
 /// `(channel, subscribed, reason)` statements an event makes.
-fn statements(event: &Value) -> Vec<(&'static str, bool, String)> {
+fn statements(event: &impl Fields) -> Vec<(&'static str, bool, String)> {
     let mut found = Vec::new();
-    if let Some(Value::Object(traits)) = event.get("traits") {
+    if let Some(Value::Object(traits)) = event.at("traits") {
         if traits.get("unsubscribed") == Some(&Value::Bool(true)) {
             found.extend(CHANNELS.map(|c| (c, false, "trait unsubscribed".to_owned())));
         }
@@ -122,8 +124,8 @@ fn statements(event: &Value) -> Vec<(&'static str, bool, String)> {
             }
         }
     }
-    if let Some(name) = event.get("event").and_then(Value::as_str) {
-        let named = crate::filter::lookup(event, "properties.channel").and_then(Value::as_str);
+    if let Some(name) = event.at("event").and_then(Value::as_str) {
+        let named = event.at("properties.channel").and_then(Value::as_str);
         let (subscribed, channel) = match name {
             "Unsubscribed" => (false, named),
             "Subscribed" => (true, named),

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::filter::{lookup, PropertyFilter};
+use crate::filter::{Fields, PropertyFilter};
 
 /// The function applied to the matching events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,9 +119,9 @@ impl ComputedTrait {
     }
 
     /// Whether an event counts towards this trait.
-    pub fn matches(&self, event: &Value) -> bool {
+    pub fn matches(&self, event: &impl Fields) -> bool {
         let name_matches = match &self.event {
-            Some(name) => event.get("event").and_then(Value::as_str) == Some(name.as_str()),
+            Some(name) => event.at("event").and_then(Value::as_str) == Some(name.as_str()),
             None => true,
         };
         name_matches && self.filters.iter().all(|f| f.matches(event))
@@ -136,10 +136,10 @@ impl ComputedTrait {
     }
 
     /// The aggregated value carried by an event, if it has one.
-    pub fn input<'a>(&self, event: &'a Value) -> Option<&'a Value> {
+    pub fn input<'a>(&self, event: &'a impl Fields) -> Option<&'a Value> {
         self.property
             .as_deref()
-            .and_then(|path| lookup(event, path))
+            .and_then(|path| event.at(path))
             .filter(|v| !v.is_null())
     }
 }

@@ -70,9 +70,21 @@ pub struct PropertyFilter {
 }
 
 impl PropertyFilter {
-    pub fn matches(&self, event: &Value) -> bool {
-        self.comparison
-            .holds(lookup(event, &self.path), &self.value)
+    pub fn matches(&self, event: &impl Fields) -> bool {
+        self.comparison.holds(event.at(&self.path), &self.value)
+    }
+}
+
+/// An event's members, read by dotted path: the whole event as parsed, or
+/// what a projection kept of it (`ProjectedEvent`).
+pub trait Fields {
+    /// The value at a dotted path (`properties.revenue`, `context.channel`).
+    fn at(&self, path: &str) -> Option<&Value>;
+}
+
+impl Fields for Value {
+    fn at(&self, path: &str) -> Option<&Value> {
+        lookup(self, path)
     }
 }
 

@@ -22,8 +22,8 @@ mod traits;
 
 pub use consent::{Subscription, Subscriptions, CHANNELS};
 pub use definition::{Aggregation, ComputedTrait, DefinitionError};
-pub use filter::{Comparison, PropertyFilter};
-pub use projection::Projection;
+pub use filter::{Comparison, Fields, PropertyFilter};
+pub use projection::{ProjectedEvent, Projection};
 pub use state::TraitState;
 pub use traits::{ProfileTraits, TraitValue};
 

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::filter::Fields;
+
 use crate::aggregate::Partial;
 use crate::definition::ComputedTrait;
 use crate::DAY_MILLIS;
@@ -35,7 +37,7 @@ impl TraitState {
     pub fn apply(
         &mut self,
         definition: &ComputedTrait,
-        event: &Value,
+        event: &impl Fields,
         timestamp: i64,
         now: i64,
     ) -> bool {
@@ -47,7 +49,7 @@ impl TraitState {
     pub fn apply_matched(
         &mut self,
         definition: &ComputedTrait,
-        event: &Value,
+        event: &impl Fields,
         timestamp: i64,
         now: i64,
     ) -> bool {

@@ -6,6 +6,8 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::filter::Fields;
+
 /// A trait's current value and its provenance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TraitValue {
@@ -57,13 +59,13 @@ impl ProfileTraits {
     /// Merges the traits a message carries: an identify's `traits` as they
     /// are, a group's as `group.<groupId>.<trait>`. Returns the names of
     /// traits whose value changed.
-    pub fn apply(&mut self, event: &Value, source: &str, timestamp: i64) -> Vec<String> {
-        let Some(Value::Object(traits)) = event.get("traits") else {
+    pub fn apply(&mut self, event: &impl Fields, source: &str, timestamp: i64) -> Vec<String> {
+        let Some(Value::Object(traits)) = event.at("traits") else {
             return Vec::new();
         };
-        let prefix = match event.get("type").and_then(Value::as_str) {
+        let prefix = match event.at("type").and_then(Value::as_str) {
             Some("identify") => String::new(),
-            Some("group") => match event.get("groupId") {
+            Some("group") => match event.at("groupId") {
                 Some(Value::String(id)) => format!("group.{id}."),
                 Some(Value::Number(id)) => format!("group.{id}."),
                 _ => return Vec::new(),
@@ -71,7 +73,7 @@ impl ProfileTraits {
             _ => return Vec::new(),
         };
         let message_id = event
-            .get("messageId")
+            .at("messageId")
             .and_then(Value::as_str)
             .unwrap_or_default();
         let mut changed = Vec::new();
