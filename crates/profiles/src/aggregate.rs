@@ -158,6 +158,40 @@ impl Partial {
     }
 }
 
+/// The value of the partials merged, without building the merge: segments
+/// ask at every event, and a merge copied every first and last value to
+/// return one of them.
+pub(crate) fn value_of<'a>(
+    partials: impl IntoIterator<Item = &'a Partial>,
+    aggregation: Aggregation,
+) -> Value {
+    let mut partials = partials.into_iter();
+    let Some(first) = partials.next() else {
+        return Partial::default().value(aggregation);
+    };
+    let Some(second) = partials.next() else {
+        return first.value(aggregation);
+    };
+    let all = [first, second].into_iter().chain(partials);
+    let pair = |p: &'a Partial| match &p.kept {
+        Kept::Stamped(pair) => Some(&**pair),
+        _ => None,
+    };
+    let stamp = |(at, order, _): &&Stamped| (*at, *order);
+    let chosen = match aggregation {
+        Aggregation::First => all.filter_map(pair).map(|p| &p[0]).min_by_key(stamp),
+        Aggregation::Last => all.filter_map(pair).map(|p| &p[1]).max_by_key(stamp),
+        _ => {
+            let mut total = Partial::default();
+            for partial in all {
+                total.merge(partial);
+            }
+            return total.value(aggregation);
+        }
+    };
+    chosen.map_or(Value::Null, |(_, _, value)| value.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,12 +216,17 @@ mod tests {
                 let half = if i % 2 == 0 { &mut left } else { &mut right };
                 half.add(aggregation, at, i as u64, Some(value));
             }
+            let unmerged = value_of([&left, &right], aggregation);
             right.merge(&left);
             assert_eq!(
                 right.value(aggregation),
                 all.value(aggregation),
                 "{aggregation:?}"
             );
+            assert_eq!(unmerged, all.value(aggregation), "{aggregation:?}");
+            assert_eq!(value_of([&all], aggregation), all.value(aggregation));
+            let none = value_of([], aggregation);
+            assert_eq!(none, Partial::default().value(aggregation));
         }
     }
 }

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::filter::Fields;
 
-use crate::aggregate::Partial;
+use crate::aggregate::{value_of, Partial};
 use crate::definition::ComputedTrait;
 use crate::DAY_MILLIS;
 
@@ -79,11 +79,8 @@ impl TraitState {
             Some(window) => first_day_in_window(window, now),
             None => i64::MIN,
         };
-        let mut total = Partial::default();
-        for (_, partial) in self.days.iter().filter(|(day, _)| *day >= oldest) {
-            total.merge(partial);
-        }
-        total.value(definition.aggregation)
+        let in_window = self.days.iter().filter(|(day, _)| *day >= oldest);
+        value_of(in_window.map(|(_, p)| p), definition.aggregation)
     }
 
     /// Drops the days that left the window by `now`; returns how many. The
