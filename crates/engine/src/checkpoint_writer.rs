@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 use percorso_store::{Batch, Sealer, Store, Table};
 
 use crate::profile::ProfileState;
-use crate::sealed_rows::seal_row;
+use crate::sealed_rows::seal_row_into;
 
 /// Buffered changes of one table: `None` deletes the key.
 pub(crate) type Changes = BTreeMap<crate::buffered::Key, Option<Vec<u8>>>;
@@ -147,11 +147,17 @@ impl Drop for CheckpointWriter {
 }
 
 fn write(store: &Store, snapshot: Snapshot) -> Written {
+    let started = std::time::Instant::now();
+    let states = snapshot.profiles.len();
+    let rows: usize = snapshot.tables.iter().map(|(_, c)| c.len()).sum();
     let mut batch = store.batch();
     let mut profiles = Vec::with_capacity(snapshot.profiles.len());
     // A state that cannot be written fails the whole checkpoint: committed
     // without it, its changes would be behind the offsets stored as applied.
     let mut unwritable = None;
+    // Reused for every state: growing a fresh buffer to each state's size
+    // was a tenth of the writer's time.
+    let (mut plain, mut sealed) = (Vec::new(), Vec::new());
     if let Some(table) = &snapshot.profile_table {
         for (id, state) in snapshot.profiles {
             let deleted = state.is_none();
@@ -160,14 +166,20 @@ fn write(store: &Store, snapshot: Snapshot) -> Written {
             match state {
                 None => batch.delete(table, id.as_bytes()),
                 Some(state) => {
-                    let sealed = rmp_serde::to_vec(&*state)
+                    plain.clear();
+                    sealed.clear();
+                    let row = rmp_serde::encode::write(&mut plain, &*state)
                         .map_err(|e| e.to_string())
-                        .and_then(|bytes| {
-                            seal_row(snapshot.sealer.as_deref(), state.key_slot, bytes)
-                                .map_err(|e| e.to_string())
+                        .and_then(|()| match snapshot.sealer.as_deref() {
+                            Some(sealer) => {
+                                seal_row_into(sealer, state.key_slot, &plain, &mut sealed)
+                                    .map_err(|e| e.to_string())?;
+                                Ok(&sealed)
+                            }
+                            None => Ok(&plain),
                         });
-                    match sealed {
-                        Ok(row) => batch.put(table, id.as_bytes(), &row),
+                    match row {
+                        Ok(row) => batch.put(table, id.as_bytes(), row),
                         Err(e) => {
                             unwritable.get_or_insert_with(|| format!("profile {id}: {e}"));
                         }
@@ -193,6 +205,13 @@ fn write(store: &Store, snapshot: Snapshot) -> Written {
                 .map_err(|e| e.to_string())
         }
     };
+    tracing::debug!(
+        states,
+        rows,
+        millis = started.elapsed().as_millis() as u64,
+        ok = result.is_ok(),
+        "checkpoint written"
+    );
     if result.is_ok() {
         // Only a failed write needs the list back (to mark those states
         // dirty again); freed here rather than on the engine thread.

@@ -22,9 +22,19 @@ pub(crate) fn seal_row(
         return Ok(plain);
     };
     let mut row = Vec::with_capacity(8 + 24 + plain.len());
-    row.extend_from_slice(&slot.to_le_bytes());
-    sealer.seal_into(slot, &plain, &mut row)?;
+    seal_row_into(sealer, slot, &plain, &mut row)?;
     Ok(row)
+}
+
+/// [`seal_row`] appended to `row`, for a caller that reuses its buffer.
+pub(crate) fn seal_row_into(
+    sealer: &Sealer,
+    slot: u64,
+    plain: &[u8],
+    row: &mut Vec<u8>,
+) -> Result<(), StoreError> {
+    row.extend_from_slice(&slot.to_le_bytes());
+    sealer.seal_into(slot, plain, row)
 }
 
 /// What [`seal_row`] sealed; `None` once the key is shredded (the person
