@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use smallvec::SmallVec;
 
 use crate::filter::Fields;
 
@@ -13,10 +14,12 @@ use crate::DAY_MILLIS;
 /// aggregate for all time, or one per UTC day for a window.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TraitState {
-    /// `(day, partial)`, days ascending. All-time traits use day 0 only.
-    /// Grown one day at a time: most states hold one or a few days, and
-    /// one is kept per profile and trait, so spare capacity is memory.
-    days: Vec<(i64, Partial)>,
+    /// `(day, partial)`, days ascending. All-time traits use day 0 only,
+    /// held inline: a profile has one state per trait, and an allocation
+    /// each cost more to make, copy and free than the day it held.
+    /// Grown one day at a time beyond that: most states hold one or a few
+    /// days, so spare capacity is memory.
+    days: SmallVec<[(i64, Partial); 1]>,
     /// Events applied so far; orders events of the same millisecond.
     applied: u64,
 }
