@@ -146,7 +146,7 @@ impl ProfileBook {
                 merged_profile: merge.from.0.to_string(),
                 identifiers: merge.identifiers.iter().map(ToString::to_string).collect(),
                 message_id: record.message_id().to_owned(),
-                source_id: record.source_id.clone(),
+                source_id: record.source_id.to_string(),
                 at: record.timestamp,
             };
             self.merge(&merge.from.0, &merge.into.0, audit);

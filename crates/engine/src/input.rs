@@ -14,10 +14,10 @@ pub struct Record {
     pub location: RecordLocation,
     /// The profile identity resolution stamped; empty when it had no
     /// usable identifier (such events belong to no profile).
-    pub profile: String,
+    pub profile: compact_str::CompactString,
     /// Event time, after clock-skew correction.
     pub timestamp: i64,
-    pub source_id: String,
+    pub source_id: compact_str::CompactString,
     pub stamp: IdentityStamp,
     /// The event; empty when it is a change the engine stated (`stated`).
     pub event: ProjectedEvent,
@@ -46,9 +46,9 @@ impl Record {
         };
         Ok(Some(Self {
             location,
-            profile: stored.profile_id.to_owned(),
+            profile: stored.profile_id.into(),
             timestamp: stored.timestamp,
-            source_id: stored.source_id.to_owned(),
+            source_id: stored.source_id.into(),
             stamp: IdentityStamp::decode(stored.stamp)?,
             event,
             stated,
