@@ -38,7 +38,7 @@ impl Identifier {
     /// are trimmed and lowercased; phones keep a leading `+` and digits.
     pub fn new(kind: &str, value: &str) -> Self {
         let value = match kind {
-            IdKind::EMAIL => CompactString::new(value.trim()).to_lowercase(),
+            IdKind::EMAIL => lowercase(value.trim()),
             IdKind::PHONE => normalise_phone(value),
             _ => CompactString::new(value.trim()),
         };
@@ -46,6 +46,19 @@ impl Identifier {
             kind: IdKind::new(kind),
             value,
         }
+    }
+}
+
+/// As `str::to_lowercase`: compact_str's own lowercases in blocks and can
+/// read a final capital sigma differently, and a stored email must keep
+/// matching.
+fn lowercase(value: &str) -> CompactString {
+    if value.is_ascii() {
+        let mut lower = CompactString::new(value);
+        lower.make_ascii_lowercase();
+        lower
+    } else {
+        CompactString::from(value.to_lowercase())
     }
 }
 
@@ -60,5 +73,25 @@ fn normalise_phone(value: &str) -> CompactString {
 impl fmt::Display for Identifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.kind.0, self.value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_lowercase_as_the_standard_library_does() {
+        // A capital sigma ends a word here: std writes the final form ς.
+        // compact_str's block-wise lowercasing wrote σ after 16 bytes.
+        for email in [
+            " Ada@Example.COM ",
+            "abcdefghijklmnopΣ@x.gr",
+            "ΟΔΥΣΣΕΥΣ@example.gr",
+            "ÅSA@example.se",
+        ] {
+            let identifier = Identifier::new(IdKind::EMAIL, email);
+            assert_eq!(identifier.value, email.trim().to_lowercase(), "{email}");
+        }
     }
 }
