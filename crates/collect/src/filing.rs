@@ -10,20 +10,23 @@ use crate::index::{IdKind, IndexKey, IndexedEvent};
 /// The ids a record carries, as stored: `[user_id, anonymous_id, profile_id]`.
 pub(crate) type RecordIds<'a> = [&'a str; 3];
 
-fn identifier(kind: IdKind, id: &str) -> Option<Identifier> {
+/// The identity graph's kind for an index kind; a profile id is none.
+fn identifier_kind(kind: IdKind) -> Option<&'static str> {
     match kind {
-        IdKind::UserId => Some(Identifier::new(IdentifierKind::USER_ID, id)),
-        IdKind::AnonymousId => Some(Identifier::new(IdentifierKind::ANONYMOUS_ID, id)),
+        IdKind::UserId => Some(IdentifierKind::USER_ID),
+        IdKind::AnonymousId => Some(IdentifierKind::ANONYMOUS_ID),
         IdKind::Profile => None,
     }
 }
 
+fn identifier(kind: IdKind, id: &str) -> Option<Identifier> {
+    identifier_kind(kind).map(|kind| Identifier::new(kind, id))
+}
+
 /// A record's user id and anonymous id as identifiers.
-pub(crate) fn identifiers([user_id, anonymous_id]: [&str; 2]) -> [Identifier; 2] {
-    [
-        Identifier::new(IdentifierKind::USER_ID, user_id),
-        Identifier::new(IdentifierKind::ANONYMOUS_ID, anonymous_id),
-    ]
+pub(crate) fn identifiers(ids: [&str; 2]) -> [Identifier; 2] {
+    let kinds = [IdentifierKind::USER_ID, IdentifierKind::ANONYMOUS_ID];
+    std::array::from_fn(|i| Identifier::new(kinds[i], ids[i]))
 }
 
 /// Files `event` under its profile, and under each of its user and
@@ -178,6 +181,13 @@ mod tests {
                 IndexKey::new(IdKind::AnonymousId, "a1")
             ]
         );
+        out.clear();
+        // What resolution told is taken as it is: no lookup.
+        let told = [Some(false), Some(true)];
+        file(&mut graph, ["ada", "a1", &ada], told, event(4), &mut out);
+        let keys: Vec<IndexKey> = out.iter().map(|(k, _)| *k).collect();
+        let ada_key = IndexKey::new(IdKind::UserId, "ada");
+        assert_eq!(keys, [IndexKey::profile(&ada), ada_key]);
         out.clear();
         file(
             &mut graph,

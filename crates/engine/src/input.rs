@@ -1,5 +1,6 @@
 //! A log record as the engine reads it.
 
+use compact_str::CompactString;
 use percorso_collect::StoredEvent;
 use percorso_identity::IdentityStamp;
 use percorso_log::RecordLocation;
@@ -14,10 +15,10 @@ pub struct Record {
     pub location: RecordLocation,
     /// The profile identity resolution stamped; empty when it had no
     /// usable identifier (such events belong to no profile).
-    pub profile: compact_str::CompactString,
+    pub profile: CompactString,
     /// Event time, after clock-skew correction.
     pub timestamp: i64,
-    pub source_id: compact_str::CompactString,
+    pub source_id: CompactString,
     pub stamp: IdentityStamp,
     /// The event; empty when it is a change the engine stated (`stated`).
     pub event: ProjectedEvent,

@@ -26,7 +26,8 @@ pub(crate) fn seal_row(
     Ok(row)
 }
 
-/// [`seal_row`] appended to `row`, for a caller that reuses its buffer.
+/// Seals `plain` with `sealer` (always: the caller has one) and appends
+/// the row to `row`, for a caller that reuses its buffer.
 pub(crate) fn seal_row_into(
     sealer: &Sealer,
     slot: u64,

@@ -112,9 +112,11 @@ impl PagedGraph {
     /// then leads it to the resolved profile (see [`Self::leads_to`]),
     /// told by what the resolution decided instead of a lookup each: an
     /// identifier the message carries leads there unless it was dropped
-    /// or blocked. `None` for one the message does not carry (ask
-    /// [`Self::leads_to`]). Later resolutions keep a `true` true: merges
-    /// move owners along with the profiles they forward to.
+    /// or blocked. `None` for one the message does not carry, an alias's
+    /// `previousId` among them (ask [`Self::leads_to`]). Later resolutions
+    /// keep a `true` true: merges move owners along with the profiles they
+    /// forward to (an erasure would not, and the collector holds off
+    /// erasures while a batch is between resolving and indexing).
     pub fn resolve_event_for<const N: usize>(
         &mut self,
         event: &serde_json::Value,

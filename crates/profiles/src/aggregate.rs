@@ -177,6 +177,8 @@ pub(crate) fn value_of<'a>(
         Kept::Stamped(pair) => Some(&**pair),
         _ => None,
     };
+    // Stamps are unique within a state ((time, order of application)),
+    // so which of two equal ones wins never arises.
     let stamp = |(at, order, _): &&Stamped| (*at, *order);
     let chosen = match aggregation {
         Aggregation::First => all.filter_map(pair).map(|p| &p[0]).min_by_key(stamp),

@@ -39,13 +39,14 @@ const ALWAYS_WHOLE: [&str; 7] = [
 /// their channel there).
 const ALWAYS_PATHS: [&str; 1] = ["properties.channel"];
 
-/// A tree of the members to keep: one with a slot is kept whole (what is
-/// under it needs no node of its own); `slots` spans the slots at or
-/// under a node (numbered depth first, so they are contiguous).
+/// A tree of the members to keep: one `whole` is kept whole in its slot
+/// (what is under it needs no node of its own); `slots` spans the slots
+/// at or under a node (numbered depth first, so they are contiguous).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Node {
-    slot: Option<u16>,
-    slots: Range<u16>,
+    whole: bool,
+    slot: u32,
+    slots: Range<u32>,
     children: BTreeMap<String, Node>,
 }
 
@@ -54,41 +55,41 @@ impl Node {
         let node = path.split('.').fold(self, |node, key| {
             node.children.entry(key.to_owned()).or_default()
         });
-        node.slot = Some(0);
+        node.whole = true;
     }
 
-    /// Numbers the nodes kept whole, recording each one's dotted path.
-    fn number(&mut self, path: &str, paths: &mut Vec<String>) {
+    /// Numbers the nodes kept whole, recording each one's dotted path
+    /// (`None` for the root: `""` is a member name like any other).
+    fn number(&mut self, path: Option<&str>, paths: &mut Vec<Option<String>>) {
         let first = slot_number(paths.len());
-        if self.slot.is_some() {
-            self.slot = Some(first);
+        if self.whole {
+            self.slot = first;
             self.children.clear();
-            paths.push(path.to_owned());
+            paths.push(path.map(str::to_owned));
         } else {
             for (key, child) in &mut self.children {
-                let path = if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}.{key}")
+                let path = match path {
+                    None => key.clone(),
+                    Some(path) => format!("{path}.{key}"),
                 };
-                child.number(&path, paths);
+                child.number(Some(&path), paths);
             }
         }
         self.slots = first..slot_number(paths.len());
     }
 }
 
-fn slot_number(n: usize) -> u16 {
-    // Paths come from definitions; tens of thousands of them is no use.
-    u16::try_from(n).expect("fewer than 65,536 projected paths")
+fn slot_number(n: usize) -> u32 {
+    // One path per definition path: four billion is beyond any config.
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// What to keep of an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Projection {
     root: Node,
-    /// The dotted path of each slot (`""`: the whole event).
-    paths: Arc<[String]>,
+    /// The dotted path of each slot (`None`: the whole event).
+    paths: Arc<[Option<String>]>,
 }
 
 impl Default for Projection {
@@ -117,14 +118,14 @@ impl Projection {
     /// projection drops nothing a definition reads.
     pub fn whole() -> Self {
         Self::numbered(Node {
-            slot: Some(0),
+            whole: true,
             ..Node::default()
         })
     }
 
     fn numbered(mut root: Node) -> Self {
         let mut paths = Vec::new();
-        root.number("", &mut paths);
+        root.number(None, &mut paths);
         Self {
             root,
             paths: paths.into(),
@@ -157,18 +158,17 @@ impl Projection {
 /// `properties.revenue` is kept) finds nothing, as no definition reads one.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProjectedEvent {
-    paths: Arc<[String]>,
-    values: Vec<(u16, Value)>,
+    paths: Arc<[Option<String>]>,
+    values: Vec<(u32, Value)>,
 }
 
 impl Fields for ProjectedEvent {
     fn at(&self, path: &str) -> Option<&Value> {
         self.values.iter().find_map(|(slot, value)| {
-            let kept = self.paths[usize::from(*slot)].as_str();
-            if kept.is_empty() {
+            let Some(kept) = self.paths.get(*slot as usize)? else {
                 return lookup(value, path);
-            }
-            match path.strip_prefix(kept)? {
+            };
+            match path.strip_prefix(kept.as_str())? {
                 "" => Some(value),
                 rest => lookup(value, rest.strip_prefix('.')?),
             }
@@ -179,14 +179,15 @@ impl Fields for ProjectedEvent {
 /// Deserialises the member at one node of the tree into `out`.
 struct Projected<'a> {
     node: &'a Node,
-    out: &'a mut Vec<(u16, Value)>,
+    out: &'a mut Vec<(u32, Value)>,
 }
 
 impl<'de> DeserializeSeed<'de> for Projected<'_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        if let Some(slot) = self.node.slot {
+        if self.node.whole {
+            let slot = self.node.slot;
             let value: Value = serde::Deserialize::deserialize(deserializer)?;
             // A member named twice: the last wins, as in a parsed object.
             match self.out.iter_mut().find(|(s, _)| *s == slot) {
@@ -195,7 +196,8 @@ impl<'de> DeserializeSeed<'de> for Projected<'_> {
             }
             return Ok(());
         }
-        // A member named twice: the last wins, with what it lacks.
+        // A member named twice: the last wins, and what only the earlier
+        // one held beneath it goes too.
         let slots = &self.node.slots;
         if self.out.iter().any(|(s, _)| slots.contains(s)) {
             self.out.retain(|(s, _)| !slots.contains(s));
@@ -283,157 +285,5 @@ impl<'a> Visitor<'_> for KeyOf<'a> {
 }
 
 #[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-    use serde_json::json;
-
-    use super::*;
-
-    fn definition(value: Value) -> ComputedTrait {
-        serde_json::from_value(value).unwrap()
-    }
-
-    #[test]
-    fn keeps_what_definitions_read_and_drops_the_rest() {
-        let definitions = [definition(
-            json!({ "name": "spend", "event": "Order Completed", "aggregation": "sum",
-                "property": "properties.revenue",
-                "filters": [{ "path": "context.page.path", "comparison": "equals", "value": "/checkout" }] }),
-        )];
-        let projection = Projection::of(&definitions);
-        let event = json!({
-            "type": "track", "event": "Order Completed", "userId": "u1", "messageId": "m1",
-            "properties": { "revenue": 12.5, "channel": "email", "sku": "a", "items": [1, 2] },
-            "context": { "page": { "path": "/checkout", "title": "Pay" }, "userAgent": "x",
-                         "library": { "name": "analytics.js" } },
-            "integrations": { "All": true }, "timestamp": "2026-01-01T00:00:00Z",
-            "traits": { "email": "a@b.c", "nested": { "deep": [1] } }
-        });
-        let decoded = projection.decode(event.to_string().as_bytes()).unwrap();
-        for path in [
-            "type",
-            "event",
-            "userId",
-            "messageId",
-            "properties.revenue",
-            "properties.channel",
-            "context.page.path",
-            "traits",
-            "traits.nested",
-            "traits.nested.deep",
-        ] {
-            assert!(decoded.at(path).is_some(), "{path}");
-            assert_eq!(decoded.at(path), event.at(path), "{path}");
-        }
-        for dropped in [
-            "properties.sku",
-            "properties.items",
-            "context.userAgent",
-            "context.page.title",
-            "context.library",
-            "integrations",
-            "timestamp",
-            "anonymousId",
-        ] {
-            assert_eq!(decoded.at(dropped), None, "{dropped}");
-        }
-        assert_eq!(
-            decoded.values.len(),
-            8,
-            "one value per kept path the event has"
-        );
-    }
-
-    #[test]
-    fn a_path_through_something_other_than_an_object_finds_nothing_either_way() {
-        let definitions = [definition(
-            json!({ "name": "n", "aggregation": "last", "property": "properties.a.b" }),
-        )];
-        let projection = Projection::of(&definitions);
-        for properties in [json!("text"), json!([{ "b": 1 }]), json!({ "a": 3 })] {
-            let event = json!({ "type": "track", "properties": properties });
-            let decoded = projection.decode(event.to_string().as_bytes()).unwrap();
-            assert_eq!(decoded.at("properties.a.b"), None);
-            assert_eq!(event.at("properties.a.b"), None);
-        }
-    }
-
-    #[test]
-    fn a_member_named_twice_reads_as_a_parse_does_the_last() {
-        let definitions = [definition(
-            json!({ "name": "n", "aggregation": "sum", "property": "properties.revenue" }),
-        )];
-        let projection = Projection::of(&definitions);
-        for text in [
-            r#"{"properties":{"revenue":1,"channel":"x"},"properties":{"channel":"y"}}"#,
-            r#"{"properties":{"revenue":1},"properties":5}"#,
-            r#"{"event":"A","event":"B","properties":{"revenue":1,"revenue":2}}"#,
-        ] {
-            let parsed: Value = serde_json::from_str(text).unwrap();
-            let decoded = projection.decode(text.as_bytes()).unwrap();
-            for path in ["event", "properties.revenue", "properties.channel"] {
-                assert_eq!(decoded.at(path), parsed.at(path), "{text} {path}");
-            }
-        }
-    }
-
-    #[test]
-    fn the_whole_projection_reads_everything() {
-        let event = json!({ "a": { "b": [1, { "c": 2 }] }, "d": null });
-        let decoded = Projection::whole()
-            .decode(event.to_string().as_bytes())
-            .unwrap();
-        for path in ["a", "a.b", "d", "a.x", ""] {
-            assert_eq!(decoded.at(path), event.at(path), "{path}");
-        }
-    }
-
-    #[test]
-    fn malformed_json_is_an_error() {
-        let projection = Projection::default();
-        assert!(projection
-            .decode(br#"{"type": "track", "skipped": [1, }"#)
-            .is_err());
-        assert!(projection.decode(br#"{"type": "track"} trailing"#).is_err());
-    }
-
-    /// JSON over few member names, so that paths overlap and collide.
-    fn json_value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<i32>().prop_map(Value::from),
-            "[a-c]{0,2}".prop_map(Value::from),
-        ];
-        leaf.prop_recursive(4, 24, 4, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
-                prop::collection::vec(("[a-c]", inner), 0..4)
-                    .prop_map(|members| { Value::Object(members.into_iter().collect()) }),
-            ]
-        })
-    }
-
-    proptest! {
-        /// Every path a definition reads, and any path under one, finds
-        /// what it finds in the whole event.
-        #[test]
-        fn what_a_definition_reads_is_what_the_whole_event_holds(
-            event in json_value(),
-            paths in prop::collection::vec("[a-c](\\.[a-c]){0,2}", 1..4),
-            deeper in "(\\.[a-c]){0,2}",
-        ) {
-            let definitions: Vec<ComputedTrait> = paths
-                .iter()
-                .map(|path| definition(json!({ "name": "n", "aggregation": "last", "property": path })))
-                .collect();
-            let decoded = Projection::of(&definitions)
-                .decode(event.to_string().as_bytes())
-                .unwrap();
-            for path in &paths {
-                prop_assert_eq!(decoded.at(path), event.at(path), "{}", path);
-                let below = format!("{path}{deeper}");
-                prop_assert_eq!(decoded.at(&below), event.at(&below), "{}", below);
-            }
-        }
-    }
-}
+#[path = "projection_tests.rs"]
+mod tests;
