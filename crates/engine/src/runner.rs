@@ -121,7 +121,10 @@ pub struct EngineOptions {
 impl Default for EngineOptions {
     fn default() -> Self {
         Self {
-            cache_profiles: 200_000,
+            // A state in memory costs a few kilobytes (twice while a
+            // checkpoint holds it): 200,000 peaked at 2.3 GB with 10M
+            // people, 100,000 keeps within 2 GB (see BENCHMARKS.md).
+            cache_profiles: 100_000,
             checkpoint_every: Duration::from_secs(30),
         }
     }
