@@ -17,6 +17,12 @@ impl ProfileBook {
         let name = entry.name.clone();
         entry.generation = self.definitions.next_generation;
         self.definitions.next_generation += 1;
+        entry.slots = entry
+            .compiled
+            .implied
+            .iter()
+            .map(|implied| self.definitions.computation_for(implied, Some(&name)))
+            .collect();
         self.definitions.segments.push(entry);
         self.definitions.reindex();
         self.cuts.insert(name, cut);
@@ -24,30 +30,44 @@ impl ProfileBook {
 
     pub fn add_trait(&mut self, definition: ComputedTrait, cut: Vec<u64>) {
         let name = definition.name.clone();
+        let slot = self.definitions.computation_for(&definition, Some(&name));
         self.definitions.computed.push(definition);
+        self.definitions.computed_slots.push(slot);
         self.definitions.reindex();
         self.cuts.insert(name, cut);
     }
 
-    /// Applies a record read by the back-fill of definition `name`.
-    pub fn backfill(&mut self, name: &str, record: &Record, now: i64) {
-        let before_cut = self.cuts.get(name).is_some_and(|cut| {
-            cut.get(usize::from(record.location.partition))
-                .is_some_and(|&c| record.location.offset < c)
-        });
-        // The engine's own membership statements feed no definition (as
-        // when applied live).
-        if !before_cut || record.profile.is_empty() || record.stated.is_some() {
+    /// Applies records read by the back-fill of definition `name` to the
+    /// computations it fills (those it shares were complete already).
+    pub fn backfill(&mut self, name: &str, records: &[Record], now: i64) {
+        let filled = self.definitions.filled_by(name);
+        if filled.is_empty() {
             return;
         }
-        let profile = self.canonical(&record.profile);
-        let definitions = &self.definitions;
-        let state = self.profiles.get_or_create(&profile, definitions);
-        if let Some((position, segment)) = definitions.segment_at(name) {
-            state.apply_implied(position, segment, record, now);
-        } else if let Some((position, definition)) = definitions.computed_at(name) {
-            if definition.matches(&record.event) {
-                let trait_state = state.computed.entry(position);
+        for record in records {
+            let before_cut = self.cuts.get(name).is_some_and(|cut| {
+                cut.get(usize::from(record.location.partition))
+                    .is_some_and(|&c| record.location.offset < c)
+            });
+            // The engine's own membership statements feed no definition
+            // (as when applied live).
+            if !before_cut || record.profile.is_empty() || record.stated.is_some() {
+                continue;
+            }
+            let matching = filled.iter().filter(|&&position| {
+                self.definitions.computations[position]
+                    .definition
+                    .matches(&record.event)
+            });
+            if matching.clone().next().is_none() {
+                continue;
+            }
+            let profile = self.canonical(&record.profile);
+            let definitions = &self.definitions;
+            let state = self.profiles.get_or_create(&profile, definitions);
+            for &position in matching {
+                let definition = &definitions.computations[position].definition;
+                let trait_state = state.computations.entry(position);
                 trait_state.apply_matched(definition, &record.event, record.timestamp, now);
             }
         }
@@ -57,6 +77,7 @@ impl ProfileBook {
     /// counts as complete (then judge everyone: [`ProfileBook::settle_page`]).
     pub fn finish_backfill(&mut self, name: &str) {
         self.cuts.remove(name);
+        self.definitions.filled(name);
     }
 
     /// Whether definition `name` is still being back-filled.

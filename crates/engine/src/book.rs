@@ -171,8 +171,8 @@ impl ProfileBook {
             return Vec::new();
         }
         let cuts = &self.cuts;
-        let include = |name: &str| {
-            cuts.get(name).is_none_or(|cut| {
+        let include = |filler: &str| {
+            cuts.get(filler).is_none_or(|cut| {
                 let partition = usize::from(record.location.partition);
                 cut.get(partition)
                     .is_none_or(|&c| record.location.offset >= c)
@@ -347,13 +347,13 @@ impl ProfileBook {
         };
         let mut actions = Vec::new();
         for (index, segment) in self.definitions.segments.iter().enumerate() {
-            if only.is_some_and(|changed| !changed.touches(index, segment)) {
+            if only.is_some_and(|changed| !changed.touches(segment)) {
                 continue;
             }
             if backfilling_for(&self.cuts, segment) {
                 continue; // still back-filling: no verdict yet
             }
-            let qualifies = state.qualifies(&self.definitions, index, segment, now);
+            let qualifies = state.qualifies(&self.definitions, segment, now);
             let membership = state.membership_at(index);
             let expected = membership.pending.unwrap_or(membership.member);
             if qualifies == expected {

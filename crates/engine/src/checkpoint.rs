@@ -21,7 +21,7 @@ use crate::runner::EngineError;
 use crate::segments::{SegmentCounts, SegmentMembers};
 
 /// Bump when any stored encoding changes (2: sealed rows).
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 const CHECKPOINT_KEY: &[u8] = b"checkpoint";
 
 /// The engine's tables in the state store.
@@ -83,6 +83,9 @@ struct Checkpoint {
     /// The key slot the next new state takes.
     #[serde(default)]
     key_slots: u64,
+    /// The computations (by position) each back-fill fills.
+    #[serde(default)]
+    fillers: Vec<(usize, String)>,
 }
 
 /// How far a back-fill had read.
@@ -159,6 +162,11 @@ impl ProfileBook {
             book.cuts
                 .insert(backfill.name.clone(), backfill.cut.clone());
         }
+        for (position, name) in checkpoint.fillers {
+            if let Some(computation) = book.definitions.computations.get_mut(position) {
+                computation.filler = book.cuts.contains_key(&name).then_some(name);
+            }
+        }
         let writer = CheckpointWriter::start(tables.store.clone()).map_err(EngineError::storage)?;
         book.writer = Some(writer);
         book.tables = Some(tables);
@@ -215,6 +223,13 @@ impl ProfileBook {
             profiles: self.profiles.count(),
             backfills: self.backfills.clone(),
             key_slots: self.profiles.next_key_slot(),
+            fillers: self
+                .definitions
+                .computations
+                .iter()
+                .enumerate()
+                .filter_map(|(position, c)| Some((position, c.filler.clone()?)))
+                .collect(),
         };
         let meta = serde_json::to_vec(&checkpoint).unwrap_or_default();
         snapshot.meta = Some((tables.meta.clone(), CHECKPOINT_KEY.to_vec(), meta));

@@ -10,6 +10,7 @@ use percorso_profiles::segment::{parse_segment, CompiledSegment};
 use percorso_profiles::{ComputedTrait, Projection};
 use serde::{Deserialize, Serialize};
 
+use crate::computations::Computation;
 use crate::removal::Removal;
 use crate::runner::EngineError;
 
@@ -28,11 +29,12 @@ pub struct SegmentEntry {
     /// The profile and computed traits the rule reads, looked up on every
     /// event that changes one, so kept rather than walked each time.
     pub trait_names: Vec<String>,
-    /// Positions of the computed traits among `trait_names` (kept by
-    /// [`Definitions::reindex`] as definitions come and go).
+    /// The computations (by position) of the computed traits among
+    /// `trait_names` (kept by [`Definitions::reindex`] as definitions come
+    /// and go).
     pub computed_reads: Vec<usize>,
-    /// Whether an implied trait has a window (only those ever expire).
-    pub has_windows: bool,
+    /// The computation (by position) of each implied trait.
+    pub slots: Vec<usize>,
 }
 
 /// A segment as listed by the API.
@@ -57,7 +59,11 @@ pub struct BackfillProgress {
 #[derive(Debug, Clone, Default)]
 pub struct Definitions {
     pub computed: Vec<ComputedTrait>,
+    /// The computation (by position) of each computed trait.
+    pub computed_slots: Vec<usize>,
     pub segments: Vec<SegmentEntry>,
+    /// What profiles keep state for (see `computations.rs`).
+    pub computations: Vec<Computation>,
     /// Computed traits declared in the configuration file rather than
     /// through the API: the file owns them (see `Engine::declare_config_traits`).
     pub from_config: BTreeSet<String>,
@@ -78,6 +84,11 @@ struct DefinitionsFile {
     computed_traits: Vec<ComputedTrait>,
     #[serde(default)]
     segments: Vec<StoredSegment>,
+    /// Absent from files written before computations were shared.
+    #[serde(default)]
+    computations: Option<Vec<ComputedTrait>>,
+    #[serde(default)]
+    computed_slots: Vec<usize>,
     #[serde(default)]
     traits_from_config: BTreeSet<String>,
     #[serde(default)]
@@ -95,6 +106,8 @@ struct StoredSegment {
     created_at: i64,
     #[serde(default)]
     generation: u64,
+    #[serde(default)]
+    slots: Vec<usize>,
 }
 
 impl Definitions {
@@ -108,11 +121,10 @@ impl Definitions {
             .into_iter()
             .map(str::to_owned)
             .collect();
-        let has_windows = compiled.implied.iter().any(|d| d.window_days.is_some());
         Ok(SegmentEntry {
             trait_names,
             computed_reads: Vec::new(),
-            has_windows,
+            slots: Vec::new(),
             generation: self.next_generation,
             name: compiled.definition.name.clone(),
             text: text.to_owned(),
@@ -159,15 +171,16 @@ impl Definitions {
     /// Works out again which computed traits (by position) each segment
     /// reads; call after any definition is added or removed.
     pub fn reindex(&mut self) {
-        let implied = self.segments.iter().flat_map(|s| &s.compiled.implied);
-        self.projection = Arc::new(Projection::of(self.computed.iter().chain(implied)));
+        self.projection = Arc::new(Projection::of(
+            self.computations.iter().map(|c| &c.definition),
+        ));
         for segment in &mut self.segments {
             segment.computed_reads = self
                 .computed
                 .iter()
-                .enumerate()
-                .filter(|(_, c)| segment.trait_names.contains(&c.name))
-                .map(|(position, _)| position)
+                .zip(&self.computed_slots)
+                .filter(|(c, _)| segment.trait_names.contains(&c.name))
+                .map(|(_, &slot)| slot)
                 .collect();
         }
     }
@@ -234,7 +247,9 @@ impl DefinitionStore {
         };
         let mut definitions = Definitions {
             computed: file.computed_traits,
+            computed_slots: file.computed_slots,
             segments: Vec::new(),
+            computations: Vec::new(),
             from_config: file.traits_from_config,
             next_generation: file.next_generation,
             layout: file.layout,
@@ -247,7 +262,26 @@ impl DefinitionStore {
                 .map_err(|e| bad(format!("segment '{}': {e}", stored.name)))?;
             entry.created_at = stored.created_at;
             entry.generation = stored.generation;
+            entry.slots = stored.slots;
             definitions.segments.push(entry);
+        }
+        definitions.computations = file
+            .computations
+            .unwrap_or_default()
+            .into_iter()
+            .map(|definition| Computation {
+                definition,
+                filler: None,
+            })
+            .collect();
+        // A file written before computations were shared (or edited by
+        // hand): positions of old deletions mean nothing in a new layout,
+        // and the state made under the old one is rebuilt from the log
+        // (the fingerprint differs).
+        if !definitions.slots_agree() {
+            tracing::info!(path = %self.path.display(), "computations laid out afresh");
+            definitions.lay_out_computations();
+            definitions.removals.clear();
         }
         definitions.reindex();
         Ok(definitions)
@@ -270,6 +304,14 @@ impl Definitions {
         let definitions = self;
         DefinitionsFile {
             computed_traits: definitions.computed.clone(),
+            computations: Some(
+                definitions
+                    .computations
+                    .iter()
+                    .map(|c| c.definition.clone())
+                    .collect(),
+            ),
+            computed_slots: definitions.computed_slots.clone(),
             segments: definitions
                 .segments
                 .iter()
@@ -278,6 +320,7 @@ impl Definitions {
                     definition: s.text.clone(),
                     created_at: s.created_at,
                     generation: s.generation,
+                    slots: s.slots.clone(),
                 })
                 .collect(),
             traits_from_config: definitions.from_config.clone(),

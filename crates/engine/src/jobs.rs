@@ -102,10 +102,7 @@ impl BackfillJob {
                 _ => self.next_partition(),
             }
         }
-        let mut book = shared.book();
-        for record in &records {
-            book.backfill(&self.name, record, now);
-        }
+        shared.book().backfill(&self.name, &records, now);
         self.partition >= self.cut.len()
     }
 

@@ -21,6 +21,7 @@ mod buffered;
 mod catch_up;
 mod checkpoint;
 mod checkpoint_writer;
+mod computations;
 mod config_sync;
 mod definitions;
 mod derived;

@@ -30,11 +30,8 @@ pub struct Membership {
 pub struct ProfileState {
     pub traits: ProfileTraits,
     pub subscriptions: Subscriptions,
-    /// By computed trait position in the definitions.
-    pub computed: Slots<TraitState>,
-    /// By segment position: the states of the segment's implied traits
-    /// (empty until an event matches one).
-    pub implied: Slots<Vec<TraitState>>,
+    /// By computation position in the definitions (see `computations.rs`).
+    pub computations: Slots<TraitState>,
     /// By segment position.
     pub membership: Slots<Membership>,
     pub first_seen: Option<i64>,
@@ -59,19 +56,15 @@ pub struct ProfileState {
 pub struct Changed {
     /// Profile traits whose value changed.
     pub traits: Vec<String>,
-    /// Computed traits (by position) whose state changed.
-    pub computed: Vec<usize>,
-    /// Segments (by position) one of whose implied traits changed.
-    pub segments: Vec<usize>,
+    /// Computations (by position) whose state changed.
+    pub computations: Vec<usize>,
 }
 
 impl Changed {
-    pub fn touches(&self, index: usize, segment: &SegmentEntry) -> bool {
-        self.segments.contains(&index)
-            || segment
-                .computed_reads
-                .iter()
-                .any(|position| self.computed.contains(position))
+    pub fn touches(&self, segment: &SegmentEntry) -> bool {
+        let reads = |slot: &usize| self.computations.contains(slot);
+        segment.slots.iter().any(reads)
+            || segment.computed_reads.iter().any(reads)
             || (!self.traits.is_empty()
                 && segment
                     .trait_names
@@ -80,13 +73,14 @@ impl Changed {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.traits.is_empty() && self.computed.is_empty() && self.segments.is_empty()
+        self.traits.is_empty() && self.computations.is_empty()
     }
 }
 
 impl ProfileState {
-    /// Applies one event to every definition `include` accepts (a
-    /// definition still back-filling takes only events after its cut).
+    /// Applies one event to every computation; `include` says whether a
+    /// computation still back-filled by the named definition takes it (only
+    /// events after its cut do).
     pub fn apply(
         &mut self,
         record: &Record,
@@ -116,44 +110,15 @@ impl ProfileState {
                 *field = Some(id.to_owned());
             }
         }
-        for (index, definition) in definitions.computed.iter().enumerate() {
-            if !definition.matches(event) || !include(&definition.name) {
+        for (index, computation) in definitions.computations.iter().enumerate() {
+            let definition = &computation.definition;
+            if !definition.matches(event) || !computation.filler.as_deref().is_none_or(&include) {
                 continue;
             }
-            let state = self.computed.entry(index);
+            let state = self.computations.entry(index);
             if state.apply_matched(definition, event, timestamp, now) {
-                changed.computed.push(index);
+                changed.computations.push(index);
             }
-        }
-        for (index, segment) in definitions.segments.iter().enumerate() {
-            if include(&segment.name) && self.apply_implied(index, segment, record, now) {
-                changed.segments.push(index);
-            }
-        }
-        changed
-    }
-
-    /// Applies one event to the implied traits of the segment at
-    /// `position` only (back-fill). Returns whether any of them changed.
-    pub fn apply_implied(
-        &mut self,
-        position: usize,
-        segment: &SegmentEntry,
-        record: &Record,
-        now: i64,
-    ) -> bool {
-        let implied = &segment.compiled.implied;
-        if !implied.iter().any(|d| d.matches(&record.event)) {
-            return false;
-        }
-        let states = self.implied.entry(position);
-        if states.is_empty() {
-            states.reserve_exact(implied.len());
-            states.resize_with(implied.len(), TraitState::default);
-        }
-        let mut changed = false;
-        for (definition, state) in implied.iter().zip(states.iter_mut()) {
-            changed |= state.apply(definition, &record.event, record.timestamp, now);
         }
         changed
     }
@@ -164,16 +129,8 @@ impl ProfileState {
     pub fn merge(&mut self, other: ProfileState) {
         self.traits.merge(other.traits);
         self.subscriptions.merge(other.subscriptions);
-        self.computed.merge_with(other.computed, TraitState::merge);
-        self.implied.merge_with(other.implied, |mine, theirs| {
-            if mine.is_empty() {
-                *mine = theirs;
-            } else {
-                for (a, b) in mine.iter_mut().zip(theirs) {
-                    a.merge(b);
-                }
-            }
-        });
+        self.computations
+            .merge_with(other.computations, TraitState::merge);
         self.first_seen = min_some(self.first_seen, other.first_seen);
         self.last_seen = self.last_seen.max(other.last_seen);
         self.events += other.events;
@@ -193,24 +150,14 @@ impl ProfileState {
     pub fn expire(&mut self, definitions: &Definitions, now: i64) -> Option<i64> {
         let mut next: Option<i64> = None;
         let mut keep = |due: Option<i64>| next = min_some(next, due);
-        for (index, definition) in definitions.computed.iter().enumerate() {
+        for (index, computation) in definitions.computations.iter().enumerate() {
+            let definition = &computation.definition;
             if definition.window_days.is_none() {
                 continue;
             }
-            if let Some(state) = self.computed.get_mut(index) {
+            if let Some(state) = self.computations.get_mut(index) {
                 state.expire(definition, now);
                 keep(state.next_expiry(definition));
-            }
-        }
-        for (index, segment) in definitions.segments.iter().enumerate() {
-            if !segment.has_windows {
-                continue;
-            }
-            if let Some(states) = self.implied.get_mut(index) {
-                for (definition, state) in segment.compiled.implied.iter().zip(states.iter_mut()) {
-                    state.expire(definition, now);
-                    keep(state.next_expiry(definition));
-                }
             }
         }
         next
@@ -224,8 +171,13 @@ impl ProfileState {
 
     /// The value of the computed trait at `position` at `now`.
     pub fn computed_value_at(&self, definitions: &Definitions, position: usize, now: i64) -> Value {
-        let definition = &definitions.computed[position];
-        self.computed.get(position).map_or_else(
+        self.computation_value(definitions, definitions.computed_slots[position], now)
+    }
+
+    /// The value of the computation at `slot` at `now`.
+    fn computation_value(&self, definitions: &Definitions, slot: usize, now: i64) -> Value {
+        let definition = &definitions.computations[slot].definition;
+        self.computations.get(slot).map_or_else(
             || TraitState::default().value(definition, now),
             |s| s.value(definition, now),
         )
@@ -242,17 +194,10 @@ impl ProfileState {
     }
 
     /// Whether the profile meets `segment`'s rule at `now`.
-    pub fn qualifies(
-        &self,
-        definitions: &Definitions,
-        position: usize,
-        segment: &SegmentEntry,
-        now: i64,
-    ) -> bool {
+    pub fn qualifies(&self, definitions: &Definitions, segment: &SegmentEntry, now: i64) -> bool {
         segment.compiled.evaluate(&ProfileFacts {
             state: self,
             definitions,
-            position,
             segment,
             now,
         })
@@ -269,8 +214,6 @@ fn min_some(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 struct ProfileFacts<'a> {
     state: &'a ProfileState,
     definitions: &'a Definitions,
-    /// The segment's position.
-    position: usize,
     segment: &'a SegmentEntry,
     now: i64,
 }
@@ -284,14 +227,8 @@ impl Facts for ProfileFacts<'_> {
     }
 
     fn implied_value(&self, index: usize) -> Value {
-        let definition = &self.segment.compiled.implied[index];
+        let slot = self.segment.slots[index];
         self.state
-            .implied
-            .get(self.position)
-            .and_then(|states| states.get(index))
-            .map_or_else(
-                || TraitState::default().value(definition, self.now),
-                |s| s.value(definition, self.now),
-            )
+            .computation_value(self.definitions, slot, self.now)
     }
 }

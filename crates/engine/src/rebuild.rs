@@ -58,7 +58,7 @@ impl ProfileBook {
                     .map(|(i, s)| {
                         let m = state.membership_at(i);
                         let recorded = (m.transitions > 0).then_some((m.member, m.transitions));
-                        (s.name.as_str(), json!({ "qualifies": state.qualifies(definitions, i, s, now), "recorded": recorded }))
+                        (s.name.as_str(), json!({ "qualifies": state.qualifies(definitions, s, now), "recorded": recorded }))
                     })
                     .collect();
             let entry = json!({

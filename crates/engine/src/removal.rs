@@ -26,24 +26,31 @@ impl DefinitionKind {
     }
 }
 
-/// A deleted definition's position, as of the layout the deletion made.
-/// States kept by position in the store are brought up to date when read,
-/// not all rewritten at the deletion.
+/// What a removal takes out of each profile's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SlotKind {
+    /// A segment's recorded membership.
+    Segment,
+    /// A computation no definition reads any more (see `computations.rs`).
+    #[serde(alias = "ComputedTrait")]
+    Computation,
+}
+
+/// A deleted position, as of the layout the deletion made. States kept
+/// by position in the store are brought up to date when read, not all
+/// rewritten at the deletion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Removal {
     pub layout: u32,
-    pub kind: DefinitionKind,
+    pub kind: SlotKind,
     pub position: usize,
 }
 
 impl Removal {
     fn apply(self, state: &mut ProfileState) {
         match self.kind {
-            DefinitionKind::Segment => {
-                state.implied.remove(self.position);
-                state.membership.remove(self.position);
-            }
-            DefinitionKind::ComputedTrait => state.computed.remove(self.position),
+            SlotKind::Segment => state.membership.remove(self.position),
+            SlotKind::Computation => state.computations.remove(self.position),
         }
     }
 }
@@ -61,7 +68,7 @@ impl Definitions {
         state.layout = self.layout;
     }
 
-    fn record_removal(&mut self, kind: DefinitionKind, position: usize) -> Removal {
+    pub(crate) fn record_removal(&mut self, kind: SlotKind, position: usize) -> Removal {
         self.layout += 1;
         let removal = Removal {
             layout: self.layout,
@@ -91,11 +98,9 @@ impl ProfileBook {
             return false;
         };
         self.definitions.segments.remove(position);
-        self.definitions.reindex();
-        let removal = self
-            .definitions
-            .record_removal(DefinitionKind::Segment, position);
+        let removal = self.definitions.record_removal(SlotKind::Segment, position);
         self.update_hot_states(removal);
+        self.drop_unused_computations();
         self.members.remove_segment(name);
         self.recent.retain(|(segment, _)| segment != name);
         true
@@ -106,13 +111,17 @@ impl ProfileBook {
             return false;
         };
         self.definitions.computed.remove(position);
-        self.definitions.reindex();
+        self.definitions.computed_slots.remove(position);
         self.definitions.from_config.remove(name);
-        let removal = self
-            .definitions
-            .record_removal(DefinitionKind::ComputedTrait, position);
-        self.update_hot_states(removal);
+        self.drop_unused_computations();
         true
+    }
+
+    fn drop_unused_computations(&mut self) {
+        for removal in self.definitions.drop_unused_computations() {
+            self.update_hot_states(removal);
+        }
+        self.definitions.reindex();
     }
 
     fn update_hot_states(&mut self, removal: Removal) {

@@ -118,6 +118,16 @@ impl ComputedTrait {
         Ok(())
     }
 
+    /// Whether `other` computes the same value over the same events (its
+    /// name aside): such definitions can share one state per profile.
+    pub fn same_computation(&self, other: &ComputedTrait) -> bool {
+        self.event == other.event
+            && self.filters == other.filters
+            && self.aggregation == other.aggregation
+            && self.property == other.property
+            && self.window_days == other.window_days
+    }
+
     /// Whether an event counts towards this trait.
     pub fn matches(&self, event: &impl Fields) -> bool {
         let name_matches = match &self.event {

@@ -2,7 +2,7 @@
 //! events arrive and as time passes (manual clock, no sleeping), members,
 //! counts, history, back-fill, and the Segment Entered / Exited events.
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::harness::{TestApp, DAY};
@@ -236,4 +236,81 @@ async fn a_restart_keeps_membership_without_restating_it() {
         app.admin_get("/api/v1/segments").await.json["segments"][0]["name"],
         "recent_buyers"
     );
+}
+
+/// `recent_buyers`, a one-order segment and a computed trait all count
+/// `Order Completed` over 7 days: one state per profile serves the three,
+/// and it outlives whichever of them is deleted first.
+#[tokio::test]
+async fn definitions_asking_the_same_question_share_its_state() {
+    let app = TestApp::new();
+    let trait_body = json!({
+        "name": "orders_7d", "event": "Order Completed", "aggregation": "count",
+        "window_days": 7
+    });
+    let created = app
+        .admin(Method::POST, "/api/v1/computed-traits", Some(&trait_body))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    const ONCE: &str =
+        "name: buyers_once\nrule: { event: Order Completed, at_least: 1, within_days: 7 }\n";
+    for segment in [BUYERS, ONCE] {
+        app.admin_text("/api/v1/segments", segment)
+            .await
+            .assert_ok_status(StatusCode::CREATED);
+    }
+    order(&app, "u-s").await;
+    order(&app, "u-s").await;
+    let id = profile_of(&app, "u-s").await;
+    assert_eq!(
+        members(&app, "recent_buyers").await,
+        std::slice::from_ref(&id)
+    );
+    assert_eq!(
+        members(&app, "buyers_once").await,
+        std::slice::from_ref(&id)
+    );
+    let profile = app.admin_get(&format!("/api/v1/profiles/{id}")).await.json;
+    assert_eq!(profile["computed_traits"]["orders_7d"], 2);
+
+    // The trait and the first segment go; the count lives on in the
+    // state the last reader shares, across a restart, and a new segment
+    // asking the same needs no history to be read again to be right.
+    for path in [
+        "/api/v1/computed-traits/orders_7d",
+        "/api/v1/segments/recent_buyers",
+    ] {
+        let deleted = app.admin(Method::DELETE, path, None).await;
+        assert!(deleted.status.is_success(), "{path}: {}", deleted.text);
+    }
+    let app = app.restart();
+    order(&app, "u-s").await;
+    const THREE: &str =
+        "name: buyers_three\nrule: { event: Order Completed, at_least: 3, within_days: 7 }\n";
+    app.admin_text("/api/v1/segments", THREE)
+        .await
+        .assert_ok_status(StatusCode::CREATED);
+    app.state.engine.backfilled().await.unwrap();
+    assert_eq!(
+        members(&app, "buyers_three").await,
+        std::slice::from_ref(&id)
+    );
+    assert_eq!(
+        members(&app, "buyers_once").await,
+        std::slice::from_ref(&id)
+    );
+    // Counted once each, not once per definition: a fourth order makes
+    // four, and the window still slides for the shared state.
+    let created = app
+        .admin(Method::POST, "/api/v1/computed-traits", Some(&trait_body))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    app.state.engine.backfilled().await.unwrap();
+    order(&app, "u-s").await;
+    let profile = app.admin_get(&format!("/api/v1/profiles/{id}")).await.json;
+    assert_eq!(profile["computed_traits"]["orders_7d"], 4);
+    app.clock.advance(8 * DAY);
+    app.state.engine.tick().await.unwrap();
+    assert!(members(&app, "buyers_three").await.is_empty());
+    assert!(members(&app, "buyers_once").await.is_empty());
 }
