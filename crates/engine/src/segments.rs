@@ -56,7 +56,15 @@ impl SegmentMembers {
     /// membership before it (kept on the profile, so no read here).
     pub fn record(&mut self, segment: &str, change: MembershipChange, was_member: bool) {
         let key = joined(segment, change.profile_id.as_bytes());
-        let counts = self.counts.entry(segment.to_owned()).or_default();
+        // Looked up before inserting: a change per few events would
+        // otherwise copy the segment's name each time.
+        if !self.counts.contains_key(segment) {
+            self.counts
+                .insert(segment.to_owned(), SegmentCounts::default());
+        }
+        let Some(counts) = self.counts.get_mut(segment) else {
+            return;
+        };
         if change.entered && !was_member {
             self.members.put(key, Vec::new());
             counts.members += 1;
@@ -67,7 +75,11 @@ impl SegmentMembers {
         let sequence = counts.next_change;
         counts.next_change += 1;
         counts.changes += 1;
-        let value = rmp_serde::to_vec(&change).unwrap_or_default();
+        // Sized for a typical change: grown from empty, it was reallocated
+        // a few times per change.
+        let mut value = Vec::with_capacity(16 + change.profile_id.len());
+        // Encoding into a vector cannot fail.
+        let _ = rmp_serde::encode::write(&mut value, &change);
         self.history
             .put(joined(segment, &sequence.to_be_bytes()), value);
     }
