@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use crate::feed::Arrived;
 
+/// Records ahead of the next offset of one partition, by offset.
+type Waiting = BTreeMap<u64, Box<Arrived>>;
+
 #[derive(Debug, Default)]
 pub(crate) struct Sequencer {
     /// Per partition, the next offset to apply.
@@ -19,7 +22,7 @@ pub(crate) struct Sequencer {
     /// record is a few hundred bytes, and appends finish out of order
     /// often enough that moving them through the map's nodes was a tenth
     /// of the engine thread's time.
-    waiting: Vec<(BTreeMap<u64, Box<Arrived>>, Option<Instant>)>,
+    waiting: Vec<(Waiting, Option<Instant>)>,
 }
 
 impl Sequencer {
