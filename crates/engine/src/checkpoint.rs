@@ -183,7 +183,7 @@ impl ProfileBook {
     /// Whether memory calls for a checkpoint now (else the interval
     /// decides): states past the capacity by half of it, which only a
     /// checkpoint lets go once they are changed, or eight buffered rows
-    /// per state of capacity (about 100 MB at the default). Writing states
+    /// per state of capacity (800,000 rows at the default, 100-200 MB). Writing states
     /// because they changed would rewrite every active profile every few
     /// seconds: at 100,000 active people that was most of the CPU time of
     /// the engine's checkpoints. Four rows per state made a checkpoint of
