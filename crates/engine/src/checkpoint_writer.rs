@@ -146,7 +146,7 @@ impl Drop for CheckpointWriter {
     }
 }
 
-fn write(store: &Store, snapshot: Snapshot) -> Written {
+fn write(store: &Store, mut snapshot: Snapshot) -> Written {
     let started = std::time::Instant::now();
     let states = snapshot.profiles.len();
     let rows: usize = snapshot.tables.iter().map(|(_, c)| c.len()).sum();
@@ -158,6 +158,12 @@ fn write(store: &Store, snapshot: Snapshot) -> Written {
     // Reused for every state: growing a fresh buffer to each state's size
     // was a tenth of the writer's time.
     let (mut plain, mut sealed) = (Vec::new(), Vec::new());
+    // In order of key slot, so that keys are read a block at a time. The
+    // engine shreds no key while a checkpoint is written (see `erase`).
+    snapshot
+        .profiles
+        .sort_unstable_by_key(|(_, state)| state.as_ref().map_or(0, |s| s.key_slot));
+    let mut keys = snapshot.sealer.as_deref().map(Sealer::key_reader);
     if let Some(table) = &snapshot.profile_table {
         for (id, state) in snapshot.profiles {
             let deleted = state.is_none();
@@ -170,9 +176,9 @@ fn write(store: &Store, snapshot: Snapshot) -> Written {
                     sealed.clear();
                     let row = rmp_serde::encode::write(&mut plain, &*state)
                         .map_err(|e| e.to_string())
-                        .and_then(|()| match snapshot.sealer.as_deref() {
-                            Some(sealer) => {
-                                seal_row_into(sealer, state.key_slot, &plain, &mut sealed)
+                        .and_then(|()| match &mut keys {
+                            Some(keys) => {
+                                seal_row_into(keys, state.key_slot, &plain, &mut sealed)
                                     .map_err(|e| e.to_string())?;
                                 Ok(&sealed)
                             }

@@ -29,10 +29,10 @@ pub struct SegmentEntry {
     /// The profile and computed traits the rule reads, looked up on every
     /// event that changes one, so kept rather than walked each time.
     pub trait_names: Vec<String>,
-    /// The computations (by position) of the computed traits among
-    /// `trait_names` (kept by [`Definitions::reindex`] as definitions come
+    /// The computed traits among `trait_names`, with their computations
+    /// (by position; kept by [`Definitions::reindex`] as definitions come
     /// and go).
-    pub computed_reads: Vec<usize>,
+    pub computed_reads: Vec<(String, usize)>,
     /// The computation (by position) of each implied trait.
     pub slots: Vec<usize>,
 }
@@ -180,7 +180,7 @@ impl Definitions {
                 .iter()
                 .zip(&self.computed_slots)
                 .filter(|(c, _)| segment.trait_names.contains(&c.name))
-                .map(|(_, &slot)| slot)
+                .map(|(c, &slot)| (c.name.clone(), slot))
                 .collect();
         }
     }

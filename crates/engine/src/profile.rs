@@ -1,5 +1,7 @@
 //! One profile's derived state, and how two profiles' states merge.
 
+use std::borrow::Cow;
+
 use percorso_profiles::segment::Facts;
 use percorso_profiles::{Fields, ProfileTraits, Subscriptions, TraitState};
 use serde::{Deserialize, Serialize};
@@ -64,7 +66,7 @@ impl Changed {
     pub fn touches(&self, segment: &SegmentEntry) -> bool {
         let reads = |slot: &usize| self.computations.contains(slot);
         segment.slots.iter().any(reads)
-            || segment.computed_reads.iter().any(reads)
+            || segment.computed_reads.iter().any(|(_, slot)| reads(slot))
             || (!self.traits.is_empty()
                 && segment
                     .trait_names
@@ -163,12 +165,6 @@ impl ProfileState {
         next
     }
 
-    /// The value of computed trait `name` at `now`.
-    pub fn computed_value(&self, definitions: &Definitions, name: &str, now: i64) -> Option<Value> {
-        let (position, _) = definitions.computed_at(name)?;
-        Some(self.computed_value_at(definitions, position, now))
-    }
-
     /// The value of the computed trait at `position` at `now`.
     pub fn computed_value_at(&self, definitions: &Definitions, position: usize, now: i64) -> Value {
         self.computation_value(definitions, definitions.computed_slots[position], now)
@@ -219,11 +215,18 @@ struct ProfileFacts<'a> {
 }
 
 impl Facts for ProfileFacts<'_> {
-    fn trait_value(&self, name: &str) -> Option<Value> {
-        if let Some(value) = self.state.computed_value(self.definitions, name, self.now) {
-            return Some(value);
+    fn trait_value(&self, name: &str) -> Option<Cow<'_, Value>> {
+        // The segment's own reads: a name looked up among all computed
+        // traits, and a profile trait's value copied, on every verdict
+        // cost the engine more than the rule itself.
+        let computed = self.segment.computed_reads.iter().find(|(n, _)| n == name);
+        if let Some(&(_, slot)) = computed {
+            let value = self
+                .state
+                .computation_value(self.definitions, slot, self.now);
+            return Some(Cow::Owned(value));
         }
-        self.state.traits.get(name).map(|t| t.value.clone())
+        self.state.traits.get(name).map(|t| Cow::Borrowed(&t.value))
     }
 
     fn implied_value(&self, index: usize) -> Value {

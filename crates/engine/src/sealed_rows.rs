@@ -10,7 +10,7 @@
 //! merged into it, which an erasure shreds with it. Without a store (a
 //! rebuild in memory) rows are kept as they are.
 
-use percorso_store::{Sealer, StoreError};
+use percorso_store::{KeyReader, Sealer, StoreError};
 
 /// `plain`, sealed with `slot`'s key when there is a sealer.
 pub(crate) fn seal_row(
@@ -22,20 +22,21 @@ pub(crate) fn seal_row(
         return Ok(plain);
     };
     let mut row = Vec::with_capacity(8 + 24 + plain.len());
-    seal_row_into(sealer, slot, &plain, &mut row)?;
+    row.extend_from_slice(&slot.to_le_bytes());
+    sealer.seal_into(slot, &plain, &mut row)?;
     Ok(row)
 }
 
-/// Seals `plain` with `sealer` (always: the caller has one) and appends
-/// the row to `row`, for a caller that reuses its buffer.
+/// Seals `plain` with keys read ahead by `keys` and appends the row to
+/// `row`, for a caller that seals many and reuses its buffer.
 pub(crate) fn seal_row_into(
-    sealer: &Sealer,
+    keys: &mut KeyReader<'_>,
     slot: u64,
     plain: &[u8],
     row: &mut Vec<u8>,
 ) -> Result<(), StoreError> {
     row.extend_from_slice(&slot.to_le_bytes());
-    sealer.seal_into(slot, plain, row)
+    keys.seal_into(slot, plain, row)
 }
 
 /// What [`seal_row`] sealed; `None` once the key is shredded (the person

@@ -12,5 +12,5 @@ mod sealing;
 mod table;
 
 pub use offsets::{decode_offsets, encode_offsets};
-pub use sealing::Sealer;
+pub use sealing::{KeyReader, Sealer};
 pub use table::{Batch, Store, StoreError, Table};

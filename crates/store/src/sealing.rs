@@ -115,15 +115,93 @@ impl Sealer {
             Some(key) => key,
             None => self.make_key(sequence)?,
         };
-        let mut nonce = [0u8; NONCE_BYTES];
-        rand::rng().fill_bytes(&mut nonce);
-        out.extend_from_slice(&nonce);
-        let body = out.len();
-        out.extend_from_slice(plain);
-        XChaCha20::new(&key.into(), &nonce.into()).apply_keystream(&mut out[body..]);
+        seal_with(&key, plain, out);
         Ok(())
     }
 
+    /// Reads keys a block at a time, for sealing many rows in order of
+    /// slot: a checkpoint of every active profile read each key with a
+    /// system call of its own.
+    pub fn key_reader(&self) -> KeyReader<'_> {
+        KeyReader {
+            sealer: self,
+            block: None,
+            bytes: Vec::new(),
+        }
+    }
+}
+
+/// Keys read ahead (see [`Sealer::key_reader`]). Hold one only while
+/// nothing shreds a key: a key read ahead is not read again.
+#[derive(Debug)]
+pub struct KeyReader<'a> {
+    sealer: &'a Sealer,
+    block: Option<u64>,
+    bytes: Vec<u8>,
+}
+
+/// Keys per block read.
+const KEYS_PER_BLOCK: u64 = 128;
+
+impl KeyReader<'_> {
+    /// [`Sealer::seal_into`], with the key read ahead.
+    pub fn seal_into(
+        &mut self,
+        sequence: u64,
+        plain: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), StoreError> {
+        let key = match self.key(sequence)? {
+            Some(key) => key,
+            // Made under the sealer's lock, which reads the slot afresh.
+            None => self.sealer.make_key(sequence)?,
+        };
+        seal_with(&key, plain, out);
+        Ok(())
+    }
+
+    fn key(&mut self, sequence: u64) -> Result<Option<[u8; 32]>, StoreError> {
+        let block = sequence / KEYS_PER_BLOCK;
+        if self.block != Some(block) {
+            self.bytes.resize((KEYS_PER_BLOCK * KEY_BYTES) as usize, 0);
+            let start = block * KEYS_PER_BLOCK * KEY_BYTES;
+            let mut filled = 0;
+            // Short at the end of the file: slots past it have no key.
+            while filled < self.bytes.len() {
+                match self
+                    .sealer
+                    .slots
+                    .read_at(&mut self.bytes[filled..], start + filled as u64)
+                {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(self.sealer.error(e)),
+                }
+            }
+            self.bytes.truncate(filled);
+            self.block = Some(block);
+        }
+        let at = ((sequence % KEYS_PER_BLOCK) * KEY_BYTES) as usize;
+        let key: Option<[u8; 32]> = self
+            .bytes
+            .get(at..at + KEY_BYTES as usize)
+            .and_then(|k| k.try_into().ok());
+        Ok(key.filter(|k| *k != [0; 32]))
+    }
+}
+
+/// Appends a fresh nonce and `plain` encrypted with `key` to `out`.
+fn seal_with(key: &[u8; 32], plain: &[u8], out: &mut Vec<u8>) {
+    let mut nonce = [0u8; NONCE_BYTES];
+    rand::rng().fill_bytes(&mut nonce);
+    out.extend_from_slice(&nonce);
+    let body = out.len();
+    out.extend_from_slice(plain);
+    XChaCha20::new(key.into(), &nonce.into()).apply_keystream(&mut out[body..]);
+}
+
+impl Sealer {
     /// Slots the key file has room for: every slot ever keyed is below.
     pub fn slots_in_file(&self) -> Result<u64, StoreError> {
         let bytes = self.slots.metadata().map_err(|e| self.error(e))?.len();
@@ -225,5 +303,26 @@ mod tests {
         assert_eq!(reopened.unseal(3, &sealed).unwrap().unwrap(), plain);
         reopened.shred(3).unwrap();
         assert_eq!(reopened.unseal(3, &sealed).unwrap(), None);
+    }
+
+    #[test]
+    fn keys_read_ahead_seal_as_keys_read_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let sealer = Sealer::open(dir.path(), "profile").unwrap();
+        // Keys made one by one for some slots, across block boundaries.
+        let made = [0, 5, 127, 128, 129, 300];
+        for slot in made {
+            sealer.seal(slot, b"x").unwrap();
+        }
+        let mut keys = sealer.key_reader();
+        // Slots in order: made ones, one never keyed inside the file, and
+        // ones past its end (made on the way, then read again).
+        for slot in [0, 3, 5, 127, 128, 129, 200, 300, 301, 700, 700] {
+            let plain = format!("slot {slot}");
+            let mut sealed = Vec::new();
+            keys.seal_into(slot, plain.as_bytes(), &mut sealed).unwrap();
+            let opened = sealer.unseal(slot, &sealed).unwrap();
+            assert_eq!(opened.as_deref(), Some(plain.as_bytes()), "slot {slot}");
+        }
     }
 }

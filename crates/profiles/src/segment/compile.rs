@@ -1,6 +1,8 @@
 //! A segment ready to evaluate: its event conditions turned into implied
 //! computed traits, its rule into a tree over trait values.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::definition::{Condition, CountTest, SegmentDefinition, Test};
@@ -8,8 +10,8 @@ use crate::definition::{Aggregation, ComputedTrait};
 
 /// What evaluating a segment needs to know about one profile.
 pub trait Facts {
-    /// A profile trait or computed trait, by name.
-    fn trait_value(&self, name: &str) -> Option<Value>;
+    /// A profile trait or computed trait, by name (borrowed when held).
+    fn trait_value(&self, name: &str) -> Option<Cow<'_, Value>>;
     /// The value of the segment's implied computed trait `index`.
     fn implied_value(&self, index: usize) -> Value;
 }
@@ -127,7 +129,7 @@ fn holds(node: &Node, facts: &dyn Facts) -> bool {
         Node::All(children) => children.iter().all(|c| holds(c, facts)),
         Node::Any(children) => children.iter().any(|c| holds(c, facts)),
         Node::Not(child) => !holds(child, facts),
-        Node::Trait { name, test } => test.holds(facts.trait_value(name).as_ref()),
+        Node::Trait { name, test } => test.holds(facts.trait_value(name).as_deref()),
         Node::Count { implied, test } => {
             test.holds(facts.implied_value(*implied).as_u64().unwrap_or(0))
         }

@@ -1,6 +1,8 @@
 //! Segment definitions: parsing with pointed errors, and membership that
 //! follows events and the passing of time (a manual clock, no sleeping).
 
+use std::borrow::Cow;
+
 use percorso_profiles::segment::{parse_segment, CompiledSegment, Facts};
 use percorso_profiles::{TraitState, DAY_MILLIS};
 use serde_json::{json, Map, Value};
@@ -73,8 +75,8 @@ impl<'a> Profile<'a> {
 }
 
 impl Facts for Profile<'_> {
-    fn trait_value(&self, name: &str) -> Option<Value> {
-        self.traits.get(name).cloned()
+    fn trait_value(&self, name: &str) -> Option<Cow<'_, Value>> {
+        self.traits.get(name).map(Cow::Borrowed)
     }
 
     fn implied_value(&self, index: usize) -> Value {
