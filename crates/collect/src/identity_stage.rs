@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use percorso_identity::{
-    GraphRows, Identifier, IdentityRules, IdentityStamp, PagedGraph, ProfileId,
+    ids_only, GraphRows, Identifier, IdentityRules, IdentityStamp, PagedGraph, ProfileId,
 };
 use percorso_store::StoreError;
 use serde::Deserialize;
@@ -88,15 +88,25 @@ impl IdentityStage {
         })
     }
 
-    /// Resolves one normalised message (JSON text), and tells whether the
-    /// graph leads each of `asked` to the profile (see
-    /// [`PagedGraph::resolve_event_for`]). Hold [`Self::settling`] from
-    /// before this call until the event's append is settled.
-    pub fn resolve(&self, json: &[u8], asked: [&Identifier; 2]) -> Result<Resolved, StoreError> {
-        let message = identity_members(json);
-        let (resolution, leads) =
-            self.graph()
-                .resolve_event_for(&message, &self.custom_kinds, asked)?;
+    /// Resolves one normalised message (JSON text, with its user and
+    /// anonymous ids as normalised), and tells whether the graph leads each
+    /// of `asked` to the profile (see [`PagedGraph::resolve_event_for`]).
+    /// Hold [`Self::settling`] from before this call until the event's
+    /// append is settled.
+    pub fn resolve(
+        &self,
+        json: &[u8],
+        [user_id, anonymous_id]: [&str; 2],
+        asked: [&Identifier; 2],
+    ) -> Result<Resolved, StoreError> {
+        let (resolution, leads) = match ids_only(json, user_id, anonymous_id) {
+            Some(extracted) => self.graph().resolve_extracted_for(extracted, asked)?,
+            None => {
+                let message = identity_members(json);
+                self.graph()
+                    .resolve_event_for(&message, &self.custom_kinds, asked)?
+            }
+        };
         Ok(match &resolution.profile {
             Some(profile) => Resolved {
                 profile: profile.0.to_string(),
@@ -244,6 +254,8 @@ fn identity_members(json: &[u8]) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use percorso_identity::identifiers_of;
+
     use super::*;
 
     #[test]
@@ -257,13 +269,18 @@ mod tests {
         let first = stage
             .resolve(
                 br#"{"type":"page","anonymousId":"a1","properties":{"x":[1,2]}}"#,
+                ["", "a1"],
                 asked,
             )
             .unwrap();
         assert!(!first.profile.is_empty());
         assert!(!first.stamp.is_empty());
         let again = stage
-            .resolve(br#"{"type":"track","anonymousId":"a1","event":"E"}"#, asked)
+            .resolve(
+                br#"{"type":"track","anonymousId":"a1","event":"E"}"#,
+                ["", "a1"],
+                asked,
+            )
             .unwrap();
         assert_eq!(
             again,
@@ -276,6 +293,7 @@ mod tests {
         let login = stage
             .resolve(
                 br#"{"type":"identify","userId":"u1","anonymousId":"a1","context":{"traits":{"email":"A@x.io"},"ip":"1.2.3.4"}}"#,
+                ["u1", "a1"],
                 asked,
             )
             .unwrap();
@@ -286,9 +304,58 @@ mod tests {
         assert_eq!(added, ["user_id:u1", "email:a@x.io"]);
         assert_eq!(
             stage
-                .resolve(br#"{"type":"track","anonymousId":"null"}"#, asked)
+                .resolve(
+                    br#"{"type":"track","anonymousId":"null"}"#,
+                    ["", "null"],
+                    asked
+                )
                 .unwrap(),
             Resolved::default()
         );
+    }
+
+    /// The shortcut for plain events finds exactly what reading the whole
+    /// event finds, and steps aside whenever the text may hold more.
+    #[test]
+    fn ids_read_without_parsing_are_those_parsing_finds() {
+        let cases = [
+            (r#"{"type":"track","event":"E","anonymousId":"a1"}"#, true),
+            (r#"{"type":"page","userId":42,"anonymousId":"a2"}"#, true),
+            (
+                r#"{"type":"track","event":"E","userId":"  ","anonymousId":"a3"}"#,
+                true,
+            ),
+            (
+                r#"{"type":"track","event":"E","userId":"u4","properties":{"note":"no traits here"}}"#,
+                false,
+            ),
+            (
+                r#"{"type":"identify","userId":"u5","traits":{"email":"e@x.io"}}"#,
+                false,
+            ),
+            (
+                r#"{"type":"track","event":"E","userId":"u6","context":{"traits":{"phone":"+441234"}}}"#,
+                false,
+            ),
+            (
+                r#"{"type":"track","event":"E","userId":"u7","context":{"tr\u0061its":{"email":"f@x.io"}}}"#,
+                false,
+            ),
+            (
+                r#"{"type":"track","event":"E","userId":"u8","context":{"externalIds":[{"id":"c","type":"crm"}]}}"#,
+                false,
+            ),
+            (r#"{"type":"alias","userId":"u9","previousId":"a9"}"#, false),
+        ];
+        let defaults = crate::BatchDefaults::default();
+        for (text, plain) in cases {
+            let event = crate::normalize(text, None, None, &defaults, 0).expect(text);
+            let shortcut = ids_only(&event.json, &event.user_id, &event.anonymous_id);
+            assert_eq!(shortcut.is_some(), plain, "{text}");
+            let parsed = identifiers_of(&identity_members(&event.json), &[]);
+            if let Some(shortcut) = shortcut {
+                assert_eq!(shortcut, parsed, "{text}");
+            }
+        }
     }
 }

@@ -152,7 +152,8 @@ impl Collector {
             None => {
                 let event = &pending.event;
                 let asked = filing::identifiers([&event.user_id, &event.anonymous_id]);
-                let resolved = self.identity.resolve(&event.json, asked.each_ref())?;
+                let ids = [event.user_id.as_str(), event.anonymous_id.as_str()];
+                let resolved = self.identity.resolve(&event.json, ids, asked.each_ref())?;
                 pending.leads = resolved.leads;
                 (resolved.profile, resolved.stamp)
             }

@@ -56,6 +56,35 @@ pub fn identifiers_of(event: &Value, custom_trait_kinds: &[String]) -> Extracted
     }
 }
 
+/// The identifiers of a message whose text names no traits, external ids
+/// or previous id: its user and anonymous ids (as normalised), found
+/// without parsing the text again. `None` when the text may hold more —
+/// it has one of those words anywhere, or a `\u` escape, which could spell
+/// a member's name — and [`identifiers_of`] must read it. Most events are
+/// such plain tracks and pages, and reading them whole again for identity
+/// was a tenth of ingest.
+pub fn ids_only(text: &[u8], user_id: &str, anonymous_id: &str) -> Option<Extracted> {
+    const MAY_HOLD_MORE: [&[u8]; 4] = [b"traits", b"externalIds", b"previousId", b"\\u"];
+    if MAY_HOLD_MORE
+        .iter()
+        .any(|word| memchr::memmem::find(text, word).is_some())
+    {
+        return None;
+    }
+    let identifiers = [
+        (IdKind::USER_ID, user_id),
+        (IdKind::ANONYMOUS_ID, anonymous_id),
+    ]
+    .into_iter()
+    .filter(|(_, id)| !id.trim().is_empty())
+    .map(|(kind, id)| Identifier::new(kind, id))
+    .collect();
+    Some(Extracted {
+        identifiers,
+        previous_id: None,
+    })
+}
+
 /// Ids may be sent as numbers; they are the same id as their decimal text.
 fn id_text(value: &Value) -> Option<String> {
     match value {

@@ -20,7 +20,7 @@ mod rows;
 mod rules;
 mod stamp;
 
-pub use extract::{identifiers_of, Extracted};
+pub use extract::{identifiers_of, ids_only, Extracted};
 pub use graph::{IdentityGraph, Merge, ProfileId, Resolution};
 pub use identifier::{IdKind, Identifier};
 pub use paged::{GraphChanges, PagedGraph};

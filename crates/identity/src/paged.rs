@@ -14,7 +14,7 @@ use std::collections::{HashSet, VecDeque};
 
 use percorso_store::StoreError;
 
-use crate::extract::identifiers_of;
+use crate::extract::{identifiers_of, Extracted};
 use crate::graph::{IdentityGraph, Profile, ProfileId, Resolution};
 use crate::identifier::{IdKind, Identifier};
 use crate::rows::{GraphMeta, GraphRows, StoredCluster};
@@ -123,7 +123,15 @@ impl PagedGraph {
         custom_trait_kinds: &[String],
         asked: [&Identifier; N],
     ) -> Result<(Resolution, [Option<bool>; N]), StoreError> {
-        let extracted = identifiers_of(event, custom_trait_kinds);
+        self.resolve_extracted_for(identifiers_of(event, custom_trait_kinds), asked)
+    }
+
+    /// [`PagedGraph::resolve_event_for`] once the identifiers are read.
+    pub fn resolve_extracted_for<const N: usize>(
+        &mut self,
+        extracted: Extracted,
+        asked: [&Identifier; N],
+    ) -> Result<(Resolution, [Option<bool>; N]), StoreError> {
         let carried = asked.map(|a| extracted.identifiers.contains(a));
         for identifier in &extracted.identifiers {
             self.load_identifier(identifier)?;
