@@ -20,10 +20,11 @@ use crate::error::CollectError;
 /// The index is written sooner past this many entries (~70 bytes each in
 /// memory; else every `index_write_every`). A write stores a row per
 /// profile and partition, so the more entries per write, the fewer rows
-/// to store, flush and compact: 1,000,000 rather than 200,000 took 5% off
-/// the CPU time of `bench profiles` (100,000 people). Under the light
-/// load of its latency probes the interval decides, not this.
-const MAX_RECENT: usize = 1_000_000;
+/// to store, flush and compact: 500,000 rather than 200,000 took some 5%
+/// off the CPU time of `bench profiles` (100,000 people). Not more: the
+/// first write after a burst delays what comes next, and at 1,000,000
+/// the append-to-segment p99 just after the burst rose from ~10 to 15-35 ms.
+const MAX_RECENT: usize = 500_000;
 /// The graph is written sooner past this many changed profiles.
 const MAX_UNWRITTEN_PROFILES: usize = 100_000;
 /// ... or past this many deduplication keys (~40 bytes each in memory).
