@@ -46,15 +46,22 @@ impl StoredIndex {
 
     /// Writes every entry of `tiers` and the new coverage in one batch.
     pub fn write(&self, tiers: &[&MemoryIndex], covered: &[u64]) -> Result<(), StoreError> {
-        let mut batch = self.store.batch();
+        let mut rows = Vec::new();
         for tier in tiers {
             tier.for_each(|key, events| {
                 let mut events = events.to_vec();
                 events.sort_by_key(|e| (e.location.partition, e.location.offset));
                 for run in events.chunk_by(|a, b| a.location.partition == b.location.partition) {
-                    batch.put(&self.rows, &row_key(key, run[0].location), &encode(run));
+                    rows.push((row_key(key, run[0].location), encode(run)));
                 }
             });
+        }
+        // In key order, which the store's memtable takes faster (see
+        // `DedupRows::write`).
+        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut batch = self.store.batch();
+        for (key, value) in &rows {
+            batch.put(&self.rows, key, value);
         }
         batch.put(&self.meta, COVERED_KEY, &encode_offsets(covered));
         batch.commit()
