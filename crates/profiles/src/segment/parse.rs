@@ -128,14 +128,14 @@ fn condition(value: &Value, path: &str) -> Result<Condition, SegmentError> {
         }
         "trait" => {
             let name = text(node, "trait", path)?.to_owned();
-            let test = test(node, &["trait"], path)?;
+            let test = parse_test(node, &["trait"], path)?;
             Ok(Condition::Trait { name, test })
         }
         "event" => event(node, path),
         _ => {
             let seen = object(&node["last_seen"], inner)?;
             let test_path = text(seen, "path", inner)?.to_owned();
-            let test = test(seen, &["path"], inner)?;
+            let test = parse_test(seen, &["path"], inner)?;
             only_keys(node, &["last_seen"], path)?;
             Ok(Condition::LastSeen {
                 path: test_path,
@@ -146,7 +146,11 @@ fn condition(value: &Value, path: &str) -> Result<Condition, SegmentError> {
 }
 
 /// The one comparison key of `node` (besides `others`) and its value.
-fn test(node: &Map<String, Value>, others: &[&str], path: &str) -> Result<Test, SegmentError> {
+pub fn parse_test(
+    node: &Map<String, Value>,
+    others: &[&str],
+    path: &str,
+) -> Result<Test, SegmentError> {
     let names: Vec<&str> = Comparison::ALL.iter().map(|c| c.name()).collect();
     let mut allowed = others.to_vec();
     allowed.extend(&names);
@@ -218,7 +222,7 @@ fn event(node: &Map<String, Value>, path: &str) -> Result<Condition, SegmentErro
         Some(Value::Array(list)) => list
             .iter()
             .enumerate()
-            .map(|(i, f)| filter(f, &format!("{path}.where[{i}]")))
+            .map(|(i, f)| parse_filter(f, &format!("{path}.where[{i}]")))
             .collect::<Result<_, _>>()?,
         Some(_) => return fail(&format!("{path}.where"), "must be a list of filters"),
     };
@@ -230,10 +234,11 @@ fn event(node: &Map<String, Value>, path: &str) -> Result<Condition, SegmentErro
     })
 }
 
-fn filter(value: &Value, path: &str) -> Result<PropertyFilter, SegmentError> {
+/// A property filter: `path` and one comparison.
+pub fn parse_filter(value: &Value, path: &str) -> Result<PropertyFilter, SegmentError> {
     let node = object(value, path)?;
     let property = text(node, "path", path)?.to_owned();
-    let test = test(node, &["path"], path)?;
+    let test = parse_test(node, &["path"], path)?;
     Ok(PropertyFilter {
         path: property,
         comparison: test.comparison,

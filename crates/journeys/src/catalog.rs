@@ -1,0 +1,120 @@
+//! The journeys the machine runs: each with its versions and its status.
+//! A published version never changes; publishing again adds a version,
+//! and customers stay on the version they entered unless the new one
+//! says `migrate_running`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::definition::Journey;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Deployed, not running: nobody enters.
+    Draft,
+    /// Running: customers enter and move.
+    Published,
+    /// Nobody enters; customers already in stay where they are.
+    Paused,
+    /// Over: customers still in leave at their next move.
+    Archived,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::Published => "published",
+            Status::Paused => "paused",
+            Status::Archived => "archived",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct CatalogEntry {
+    pub status: Status,
+    /// The version new entrants get.
+    pub live: u32,
+    pub versions: BTreeMap<u32, Arc<Journey>>,
+}
+
+impl CatalogEntry {
+    pub fn live_journey(&self) -> &Arc<Journey> {
+        &self.versions[&self.live]
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Catalog {
+    entries: BTreeMap<String, CatalogEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogError {
+    #[error("no journey named {0:?}")]
+    Unknown(String),
+    #[error("journey {name:?} is {from}; it cannot become {to}")]
+    Transition {
+        name: String,
+        from: &'static str,
+        to: &'static str,
+    },
+}
+
+impl Catalog {
+    /// Adds `journey` as its name's next version, with `status`; returns
+    /// the version number. Archived journeys come back with a new version.
+    pub fn deploy(&mut self, journey: Journey, status: Status) -> u32 {
+        let name = journey.name.clone();
+        let entry = self.entries.entry(name).or_insert_with(|| CatalogEntry {
+            status,
+            live: 0,
+            versions: BTreeMap::new(),
+        });
+        let version = entry.versions.keys().next_back().map_or(1, |v| v + 1);
+        entry.versions.insert(version, Arc::new(journey));
+        entry.live = version;
+        entry.status = status;
+        version
+    }
+
+    /// Publishes, pauses, resumes (publishes) or archives a journey.
+    pub fn set_status(&mut self, name: &str, to: Status) -> Result<(), CatalogError> {
+        let entry = self
+            .entries
+            .get_mut(name)
+            .ok_or_else(|| CatalogError::Unknown(name.to_owned()))?;
+        let allowed = matches!(
+            (entry.status, to),
+            (Status::Draft, Status::Published)
+                | (Status::Published, Status::Paused)
+                | (Status::Paused, Status::Published)
+                | (_, Status::Archived)
+        );
+        if !allowed {
+            return Err(CatalogError::Transition {
+                name: name.to_owned(),
+                from: entry.status.name(),
+                to: to.name(),
+            });
+        }
+        entry.status = to;
+        Ok(())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&CatalogEntry> {
+        self.entries.get(name)
+    }
+
+    pub fn version(&self, name: &str, version: u32) -> Option<&Arc<Journey>> {
+        self.entries.get(name)?.versions.get(&version)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &CatalogEntry)> {
+        self.entries.iter()
+    }
+}
