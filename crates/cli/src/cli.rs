@@ -67,6 +67,8 @@ pub enum Command {
     Segments(crate::segments_cmd::SegmentsArgs),
     /// Create and list computed traits (asks a running server).
     Traits(crate::segments_cmd::TraitsArgs),
+    /// Check journey files and simulate them on a virtual clock.
+    Journeys(crate::journeys_cmd::JourneysArgs),
     /// Replay the event log into fresh derived state (identity graph,
     /// profiles, computed traits, segments) and summarise it.
     Rebuild(crate::rebuild_cmd::RebuildArgs),
@@ -109,6 +111,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Segments(args) => crate::segments_cmd::run(&load()?, args),
         Command::Traits(args) => crate::segments_cmd::run_traits(&load()?, args),
         Command::Rebuild(args) => crate::rebuild_cmd::run(&load()?, args),
+        Command::Journeys(args) => crate::journeys_cmd::run(args),
         Command::Bench {
             command: BenchCommand::Ingest(args),
         } => crate::bench::run(args),

@@ -12,6 +12,7 @@ mod generate_cmd;
 mod identity_config;
 mod import;
 mod import_http;
+mod journeys_cmd;
 mod profiles_cmd;
 mod rebuild_cmd;
 mod segments_cmd;

@@ -31,7 +31,7 @@ pub use definition::{
 pub use machine::{in_share, EntryRefused, Machine, MAX_MOVES_PER_INPUT};
 pub use parse::parse_journey;
 pub use policy::{next_time_of_day, ContactPolicy, FrequencyCap, QuietAction, QuietHours};
-pub use problems::{Problem, Problems};
+pub use problems::{locate_line, Problem, Problems};
 pub use simulate::{Simulation, SimulationError};
 pub use state::{CustomerJourneys, Instance, JourneyRecord, WaitKind, Waiting};
 pub use template::{MessageTemplate, Text, ValueTemplate};

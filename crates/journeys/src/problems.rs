@@ -144,3 +144,60 @@ pub fn percent(value: &Value, path: &str, problems: &mut Problems) -> Option<u32
         }
     }
 }
+
+/// The line (1-based) of the file where `path` is, found by following its
+/// keys down the YAML's indentation; the deepest key found when the rest
+/// is not written out (a missing key points at its parent). `None` for
+/// problems of the whole file.
+pub fn locate_line(text: &str, path: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found: Option<(usize, usize)> = None; // (line index, indent)
+    for segment in path.split('.').filter(|s| !s.is_empty()) {
+        let key = segment.split('[').next().unwrap_or(segment);
+        let (start, parent_indent) = found.map_or((0, None), |(l, i)| (l + 1, Some(i)));
+        let hit = lines.iter().enumerate().skip(start).find_map(|(n, line)| {
+            let body = line.trim_start();
+            let indent = line.len() - body.len();
+            if parent_indent.is_some_and(|p| indent <= p)
+                && !body.is_empty()
+                && !body.starts_with('#')
+            {
+                return Some(None); // left the parent's block
+            }
+            let body = body.strip_prefix("- ").unwrap_or(body);
+            let named = [
+                format!("{key}:"),
+                format!("\"{key}\":"),
+                format!("'{key}':"),
+            ];
+            named
+                .iter()
+                .any(|n| body.starts_with(n.as_str()))
+                .then_some(Some((n, indent)))
+        });
+        match hit {
+            Some(Some(at)) => found = Some(at),
+            _ => break,
+        }
+    }
+    found.map(|(line, _)| line + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::locate_line;
+
+    #[test]
+    fn finds_the_line_of_a_nested_key() {
+        let text = "name: x\nsteps:\n  a:\n    wait: 1d\n    next: b\n  b:\n    send:\n      template: t\n    next: c\n";
+        assert_eq!(locate_line(text, "steps.b.send.template"), Some(8));
+        assert_eq!(locate_line(text, "steps.a.next"), Some(5));
+        assert_eq!(
+            locate_line(text, "steps.a.missing"),
+            Some(3),
+            "a missing key: its parent"
+        );
+        assert_eq!(locate_line(text, "name"), Some(1));
+        assert_eq!(locate_line(text, ""), None);
+    }
+}
