@@ -58,7 +58,7 @@ impl StoredIndex {
         }
         // In key order, which the store's memtable takes faster (see
         // `DedupRows::write`).
-        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        rows.sort_unstable_by_key(|row| row.0);
         let mut batch = self.store.batch();
         for (key, value) in &rows {
             batch.put(&self.rows, key, value);
