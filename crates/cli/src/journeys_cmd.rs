@@ -240,7 +240,7 @@ fn print_simulation(sim: &Simulation, json: bool) -> anyhow::Result<()> {
                     message.journey, message.version, message.step, message.key
                 )
             }
-            Action::SetTraits { traits } => {
+            Action::SetTraits { traits, .. } => {
                 format!("  set traits {}", Value::Object(traits.clone()))
             }
             Action::Emit {

@@ -20,8 +20,9 @@ pub enum Action {
         entry: u32,
         due: i64,
     },
-    /// Set these profile traits.
+    /// Set these profile traits (stated as an identify with this id).
     SetTraits {
+        message_id: String,
         traits: Map<String, Value>,
     },
     /// Append this event to the customer's timeline.

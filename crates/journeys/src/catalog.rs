@@ -24,6 +24,12 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 4] = [Status::Draft, Status::Published, Status::Paused, Status::Archived];
+
+    pub fn from_name(name: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Status::Draft => "draft",
@@ -69,24 +75,49 @@ impl Catalog {
     /// Adds `journey` as its name's next version, with `status`; returns
     /// the version number. Archived journeys come back with a new version.
     pub fn deploy(&mut self, journey: Journey, status: Status) -> u32 {
-        let name = journey.name.clone();
-        let entry = self.entries.entry(name).or_insert_with(|| CatalogEntry {
-            status,
-            live: 0,
-            versions: BTreeMap::new(),
-        });
-        let version = entry.versions.keys().next_back().map_or(1, |v| v + 1);
-        entry.versions.insert(version, Arc::new(journey));
+        let version = self.next_version(&journey.name);
+        self.install(version, Arc::new(journey), status);
+        version
+    }
+
+    /// Adds a version with a number already given (replaying a ledger of
+    /// deployments); it becomes the live one.
+    pub fn install(&mut self, version: u32, journey: Arc<Journey>, status: Status) {
+        let entry = self
+            .entries
+            .entry(journey.name.clone())
+            .or_insert_with(|| CatalogEntry {
+                status,
+                live: version,
+                versions: BTreeMap::new(),
+            });
+        entry.versions.insert(version, journey);
         entry.live = version;
         entry.status = status;
-        version
+    }
+
+    /// The number the next deployment of `name` gets.
+    pub fn next_version(&self, name: &str) -> u32 {
+        self.entries
+            .get(name)
+            .and_then(|e| e.versions.keys().next_back())
+            .map_or(1, |v| v + 1)
     }
 
     /// Publishes, pauses, resumes (publishes) or archives a journey.
     pub fn set_status(&mut self, name: &str, to: Status) -> Result<(), CatalogError> {
+        self.check_status(name, to)?;
+        if let Some(entry) = self.entries.get_mut(name) {
+            entry.status = to;
+        }
+        Ok(())
+    }
+
+    /// Whether `name` may become `to` now.
+    pub fn check_status(&self, name: &str, to: Status) -> Result<(), CatalogError> {
         let entry = self
             .entries
-            .get_mut(name)
+            .get(name)
             .ok_or_else(|| CatalogError::Unknown(name.to_owned()))?;
         let allowed = matches!(
             (entry.status, to),
@@ -102,7 +133,6 @@ impl Catalog {
                 to: to.name(),
             });
         }
-        entry.status = to;
         Ok(())
     }
 

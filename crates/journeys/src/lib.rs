@@ -16,6 +16,7 @@ pub mod machine;
 mod parse;
 mod policy;
 mod problems;
+mod reads;
 pub mod simulate;
 mod state;
 mod template;

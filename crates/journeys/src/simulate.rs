@@ -150,7 +150,7 @@ impl Simulation {
                 } => {
                     self.timers.insert((*due, journey.clone(), *entry));
                 }
-                Action::SetTraits { traits } => {
+                Action::SetTraits { traits, .. } => {
                     for (k, v) in traits {
                         self.profile.traits.insert(k.clone(), v.clone());
                     }

@@ -86,6 +86,12 @@ impl Text {
         &self.source
     }
 
+    /// The member paths it reads under `profile`, `event` and `journey`
+    /// (each from its root: `["event", "properties", "sku"]`).
+    pub fn paths(&self) -> &[Vec<String>] {
+        &self.paths
+    }
+
     pub fn render(&self, globals: &Value) -> Result<String, String> {
         let mut filled = globals.clone();
         for path in &self.paths {

@@ -114,6 +114,27 @@ impl Projection {
         Self::numbered(root)
     }
 
+    /// [`Projection::of`] the definitions, plus `extra` paths that other
+    /// readers (journeys) need.
+    pub fn with_paths<'a>(
+        definitions: impl IntoIterator<Item = &'a ComputedTrait>,
+        extra: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        let mut projection = Self::of(definitions);
+        let mut root = projection.root;
+        let mut added = false;
+        for path in extra.into_iter().filter(|p| !p.is_empty()) {
+            root.add(path);
+            added = true;
+        }
+        if added {
+            projection = Self::numbered(root);
+        } else {
+            projection.root = root;
+        }
+        projection
+    }
+
     /// Keeps everything (as a plain parse does): for checking that a
     /// projection drops nothing a definition reads.
     pub fn whole() -> Self {
@@ -160,6 +181,39 @@ impl Projection {
 pub struct ProjectedEvent {
     paths: Arc<[Option<String>]>,
     values: Vec<(u32, Value)>,
+}
+
+impl ProjectedEvent {
+    /// The kept members as one JSON object, each at its path.
+    pub fn to_value(&self) -> Value {
+        let mut root = Value::Object(serde_json::Map::new());
+        for (slot, value) in &self.values {
+            match self.paths.get(*slot as usize) {
+                Some(Some(path)) => insert_at(&mut root, path, value.clone()),
+                Some(None) => return value.clone(),
+                None => {}
+            }
+        }
+        root
+    }
+}
+
+/// Sets `value` at dotted `path` in `root`, making objects on the way.
+fn insert_at(root: &mut Value, path: &str, value: Value) {
+    let mut node = root;
+    let mut keys = path.split('.').peekable();
+    while let Some(key) = keys.next() {
+        let Value::Object(object) = node else {
+            return;
+        };
+        if keys.peek().is_none() {
+            object.insert(key.to_owned(), value);
+            return;
+        }
+        node = object
+            .entry(key.to_owned())
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    }
 }
 
 impl Fields for ProjectedEvent {

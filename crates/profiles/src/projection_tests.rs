@@ -165,3 +165,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn extra_paths_are_kept_and_the_kept_members_rebuild_as_an_object() {
+    let projection = Projection::with_paths(&[], ["properties.sku", "context.page.path"]);
+    let event = json!({
+        "type": "track", "event": "Viewed", "messageId": "m1",
+        "properties": { "sku": "a", "price": 3 },
+        "context": { "page": { "path": "/p", "title": "T" } }
+    });
+    let decoded = projection.decode(event.to_string().as_bytes()).unwrap();
+    assert_eq!(decoded.at("properties.sku"), Some(&json!("a")));
+    assert_eq!(decoded.at("properties.price"), None);
+    assert_eq!(
+        decoded.to_value(),
+        json!({
+            "type": "track", "event": "Viewed", "messageId": "m1",
+            "properties": { "sku": "a" },
+            "context": { "page": { "path": "/p" } }
+        })
+    );
+    let whole = Projection::whole().decode(event.to_string().as_bytes()).unwrap();
+    assert_eq!(whole.to_value(), event);
+}

@@ -139,7 +139,10 @@ impl Machine<'_> {
                     }
                     let names: Vec<&str> = traits.keys().map(String::as_str).collect();
                     took(out, inst, format!("set {}", names.join(", ")));
-                    out.actions.push(Action::SetTraits { traits });
+                    out.actions.push(Action::SetTraits {
+                        message_id: effect_key(journey, inst, profile),
+                        traits,
+                    });
                     *next
                 }
                 StepKind::Emit {
