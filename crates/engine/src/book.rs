@@ -16,8 +16,10 @@ use crate::buffered::{time_key, BufferedTable, Key};
 use crate::checkpoint::{BackfillCursor, StateTables};
 use crate::checkpoint_writer::CheckpointWriter;
 use crate::definitions::Definitions;
-use crate::derived::membership_event;
+use crate::derived::{membership_event, ENGINE_SOURCE};
 use crate::input::Record;
+use crate::journeys::apply::membership_as_event;
+use crate::journeys::book::JourneyBook;
 use crate::profile::Changed;
 use crate::profile_table::ProfileTable;
 use crate::sealed_rows::{open_row, seal_row, shred};
@@ -101,6 +103,8 @@ pub struct ProfileBook {
     pub(crate) writer: Option<CheckpointWriter>,
     /// The running back-fills' positions, written with each checkpoint.
     pub(crate) backfills: Vec<BackfillCursor>,
+    /// Journeys: their catalog in log order, timers, outbox, counters.
+    pub(crate) journeys: JourneyBook,
 }
 
 impl ProfileBook {
@@ -167,7 +171,17 @@ impl ProfileBook {
             if let Some((position, _)) = current {
                 let (entered, at) = (change.entered, record.timestamp);
                 self.record_membership(&profile, position, &change.segment, entered, at);
+                if !self.journeys.catalogs.is_empty() {
+                    let event = membership_as_event(&change.segment, entered, at);
+                    self.journeys_on_event(&profile, record, &event);
+                }
             }
+            return Vec::new();
+        }
+        if let Some(input) = &record.journey {
+            // The engine's journey records are not interactions either.
+            self.profiles.get_or_create(&profile, &self.definitions);
+            self.journeys_on_input(&profile, record, input);
             return Vec::new();
         }
         let cuts = &self.cuts;
@@ -181,12 +195,22 @@ impl ProfileBook {
         let state = self.profiles.get_or_create(&profile, &self.definitions);
         let changed = state.apply(record, &self.definitions, include, now);
         let merged = !record.stamp.merged.is_empty();
-        if changed.is_empty() && !merged {
-            return Vec::new(); // nothing a verdict or a window depends on
+        // Nothing a verdict or a window depends on changed: no settling.
+        let actions = if changed.is_empty() && !merged {
+            Vec::new()
+        } else {
+            // A merge can change anything; otherwise only the touched segments.
+            let only = (!merged).then_some(&changed);
+            self.settle_some(&profile, now, only)
+        };
+        if !self.journeys.catalogs.is_empty() {
+            if record.source_id == ENGINE_SOURCE {
+                self.journey_event_recorded(record.message_id());
+            }
+            let event = record.event.to_value();
+            self.journeys_on_event(&profile, record, &event);
         }
-        // A merge can change anything; otherwise only the touched segments.
-        let only = (!merged).then_some(&changed);
-        self.settle_some(&profile, now, only)
+        actions
     }
 
     /// A change read back from the log becomes the recorded membership.

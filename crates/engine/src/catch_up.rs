@@ -58,6 +58,7 @@ impl Worker {
             None => self.judge_everyone(now),
         }
         self.shared.book().mark_settled();
+        self.run_effects();
         self.checkpoint_now();
         tracing::info!(
             records = replayed,

@@ -16,12 +16,13 @@ use crate::book::{id_hash, ProfileBook};
 use crate::buffered::BufferedTable;
 use crate::checkpoint_writer::{CheckpointWriter, Garbage, Snapshot, Written};
 use crate::definitions::Definitions;
+use crate::journeys::book::{JourneyBook, JourneyStats};
 use crate::profile_table::ProfileTable;
 use crate::runner::EngineError;
 use crate::segments::{SegmentCounts, SegmentMembers};
 
-/// Bump when any stored encoding changes (2: sealed rows).
-const FORMAT: u32 = 3;
+/// Bump when any stored encoding changes (2: sealed rows; 4: journeys).
+const FORMAT: u32 = 4;
 const CHECKPOINT_KEY: &[u8] = b"checkpoint";
 
 /// The engine's tables in the state store.
@@ -35,6 +36,9 @@ pub struct StateTables {
     members: Table,
     history: Table,
     meta: Table,
+    journey_timers: Table,
+    outbox: Table,
+    dead_letters: Table,
     /// Seals personal data in `profiles` and `merges` (`sealed_rows`).
     pub(crate) sealer: Arc<Sealer>,
 }
@@ -51,11 +55,14 @@ impl StateTables {
             members: store.table("members")?,
             history: store.table("history")?,
             meta: store.table("meta")?,
+            journey_timers: store.table("journey_timers")?,
+            outbox: store.table("outbox")?,
+            dead_letters: store.table("dead_letters")?,
             store,
         })
     }
 
-    fn all(&self) -> [&Table; 7] {
+    fn all(&self) -> [&Table; 10] {
         [
             &self.profiles,
             &self.forwarded,
@@ -64,6 +71,9 @@ impl StateTables {
             &self.members,
             &self.history,
             &self.meta,
+            &self.journey_timers,
+            &self.outbox,
+            &self.dead_letters,
         ]
     }
 }
@@ -86,6 +96,8 @@ struct Checkpoint {
     /// The computations (by position) each back-fill fills.
     #[serde(default)]
     fillers: Vec<(usize, String)>,
+    #[serde(default)]
+    journey_stats: JourneyStats,
 }
 
 /// How far a back-fill had read.
@@ -144,6 +156,13 @@ impl ProfileBook {
             applied: checkpoint.applied,
             settled: checkpoint.settled,
             touched: checkpoint.unsettled.into_iter().collect(),
+            journeys: JourneyBook {
+                timers: buffered(&tables.journey_timers),
+                outbox: buffered(&tables.outbox),
+                dead_letters: buffered(&tables.dead_letters),
+                stats: checkpoint.journey_stats,
+                ..JourneyBook::default()
+            },
             ..Self::new(definitions)
         };
         // After a rebuild (or a lost checkpoint) the counter may lag the
@@ -216,6 +235,9 @@ impl ProfileBook {
         snapshot.tables.extend(self.merges.take());
         snapshot.tables.extend(self.timers.take());
         snapshot.tables.extend(self.members.take());
+        snapshot.tables.extend(self.journeys.timers.take());
+        snapshot.tables.extend(self.journeys.outbox.take());
+        snapshot.tables.extend(self.journeys.dead_letters.take());
         let checkpoint = Checkpoint {
             format: FORMAT,
             fingerprint: self.definitions.fingerprint(),
@@ -233,6 +255,7 @@ impl ProfileBook {
                 .enumerate()
                 .filter_map(|(position, c)| Some((position, c.filler.clone()?)))
                 .collect(),
+            journey_stats: self.journeys.stats.clone(),
         };
         let meta = serde_json::to_vec(&checkpoint).unwrap_or_default();
         snapshot.meta = Some((tables.meta.clone(), CHECKPOINT_KEY.to_vec(), meta));
@@ -292,6 +315,9 @@ impl ProfileBook {
                 self.timers.committed(),
                 members,
                 history,
+                self.journeys.timers.committed(),
+                self.journeys.outbox.committed(),
+                self.journeys.dead_letters.committed(),
             ] {
                 garbage.push(Box::new(rows));
             }

@@ -76,6 +76,9 @@ pub struct Definitions {
     /// What of an event the definitions read (kept by
     /// [`Definitions::reindex`]); records are decoded through it.
     pub projection: Arc<Projection>,
+    /// Paths of an event the journeys read (not stored here: the journey
+    /// ledger holds the journeys).
+    pub journey_paths: Vec<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -171,8 +174,9 @@ impl Definitions {
     /// Works out again which computed traits (by position) each segment
     /// reads; call after any definition is added or removed.
     pub fn reindex(&mut self) {
-        self.projection = Arc::new(Projection::of(
+        self.projection = Arc::new(Projection::with_paths(
             self.computations.iter().map(|c| &c.definition),
+            self.journey_paths.iter().map(String::as_str),
         ));
         for segment in &mut self.segments {
             segment.computed_reads = self
@@ -255,6 +259,7 @@ impl DefinitionStore {
             layout: file.layout,
             removals: file.removals,
             projection: Arc::default(),
+            journey_paths: Vec::new(),
         };
         for stored in file.segments {
             let mut entry = definitions

@@ -8,6 +8,7 @@ use percorso_profiles::{Fields, ProjectedEvent, Projection};
 use serde_json::Value;
 
 use crate::derived::{stated_change, StatedChange, ENGINE_SOURCE};
+use crate::journeys::records::{stated_journey, JourneyInput};
 
 /// One stored event, decoded.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,12 +19,16 @@ pub struct Record {
     pub profile: CompactString,
     /// Event time, after clock-skew correction.
     pub timestamp: i64,
+    /// When the collector received it: the time journeys act at.
+    pub received_at: i64,
     pub source_id: CompactString,
     pub stamp: IdentityStamp,
     /// The event; empty when it is a change the engine stated (`stated`).
     pub event: ProjectedEvent,
     /// The membership change this record states, when the engine stated it.
     pub stated: Option<StatedChange>,
+    /// The journey record this is, when the engine stated one.
+    pub journey: Option<Box<JourneyInput>>,
 }
 
 impl Record {
@@ -38,21 +43,26 @@ impl Record {
             return Ok(None);
         }
         let stored = StoredEvent::decode(payload)?;
-        let stated = (stored.source_id == ENGINE_SOURCE)
-            .then(|| stated_change(stored.json))
-            .flatten();
-        let event = match stated {
-            Some(_) => ProjectedEvent::default(),
-            None => projection.decode(stored.json).map_err(|e| e.to_string())?,
+        let engine = stored.source_id == ENGINE_SOURCE;
+        let stated = engine.then(|| stated_change(stored.json)).flatten();
+        let journey = (engine && stated.is_none())
+            .then(|| stated_journey(stored.json))
+            .flatten()
+            .map(Box::new);
+        let event = match (&stated, &journey) {
+            (None, None) => projection.decode(stored.json).map_err(|e| e.to_string())?,
+            _ => ProjectedEvent::default(),
         };
         Ok(Some(Self {
             location,
             profile: stored.profile_id.into(),
             timestamp: stored.timestamp,
+            received_at: stored.received_at,
             source_id: stored.source_id.into(),
             stamp: IdentityStamp::decode(stored.stamp)?,
             event,
             stated,
+            journey,
         }))
     }
 

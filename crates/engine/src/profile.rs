@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use percorso_journeys::{CustomerJourneys, PathEntry};
 use percorso_profiles::segment::Facts;
 use percorso_profiles::{Fields, ProfileTraits, Subscriptions, TraitState};
 use serde::{Deserialize, Serialize};
@@ -50,6 +51,12 @@ pub struct ProfileState {
     /// the states merged into it (see `sealed_rows`).
     pub key_slot: u64,
     pub absorbed_key_slots: Vec<u64>,
+    /// Journeys entered and the passes in progress.
+    #[serde(default)]
+    pub journeys: CustomerJourneys,
+    /// The most recent steps of the profile's journeys.
+    #[serde(default)]
+    pub journey_path: Vec<PathEntry>,
 }
 
 /// What one event changed on a profile: which segments may need a new
@@ -140,6 +147,20 @@ impl ProfileState {
         self.anonymous_id = self.anonymous_id.take().or(other.anonymous_id);
         self.absorbed_key_slots.push(other.key_slot);
         self.absorbed_key_slots.extend(other.absorbed_key_slots);
+        // Journeys the survivor has not entered come with the merged
+        // profile; where both have, the survivor's pass goes on.
+        for (name, record) in other.journeys.journeys {
+            self.journeys.journeys.entry(name).or_insert(record);
+        }
+        self.journeys.sent.extend(other.journeys.sent);
+        self.journeys.sent.sort_by_key(|(at, _)| *at);
+        self.journey_path.extend(other.journey_path);
+        self.journey_path.sort_by_key(|e| e.at);
+        let excess = self
+            .journey_path
+            .len()
+            .saturating_sub(crate::journeys::book::PATH_KEPT);
+        self.journey_path.drain(..excess);
     }
 
     /// Every key slot that sealed anything of this person.

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use percorso_collect::{Backlog, Collector, DataDir};
 use percorso_core::Clock;
+use percorso_journeys::{ContactPolicy, Message};
 use percorso_profiles::ComputedTrait;
 use tokio::sync::oneshot;
 
@@ -19,6 +20,7 @@ use crate::checkpoint::StateTables;
 use crate::definitions::{BackfillProgress, DefinitionStore, SegmentEntry};
 use crate::feed::{Arrived, CurrentProjection, Feed, MAX_QUEUED};
 use crate::jobs::BackfillJob;
+use crate::journeys::ledger::{Catalogs, JourneyStore, LedgerEntry};
 use crate::removal::DefinitionKind;
 use crate::segments::MembershipChange;
 use crate::sink::CollectorSink;
@@ -57,6 +59,20 @@ pub trait ActionSink: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// Where journey messages go to be delivered (the channels executor, in a
+/// server). Each message's end must come back to the engine as a `Message
+/// Sent` or `Message Failed` record ([`Engine::message_delivered`]).
+pub trait Deliveries: Send + Sync + std::fmt::Debug {
+    fn deliver(&self, message: Message);
+}
+
+/// The delivery sink, and messages decided before one was set.
+#[derive(Debug, Default)]
+pub(crate) struct DeliveryState {
+    pub sink: Option<Arc<dyn Deliveries>>,
+    pub waiting: Vec<Message>,
+}
+
 type Reply = oneshot::Sender<Result<(), EngineError>>;
 
 pub(crate) enum Input {
@@ -74,6 +90,8 @@ pub(crate) enum Input {
     },
     Remove(DefinitionKind, String, Reply),
     Erase(Vec<String>, oneshot::Sender<()>),
+    /// A journey deployed or its status changed (ledger entry without its cut).
+    Journey(Box<LedgerEntry>, Reply),
     Stop,
 }
 
@@ -89,6 +107,7 @@ pub(crate) struct Shared {
     pub projection: Arc<CurrentProjection>,
     /// Records the feed queued and the engine has not taken yet.
     pub backlog: Arc<Backlog>,
+    pub deliveries: Mutex<DeliveryState>,
 }
 
 impl Shared {
@@ -102,13 +121,13 @@ impl Shared {
 pub struct Engine {
     sender: mpsc::Sender<Input>,
     pub(crate) collector: Arc<Collector>,
-    sink: Arc<dyn ActionSink>,
+    pub(crate) sink: Arc<dyn ActionSink>,
     pub(crate) shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// How the engine keeps its state.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct EngineOptions {
     /// Profile states kept in memory; the rest are read from the state
     /// store when needed.
@@ -116,6 +135,8 @@ pub struct EngineOptions {
     /// Changes are written to the store at least this often (a restart
     /// then replays about this much of the log).
     pub checkpoint_every: Duration,
+    /// Frequency caps, quiet hours and the global holdout for journeys.
+    pub contact_policy: ContactPolicy,
 }
 
 impl Default for EngineOptions {
@@ -126,6 +147,7 @@ impl Default for EngineOptions {
             // people, 100,000 keeps within 2 GB (see BENCHMARKS.md).
             cache_profiles: 100_000,
             checkpoint_every: Duration::from_secs(30),
+            contact_policy: ContactPolicy::default(),
         }
     }
 }
@@ -146,6 +168,11 @@ impl Engine {
             Some(tables) => ProfileBook::open(definitions, tables, options.cache_profiles)?,
             None => (ProfileBook::new(definitions), Vec::new()),
         };
+        let journeys = JourneyStore::for_definitions(&store);
+        book.install_journeys(
+            Catalogs::new(journeys.load()?),
+            options.contact_policy.clone(),
+        );
         let jobs: Vec<BackfillJob> = cursors.into_iter().map(BackfillJob::resume).collect();
         // An erasure finished at the collector's start (after a crash) may
         // postdate the stored state.
@@ -170,11 +197,13 @@ impl Engine {
             clock,
             projection,
             backlog,
+            deliveries: Mutex::new(DeliveryState::default()),
         });
         let worker = Worker::new(
             shared.clone(),
             collector.clone(),
             store,
+            journeys,
             sink.clone(),
             jobs,
             options.checkpoint_every,

@@ -69,6 +69,10 @@ impl ProfileBook {
     /// ([`ProfileBook::settle_page`]).
     pub fn go_live(&mut self, now: i64) -> Option<Vec<Action>> {
         self.live = true;
+        // Effects decided before and not known done are done now (again,
+        // under the same keys, if they were done before a crash).
+        let pending = self.journeys.all_outbox();
+        self.journeys.fresh.extend(pending);
         let touched = std::mem::take(&mut self.touched);
         if !self.settled {
             return None;

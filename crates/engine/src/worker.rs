@@ -14,6 +14,7 @@ use crate::definitions::DefinitionStore;
 use crate::feed::Arrived;
 use crate::input::Record;
 use crate::jobs::BackfillJob;
+use crate::journeys::ledger::JourneyStore;
 use crate::removal::DefinitionKind;
 use crate::runner::{end_offsets, ActionSink, EngineError, Input, Shared};
 use crate::sequencer::Sequencer;
@@ -23,6 +24,7 @@ pub(crate) struct Worker {
     pub(crate) shared: Arc<Shared>,
     pub(crate) collector: Arc<Collector>,
     pub(crate) store: DefinitionStore,
+    pub(crate) journey_store: JourneyStore,
     pub(crate) sink: Arc<dyn ActionSink>,
     pub(crate) jobs: Vec<BackfillJob>,
     pub(crate) backfill_waiters: Vec<oneshot::Sender<()>>,
@@ -48,6 +50,7 @@ impl Worker {
         shared: Arc<Shared>,
         collector: Arc<Collector>,
         store: DefinitionStore,
+        journey_store: JourneyStore,
         sink: Arc<dyn ActionSink>,
         jobs: Vec<BackfillJob>,
         checkpoint_every: Duration,
@@ -56,6 +59,7 @@ impl Worker {
             shared,
             collector,
             store,
+            journey_store,
             sink,
             jobs,
             backfill_waiters: Vec::new(),
@@ -161,6 +165,7 @@ impl Worker {
             (actions, book.take_recent())
         };
         self.emit(actions);
+        self.run_effects();
         for change in recent {
             // No subscriber is fine: nobody is waiting.
             let _ = self.shared.changes.send(change);
@@ -233,6 +238,9 @@ impl Worker {
             }
             Input::Remove(kind, name, reply) => {
                 let _ = reply.send(self.remove(kind, &name));
+            }
+            Input::Journey(entry, reply) => {
+                let _ = reply.send(self.journey_change(*entry));
             }
             Input::Erase(profiles, done) => {
                 self.shared.book().erase(&profiles);
@@ -312,8 +320,14 @@ impl Worker {
 
     fn fire_timers(&self) {
         let now = self.now();
-        let actions = self.shared.book().fire_timers(now);
+        let actions = {
+            let mut book = self.shared.book();
+            let mut actions = book.fire_timers(now);
+            actions.extend(book.fire_journey_timers(now));
+            actions
+        };
         self.emit(actions);
+        self.run_effects();
     }
 
     /// Reads one chunk of the oldest back-fill.

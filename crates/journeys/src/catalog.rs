@@ -24,7 +24,12 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 4] = [Status::Draft, Status::Published, Status::Paused, Status::Archived];
+    pub const ALL: [Status; 4] = [
+        Status::Draft,
+        Status::Published,
+        Status::Paused,
+        Status::Archived,
+    ];
 
     pub fn from_name(name: &str) -> Option<Status> {
         Status::ALL.into_iter().find(|s| s.name() == name)

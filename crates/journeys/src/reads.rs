@@ -52,17 +52,30 @@ impl Journey {
         }
         for template in self.templates.values() {
             match template.as_ref() {
-                MessageTemplate::Email { to, subject, html, text } => {
-                    for t in [to.as_ref(), Some(subject), html.as_ref(), text.as_ref()].into_iter().flatten() {
+                MessageTemplate::Email {
+                    to,
+                    subject,
+                    html,
+                    text,
+                } => {
+                    for t in [to.as_ref(), Some(subject), html.as_ref(), text.as_ref()]
+                        .into_iter()
+                        .flatten()
+                    {
                         text_paths(t, &mut paths);
                     }
                 }
                 MessageTemplate::Notification { to, title, text } => {
-                    for t in [to.as_ref(), title.as_ref(), Some(text)].into_iter().flatten() {
+                    for t in [to.as_ref(), title.as_ref(), Some(text)]
+                        .into_iter()
+                        .flatten()
+                    {
                         text_paths(t, &mut paths);
                     }
                 }
-                MessageTemplate::Webhook { url, headers, body, .. } => {
+                MessageTemplate::Webhook {
+                    url, headers, body, ..
+                } => {
                     text_paths(url, &mut paths);
                     for (_, t) in headers {
                         text_paths(t, &mut paths);
@@ -144,9 +157,22 @@ templates:
         )
         .unwrap();
         let paths: Vec<String> = journey.event_paths().into_iter().collect();
-        for wanted in ["properties.value", "context.channel", "properties.plan", "properties.sku", "properties.items", "properties.segment"] {
-            assert!(paths.contains(&wanted.to_owned()), "{wanted} not in {paths:?}");
+        for wanted in [
+            "properties.value",
+            "context.channel",
+            "properties.plan",
+            "properties.sku",
+            "properties.items",
+            "properties.segment",
+        ] {
+            assert!(
+                paths.contains(&wanted.to_owned()),
+                "{wanted} not in {paths:?}"
+            );
         }
-        assert!(!paths.iter().any(|p| p.contains("email")), "profile paths are not event paths");
+        assert!(
+            !paths.iter().any(|p| p.contains("email")),
+            "profile paths are not event paths"
+        );
     }
 }

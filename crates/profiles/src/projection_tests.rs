@@ -185,6 +185,8 @@ fn extra_paths_are_kept_and_the_kept_members_rebuild_as_an_object() {
             "context": { "page": { "path": "/p" } }
         })
     );
-    let whole = Projection::whole().decode(event.to_string().as_bytes()).unwrap();
+    let whole = Projection::whole()
+        .decode(event.to_string().as_bytes())
+        .unwrap();
     assert_eq!(whole.to_value(), event);
 }

@@ -33,7 +33,9 @@ pub enum LedgerChange {
         source: String,
         status: Status,
     },
-    Status { status: Status },
+    Status {
+        status: Status,
+    },
 }
 
 /// `journeys.json`.
@@ -52,8 +54,14 @@ impl JourneyStore {
         Self { path: path.into() }
     }
 
+    /// `journeys.json` beside the definitions' file.
+    pub fn for_definitions(definitions: &crate::definitions::DefinitionStore) -> Self {
+        Self::new(definitions.path().with_file_name("journeys.json"))
+    }
+
     pub fn load(&self) -> Result<Vec<LedgerEntry>, EngineError> {
-        let bad = |reason: String| EngineError::Storage(format!("{}: {reason}", self.path.display()));
+        let bad =
+            |reason: String| EngineError::Storage(format!("{}: {reason}", self.path.display()));
         match std::fs::read(&self.path) {
             Ok(bytes) => Ok(serde_json::from_slice::<LedgerFile>(&bytes)
                 .map_err(|e| bad(e.to_string()))?
@@ -125,6 +133,15 @@ impl Catalogs {
         self.entries.is_empty()
     }
 
+    /// Every event path any deployed version reads.
+    pub fn event_paths(&self) -> Vec<String> {
+        let mut paths = std::collections::BTreeSet::new();
+        for journey in self.parsed.iter().flatten() {
+            paths.extend(journey.event_paths());
+        }
+        paths.into_iter().collect()
+    }
+
     /// The journeys a record at `offset` in `partition` runs against.
     pub fn at(&mut self, partition: usize, offset: u64) -> &Catalog {
         if self.partitions.len() <= partition {
@@ -144,7 +161,12 @@ impl Catalogs {
 
 fn apply(catalog: &mut Catalog, entry: &LedgerEntry, parsed: Option<&Arc<Journey>>) {
     match (&entry.change, parsed) {
-        (LedgerChange::Deploy { version, status, .. }, Some(journey)) => {
+        (
+            LedgerChange::Deploy {
+                version, status, ..
+            },
+            Some(journey),
+        ) => {
             catalog.install(*version, journey.clone(), *status);
         }
         (LedgerChange::Status { status }, _) => {
@@ -178,16 +200,27 @@ mod tests {
     fn a_record_sees_the_changes_cut_before_it_in_its_partition() {
         let pause = LedgerEntry {
             name: "j".into(),
-            change: LedgerChange::Status { status: Status::Paused },
+            change: LedgerChange::Status {
+                status: Status::Paused,
+            },
             cut: vec![10, 20],
             at: 0,
         };
         let mut catalogs = Catalogs::new(vec![deploy(1, vec![5, 0]), pause]);
         assert!(catalogs.at(0, 4).get("j").is_none());
-        assert_eq!(catalogs.at(0, 5).get("j").unwrap().status, Status::Published);
+        assert_eq!(
+            catalogs.at(0, 5).get("j").unwrap().status,
+            Status::Published
+        );
         assert_eq!(catalogs.at(0, 10).get("j").unwrap().status, Status::Paused);
-        assert_eq!(catalogs.at(1, 0).get("j").unwrap().status, Status::Published);
-        assert_eq!(catalogs.at(1, 19).get("j").unwrap().status, Status::Published);
+        assert_eq!(
+            catalogs.at(1, 0).get("j").unwrap().status,
+            Status::Published
+        );
+        assert_eq!(
+            catalogs.at(1, 19).get("j").unwrap().status,
+            Status::Published
+        );
         assert_eq!(catalogs.at(1, 25).get("j").unwrap().status, Status::Paused);
         assert_eq!(catalogs.latest().get("j").unwrap().status, Status::Paused);
     }

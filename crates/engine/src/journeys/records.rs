@@ -21,11 +21,26 @@ pub const RETRY_REQUESTED: &str = "Message Retry Requested";
 /// A journey record read back from the log.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JourneyInput {
-    TimerFired { journey: String, entry: u32, due: i64 },
-    EntryRequested { journey: String, context: Value },
-    MessageSent { key: String },
-    MessageFailed { key: String, reason: String, attempts: u32 },
-    RetryRequested { key: String },
+    TimerFired {
+        journey: String,
+        entry: u32,
+        due: i64,
+    },
+    EntryRequested {
+        journey: String,
+        context: Value,
+    },
+    MessageSent {
+        key: String,
+    },
+    MessageFailed {
+        key: String,
+        reason: String,
+        attempts: u32,
+    },
+    RetryRequested {
+        key: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -60,7 +75,9 @@ pub fn stated_journey(json: &[u8]) -> Option<JourneyInput> {
         MESSAGE_FAILED => JourneyInput::MessageFailed {
             key: text("key")?,
             reason: text("reason").unwrap_or_default(),
-            attempts: number("attempts").and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
+            attempts: number("attempts")
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0),
         },
         RETRY_REQUESTED => JourneyInput::RetryRequested { key: text("key")? },
         _ => return None,
@@ -84,12 +101,27 @@ pub fn stated_track(
     properties: Value,
     now: i64,
 ) -> NormalizedEvent {
-    stated(to, json!({ "type": "track", "event": event, "properties": properties }), message_id, now)
+    stated(
+        to,
+        json!({ "type": "track", "event": event, "properties": properties }),
+        message_id,
+        now,
+    )
 }
 
 /// An identify setting `traits`, stated now.
-pub fn stated_identify(to: &Addressee<'_>, message_id: &str, traits: Value, now: i64) -> NormalizedEvent {
-    stated(to, json!({ "type": "identify", "traits": traits }), message_id, now)
+pub fn stated_identify(
+    to: &Addressee<'_>,
+    message_id: &str,
+    traits: Value,
+    now: i64,
+) -> NormalizedEvent {
+    stated(
+        to,
+        json!({ "type": "identify", "traits": traits }),
+        message_id,
+        now,
+    )
 }
 
 fn stated(to: &Addressee<'_>, mut body: Value, message_id: &str, now: i64) -> NormalizedEvent {
@@ -122,19 +154,52 @@ mod tests {
 
     #[test]
     fn stated_records_read_back_as_what_they_state() {
-        let to = Addressee { profile: "prof_1", user_id: Some("u1"), anonymous_id: None };
+        let to = Addressee {
+            profile: "prof_1",
+            user_id: Some("u1"),
+            anonymous_id: None,
+        };
         let cases = [
             (
-                stated_track(&to, TIMER_FIRED, "t", json!({ "journey": "j", "entry": 2, "due": 1_000 }), 5),
-                JourneyInput::TimerFired { journey: "j".into(), entry: 2, due: 1_000 },
+                stated_track(
+                    &to,
+                    TIMER_FIRED,
+                    "t",
+                    json!({ "journey": "j", "entry": 2, "due": 1_000 }),
+                    5,
+                ),
+                JourneyInput::TimerFired {
+                    journey: "j".into(),
+                    entry: 2,
+                    due: 1_000,
+                },
             ),
             (
-                stated_track(&to, ENTRY_REQUESTED, "e", json!({ "journey": "j", "context": { "a": 1 } }), 5),
-                JourneyInput::EntryRequested { journey: "j".into(), context: json!({ "a": 1 }) },
+                stated_track(
+                    &to,
+                    ENTRY_REQUESTED,
+                    "e",
+                    json!({ "journey": "j", "context": { "a": 1 } }),
+                    5,
+                ),
+                JourneyInput::EntryRequested {
+                    journey: "j".into(),
+                    context: json!({ "a": 1 }),
+                },
             ),
             (
-                stated_track(&to, MESSAGE_FAILED, "f", json!({ "key": "k", "reason": "503", "attempts": 8 }), 5),
-                JourneyInput::MessageFailed { key: "k".into(), reason: "503".into(), attempts: 8 },
+                stated_track(
+                    &to,
+                    MESSAGE_FAILED,
+                    "f",
+                    json!({ "key": "k", "reason": "503", "attempts": 8 }),
+                    5,
+                ),
+                JourneyInput::MessageFailed {
+                    key: "k".into(),
+                    reason: "503".into(),
+                    attempts: 8,
+                },
             ),
         ];
         for (event, expected) in cases {

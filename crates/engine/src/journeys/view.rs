@@ -22,7 +22,10 @@ impl ProfileView for EngineProfile<'_> {
 
     fn trait_value(&self, name: &str) -> Option<Value> {
         if let Some((position, _)) = self.definitions.computed_at(name) {
-            return Some(self.state.computed_value_at(self.definitions, position, self.now));
+            return Some(
+                self.state
+                    .computed_value_at(self.definitions, position, self.now),
+            );
         }
         self.state.traits.get(name).map(|t| t.value.clone())
     }

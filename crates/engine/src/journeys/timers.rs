@@ -1,0 +1,76 @@
+//! Journey timers coming due: each is stated as a `Journey Timer Fired`
+//! record on its profile, and the customer moves when that record is read
+//! back (in log order with their events). A timer stays armed until then,
+//! so one whose record was lost in a crash is stated again at the next
+//! start — under the same `messageId`, which the log deduplicates.
+
+use serde_json::json;
+
+use super::book::JourneyBook;
+use super::records::{stated_track, Addressee, TIMER_FIRED};
+use crate::book::{Action, ProfileBook};
+use crate::buffered::time_of_key;
+
+/// Timers read per scan of the table.
+const PAGE: usize = 512;
+
+impl ProfileBook {
+    /// States every journey timer due by `now` that is not stated yet.
+    pub fn fire_journey_timers(&mut self, now: i64) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if !self.live || self.journeys.timers_floor.is_some_and(|floor| floor > now) {
+            return actions;
+        }
+        let mut start = Vec::new();
+        let mut floor = i64::MAX;
+        'pages: loop {
+            let page = self.journeys.timers.scan(b"", &start, PAGE);
+            for (key, value) in &page {
+                let fire_at = time_of_key(key).unwrap_or(i64::MIN);
+                if fire_at > now {
+                    floor = fire_at;
+                    break 'pages;
+                }
+                if self.journeys.stated_timers.contains(key.as_slice()) {
+                    continue;
+                }
+                let Some((profile, journey, entry)) = JourneyBook::timer_parts(key) else {
+                    continue;
+                };
+                let due = value
+                    .as_slice()
+                    .try_into()
+                    .map(i64::from_be_bytes)
+                    .unwrap_or(fire_at);
+                let profile = self.canonical(&profile).into_owned();
+                let (user, anonymous) = self
+                    .profiles
+                    .get(&profile, &self.definitions)
+                    .map(|s| (s.user_id.clone(), s.anonymous_id.clone()))
+                    .unwrap_or_default();
+                let to = Addressee {
+                    profile: &profile,
+                    user_id: user.as_deref(),
+                    anonymous_id: anonymous.as_deref(),
+                };
+                let message_id = format!("journey-timer:{journey}:{entry}:{fire_at}:{profile}");
+                let properties = json!({ "journey": journey, "entry": entry, "due": due });
+                let event = stated_track(&to, TIMER_FIRED, &message_id, properties, now);
+                actions.push(Action::Emit {
+                    profile: profile.clone(),
+                    event,
+                });
+                self.journeys.stated_timers.insert(key.as_slice().into());
+            }
+            match page.last() {
+                Some((last, _)) if page.len() == PAGE => {
+                    start = last.clone();
+                    start.push(0);
+                }
+                _ => break,
+            }
+        }
+        self.journeys.timers_floor = Some(floor);
+        actions
+    }
+}
