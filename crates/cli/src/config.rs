@@ -28,6 +28,8 @@ pub struct Config {
     /// Declared in the file; the server applies them at start.
     pub computed_traits: Vec<ComputedTrait>,
     pub engine: EngineOptions,
+    /// Where journey messages go and how hard delivery tries.
+    pub delivery: crate::journeys_config::Delivery,
     /// The file the settings came from, if any.
     pub source_file: Option<PathBuf>,
 }
@@ -159,6 +161,8 @@ fn validate(settings: &Settings) -> (Config, Vec<Problem>) {
     ) {
         engine.checkpoint_every = d;
     }
+    engine.contact_policy = crate::journeys_config::contact_policy(settings, &mut problems);
+    let delivery = crate::journeys_config::delivery(settings, &mut problems);
     let admin_token = settings.text("server.admin_token").map(str::to_owned);
     if admin_token.as_ref().is_some_and(|t| t.len() < 16) {
         problems.push(Problem::new(
@@ -174,6 +178,7 @@ fn validate(settings: &Settings) -> (Config, Vec<Problem>) {
         collect,
         computed_traits,
         engine,
+        delivery,
         source_file: None,
     };
     (config, problems)
@@ -191,7 +196,7 @@ fn cache_size(settings: &Settings, key: &str, problems: &mut Vec<Problem>) -> Op
 
 /// The duration at `key`, if set; a problem naming `example` if it is not
 /// a positive duration.
-fn positive_duration(
+pub(crate) fn positive_duration(
     settings: &Settings,
     key: &str,
     example: &str,

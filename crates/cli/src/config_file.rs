@@ -18,7 +18,7 @@ enum Kind {
 }
 
 /// Known settings by section ("" is the top level).
-const SETTINGS: [(&str, &[(&str, Kind)]); 6] = [
+const SETTINGS: [(&str, &[(&str, Kind)]); 8] = [
     (
         "",
         &[
@@ -61,6 +61,33 @@ const SETTINGS: [(&str, &[(&str, Kind)]); 6] = [
             ("blocked", Kind::TextList),
             ("custom", Kind::TextList),
             ("cache_profiles", Kind::Count),
+        ],
+    ),
+    (
+        "channels",
+        &[
+            ("smtp_host", Kind::Text),
+            ("smtp_port", Kind::Count),
+            ("smtp_security", Kind::Text),
+            ("smtp_username", Kind::Text),
+            ("email_from", Kind::Text),
+            ("sms_webhook", Kind::Text),
+            ("push_webhook", Kind::Text),
+            ("provider_authorization", Kind::Text),
+            ("retry_attempts", Kind::Count),
+            ("retry_base", Kind::Text),
+            ("retry_cap", Kind::Text),
+        ],
+    ),
+    (
+        "journeys",
+        &[
+            ("frequency_caps", Kind::TextList),
+            ("quiet_hours", Kind::Text),
+            ("quiet_hours_channels", Kind::TextList),
+            ("quiet_hours_then", Kind::Text),
+            ("global_holdout_percent", Kind::Count),
+            ("time_zone", Kind::Text),
         ],
     ),
 ];

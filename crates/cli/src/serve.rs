@@ -54,8 +54,10 @@ pub fn run(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         &data,
         clock.clone(),
         runtime.handle().clone(),
-        config.engine,
+        config.engine.clone(),
     )?;
+    crate::deliveries::start(&engine, &config.delivery, runtime.handle().clone())
+        .context("cannot start the message channels")?;
     let declared = runtime
         .block_on(engine.declare_config_traits(&config.computed_traits))
         .context("cannot apply the computed traits of the configuration file")?;

@@ -12,7 +12,7 @@ use percorso_collect::{Collector, SourceRegistry};
 use percorso_engine::Engine;
 
 use crate::error::ApiError;
-use crate::{admin, ops, privacy_api, profiles_api, segments_api, tracking};
+use crate::{admin, journeys_api, ops, privacy_api, profiles_api, segments_api, tracking};
 
 /// Request size limits of the tracking API (Segment's: 32 KB an event is
 /// the collector's; 500 KB a batch is here).
@@ -134,6 +134,32 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/computed-traits/{name}",
             delete(segments_api::delete_trait),
+        )
+        .route(
+            "/api/v1/journeys",
+            get(journeys_api::list_journeys).post(journeys_api::deploy_journey),
+        )
+        .route(
+            "/api/v1/journeys/validate",
+            post(journeys_api::validate_journey),
+        )
+        .route("/api/v1/journeys/{name}", get(journeys_api::get_journey))
+        .route(
+            "/api/v1/journeys/{name}/enter",
+            post(journeys_api::enter_journey),
+        )
+        .route(
+            "/api/v1/journeys/{name}/{action}",
+            post(journeys_api::change_status),
+        )
+        .route(
+            "/api/v1/profiles/{id}/journeys",
+            get(journeys_api::profile_journeys),
+        )
+        .route("/api/v1/dead-letters", get(journeys_api::dead_letters))
+        .route(
+            "/api/v1/dead-letters/{key}/retry",
+            post(journeys_api::retry_dead_letter),
         )
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))

@@ -7,6 +7,7 @@ mod app;
 mod auth;
 mod body;
 mod error;
+mod journeys_api;
 mod noop;
 mod ops;
 mod privacy_api;
