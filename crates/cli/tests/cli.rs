@@ -6,6 +6,7 @@ mod cli {
     pub mod crash;
     pub mod definitions;
     pub mod import;
+    pub mod journeys;
     pub mod profiles;
     pub mod sdk;
     pub mod state_crash;

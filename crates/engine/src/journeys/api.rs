@@ -310,6 +310,8 @@ fn summary(book: &crate::book::ProfileBook, name: &str) -> Option<JourneySummary
         totals.exited += counts.exited;
         totals.converted += counts.converted;
         totals.sent += counts.sent;
+        totals.delivered += counts.delivered;
+        totals.dead_lettered += counts.dead_lettered;
         totals.failed += counts.failed;
         totals.suppressed += counts.suppressed;
         totals.held_out += counts.held_out;

@@ -64,16 +64,23 @@ impl ProfileBook {
             JourneyInput::EntryRequested { journey, context } => {
                 self.run_machine(profile, record, Step::Enter { journey, context });
             }
-            JourneyInput::MessageSent { key } => {
-                self.journeys.outbox.delete(key.as_bytes());
+            JourneyInput::MessageSent { key, journey, step } => {
+                // A repeat (delivered again after a crash) counts once.
+                if self.journeys.outbox.get(key.as_bytes()).is_some() {
+                    self.journeys.outbox.delete(key.as_bytes());
+                    self.journeys.step_counts(journey, step).delivered += 1;
+                }
             }
             JourneyInput::MessageFailed {
                 key,
+                journey,
+                step,
                 reason,
                 attempts,
             } => {
                 if let Some(item) = self.journeys.outbox_item(key) {
                     self.journeys.outbox.delete(key.as_bytes());
+                    self.journeys.step_counts(journey, step).dead_lettered += 1;
                     let letter = DeadLetter {
                         item,
                         reason: reason.clone(),

@@ -58,7 +58,13 @@ pub struct StepCounts {
     pub waiting: i64,
     pub exited: u64,
     pub converted: u64,
+    /// Messages decided (the receiver may not have them yet).
     pub sent: u64,
+    /// Messages the receiver accepted (`Message Sent` recorded).
+    pub delivered: u64,
+    /// Messages given up on after the last attempt.
+    pub dead_lettered: u64,
+    /// Messages that could not be made (a template failed).
     pub failed: u64,
     pub suppressed: u64,
     pub held_out: u64,
@@ -165,11 +171,18 @@ impl JourneyBook {
             .collect()
     }
 
+    pub fn step_counts(&mut self, journey: &str, step: &str) -> &mut StepCounts {
+        self.stats
+            .entry(journey.to_owned())
+            .or_default()
+            .entry(step.to_owned())
+            .or_default()
+    }
+
     /// Counts a path entry.
     pub fn count(&mut self, entry: &PathEntry) {
-        let journey = self.stats.entry(entry.journey.clone()).or_default();
         let step = entry.step.clone().unwrap_or_default();
-        let counts = journey.entry(step).or_default();
+        let counts = self.step_counts(&entry.journey, &step);
         match &entry.what {
             PathEvent::Entered { control } => {
                 counts.entered += 1;

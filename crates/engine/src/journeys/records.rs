@@ -32,9 +32,13 @@ pub enum JourneyInput {
     },
     MessageSent {
         key: String,
+        journey: String,
+        step: String,
     },
     MessageFailed {
         key: String,
+        journey: String,
+        step: String,
         reason: String,
         attempts: u32,
     },
@@ -71,9 +75,15 @@ pub fn stated_journey(json: &[u8]) -> Option<JourneyInput> {
             journey: text("journey")?,
             context: p.get("context").cloned().unwrap_or(Value::Null),
         },
-        MESSAGE_SENT => JourneyInput::MessageSent { key: text("key")? },
+        MESSAGE_SENT => JourneyInput::MessageSent {
+            key: text("key")?,
+            journey: text("journey").unwrap_or_default(),
+            step: text("step").unwrap_or_default(),
+        },
         MESSAGE_FAILED => JourneyInput::MessageFailed {
             key: text("key")?,
+            journey: text("journey").unwrap_or_default(),
+            step: text("step").unwrap_or_default(),
             reason: text("reason").unwrap_or_default(),
             attempts: number("attempts")
                 .and_then(|n| u32::try_from(n).ok())
@@ -192,11 +202,13 @@ mod tests {
                     &to,
                     MESSAGE_FAILED,
                     "f",
-                    json!({ "key": "k", "reason": "503", "attempts": 8 }),
+                    json!({ "key": "k", "journey": "j", "step": "s", "reason": "503", "attempts": 8 }),
                     5,
                 ),
                 JourneyInput::MessageFailed {
                     key: "k".into(),
+                    journey: "j".into(),
+                    step: "s".into(),
                     reason: "503".into(),
                     attempts: 8,
                 },

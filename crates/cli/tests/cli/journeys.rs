@@ -1,0 +1,352 @@
+//! Journeys in a real server: journey files deployed over the API, events
+//! sent over the tracking API, emails received by a real SMTP server
+//! (aiosmtpd) and webhooks by a real HTTP receiver — once each, also when
+//! the server is killed with SIGKILL again and again.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use percorso_testkit::{blocking, Receiver, SmtpServer};
+use serde_json::{json, Value};
+
+use super::support::{default_write_key, get, runtime, Server, ADMIN_TOKEN};
+
+const WELCOME: &str = r#"
+name: welcome
+trigger: { event: Signed Up }
+steps:
+  hello:
+    send: { channel: email, template: hello }
+    next: done
+  done:
+    exit: true
+start: hello
+templates:
+  hello:
+    subject: "Welcome, {{ profile.first_name | default: 'friend' }}"
+    text: "Your plan: {{ event.properties.plan }}"
+    html: "<p>Your plan: <b>{{ event.properties.plan }}</b></p>"
+"#;
+
+fn callback(url: &str) -> String {
+    format!(
+        r#"
+name: callback
+trigger: {{ event: Checkout Failed }}
+re_entry: one_at_a_time
+start: tell
+steps:
+  tell:
+    send: {{ channel: webhook, template: hook }}
+    next: done
+  done:
+    exit: true
+templates:
+  hook:
+    url: "{url}/contact-centre"
+    headers: {{ X-Source: percorso }}
+    body: {{ user: "{{{{ event.userId }}}}", value: "{{{{ event.properties.value }}}}" }}
+"#
+    )
+}
+
+fn admin_post(server: &Server, path: &str, body: String) -> (u16, Value) {
+    runtime().block_on(async {
+        let response = reqwest::Client::new()
+            .post(server.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    })
+}
+
+fn batch(server: &Server, key: &str, items: Vec<Value>) -> bool {
+    runtime().block_on(async {
+        reqwest::Client::new()
+            .post(server.url("/v1/batch"))
+            .basic_auth(key, Some(""))
+            .json(&json!({ "batch": items }))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    })
+}
+
+/// Polls `done` for up to `seconds` (a real server to catch up).
+fn eventually(seconds: u64, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    done()
+}
+
+fn write_config(path: &Path, extra: &str) {
+    std::fs::write(path, format!("[channels]\nretry_base = \"10ms\"\nretry_cap = \"200ms\"\nretry_attempts = 60\n{extra}")).unwrap();
+}
+
+#[test]
+fn a_deployed_journey_sends_real_emails_and_webhooks_once_each() {
+    let smtp = SmtpServer::start();
+    let ((receiver, address), _receiver_runtime) = blocking(Receiver::start());
+    let dir = tempfile::tempdir().unwrap();
+    let (data, config) = (dir.path().join("data"), dir.path().join("percorso.toml"));
+    let smtp_settings = format!("smtp_host = \"127.0.0.1\"\nsmtp_port = {}\nsmtp_security = \"none\"\nemail_from = \"Shop <news@shop.example>\"\n", smtp.port);
+    write_config(&config, &smtp_settings);
+    let server = Server::start_with_config(&data, &config);
+    let key = default_write_key(&data);
+
+    let (status, body) = admin_post(
+        &server,
+        "/api/v1/journeys",
+        "name: broken\nsteps: {}\n".into(),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["code"], "invalid_journey");
+    assert!(body["problems"].as_array().unwrap().len() >= 2, "{body}");
+    for journey in [WELCOME.to_owned(), callback(&format!("http://{address}"))] {
+        let (status, body) = admin_post(&server, "/api/v1/journeys", journey);
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["status"], "published");
+    }
+    let people = 10;
+    let mut items = Vec::new();
+    for i in 0..people {
+        let user = format!("u{i}");
+        items.push(json!({ "type": "identify", "userId": user, "traits": { "email": format!("p{i}@example.com"), "first_name": format!("Name{i}") } }));
+        items.push(json!({ "type": "track", "userId": user, "event": "Signed Up", "properties": { "plan": "pro" } }));
+        items.push(json!({ "type": "track", "userId": user, "event": "Checkout Failed", "properties": { "value": i * 10 } }));
+    }
+    assert!(batch(&server, &key, items));
+
+    let mails = smtp.wait_for(people);
+    assert!(eventually(20, || receiver.accepted_keys().len() == people));
+    assert_eq!(mails.len(), people);
+    let mut to: Vec<&str> = mails
+        .iter()
+        .map(|m| m["rcpt_tos"][0].as_str().unwrap())
+        .collect();
+    to.sort_unstable();
+    let mut expected: Vec<String> = (0..people).map(|i| format!("p{i}@example.com")).collect();
+    expected.sort();
+    assert_eq!(to, expected);
+    for mail in &mails {
+        let n: String = mail["rcpt_tos"][0]
+            .as_str()
+            .unwrap()
+            .trim_start_matches('p')
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        assert_eq!(mail["subject"], format!("Welcome, Name{n}"));
+        assert_eq!(mail["text"].as_str().unwrap().trim_end(), "Your plan: pro");
+        assert_eq!(
+            mail["html"].as_str().unwrap().trim_end(),
+            "<p>Your plan: <b>pro</b></p>"
+        );
+        let id = mail["message_id"].as_str().unwrap();
+        assert!(
+            id.starts_with("<welcome.1.1.1.prof_") && id.ends_with("@shop.example>"),
+            "{id}"
+        );
+    }
+    let requests = receiver.requests();
+    assert!(requests
+        .iter()
+        .all(|r| r.header("x-source") == Some("percorso") && r.path == "/contact-centre"));
+    let users: BTreeSet<String> = requests
+        .iter()
+        .map(|r| r.body["user"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(users.len(), people);
+    assert_eq!(
+        requests[0].body["value"]
+            .as_str()
+            .map(|v| v.parse::<u64>().is_ok()),
+        Some(true)
+    );
+
+    // Each message's end is recorded: counters, and the outbox drains.
+    assert!(eventually(20, || get(&server, "/api/v1/journeys/welcome")
+        ["totals"]["delivered"]
+        == people));
+    let profile = get(&server, "/api/v1/profiles?user_id=u3");
+    let id = profile["profile_id"].as_str().unwrap();
+    let journeys = get(&server, &format!("/api/v1/profiles/{id}/journeys"));
+    let path: Vec<&str> = journeys["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["what"].as_str().unwrap())
+        .collect();
+    assert!(
+        path.contains(&"sent") && path.contains(&"exited"),
+        "{path:?}"
+    );
+    assert!(eventually(20, || {
+        let events = get(&server, &format!("/api/v1/profiles/{id}/events"));
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"] == "Message Sent")
+            .count()
+            == 2
+    }));
+    // Nothing is sent twice once recorded.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(smtp.received.lock().unwrap().len(), people);
+    assert_eq!(receiver.accepted_keys().values().sum::<usize>(), people);
+}
+
+const PING: &str = r#"
+name: ping
+trigger: { event: Ping }
+re_entry: once
+start: tell
+steps:
+  tell:
+    send: { channel: webhook, template: hook }
+    next: done
+  done:
+    exit: true
+templates:
+  hook:
+    url: "URL/ping"
+    body: { user: "{{ event.userId }}" }
+"#;
+
+/// Sends a Ping for new people until the server dies; returns the users
+/// whose Ping was acknowledged and those sent at all.
+fn ping_until_killed(
+    server: &Server,
+    key: &str,
+    round: u64,
+    acked: Arc<Mutex<Vec<String>>>,
+    sent: Arc<Mutex<Vec<String>>>,
+) -> std::thread::JoinHandle<()> {
+    let (url, key) = (server.url("/v1/batch"), key.to_owned());
+    std::thread::spawn(move || {
+        runtime().block_on(async move {
+            let client = reqwest::Client::new();
+            for n in 0u64.. {
+                let users: Vec<String> = (0..20).map(|i| format!("r{round}-n{n}-u{i}")).collect();
+                sent.lock().unwrap().extend(users.iter().cloned());
+                let batch: Vec<Value> = users
+                    .iter()
+                    .map(|u| json!({ "type": "track", "event": "Ping", "userId": u }))
+                    .collect();
+                let answer = client
+                    .post(&url)
+                    .basic_auth(&key, Some(""))
+                    .json(&json!({ "batch": batch }))
+                    .send()
+                    .await;
+                if !answer.is_ok_and(|r| r.status().is_success()) {
+                    return;
+                }
+                acked.lock().unwrap().extend(users);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+    })
+}
+
+#[test]
+fn every_message_is_delivered_once_across_kill_9() {
+    let ((receiver, address), _receiver_runtime) = blocking(Receiver::start());
+    // The receiver is down for a while too: retries overlap the kills.
+    receiver.fail_next.store(40, Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let (data, config) = (dir.path().join("data"), dir.path().join("percorso.toml"));
+    write_config(
+        &config,
+        "\n[engine]\ncache_profiles = 100\ncheckpoint_interval = \"50ms\"\n",
+    );
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    for round in 0..3u64 {
+        let server = Server::start_with_config(&data, &config);
+        let key = default_write_key(&data);
+        if round == 0 {
+            let (status, body) = admin_post(
+                &server,
+                "/api/v1/journeys",
+                PING.replace("URL", &format!("http://{address}")),
+            );
+            assert_eq!(status, 201, "{body}");
+        }
+        let sender = ping_until_killed(&server, &key, round, acked.clone(), sent.clone());
+        std::thread::sleep(Duration::from_millis(700 + 300 * round));
+        server.kill9();
+        sender.join().unwrap();
+    }
+    let server = Server::start_with_config(&data, &config);
+    let acked: BTreeSet<String> = acked.lock().unwrap().iter().cloned().collect();
+    let sent: BTreeSet<String> = sent.lock().unwrap().iter().cloned().collect();
+    assert!(
+        acked.len() >= 100,
+        "only {} pings acknowledged",
+        acked.len()
+    );
+    let per_user = || {
+        let mut keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for request in receiver.requests().iter().filter(|r| r.status == 200) {
+            let user = request.body["user"].as_str().unwrap_or_default().to_owned();
+            keys.entry(user)
+                .or_default()
+                .insert(request.header("idempotency-key").unwrap().to_owned());
+        }
+        keys
+    };
+    let delivered = eventually(90, || {
+        let keys = per_user();
+        acked.iter().all(|u| keys.contains_key(u))
+    });
+    let keys = per_user();
+    let missing: Vec<&String> = acked.iter().filter(|u| !keys.contains_key(*u)).collect();
+    assert!(
+        delivered,
+        "{} acknowledged people got no message, e.g. {:?}",
+        missing.len(),
+        missing.first()
+    );
+    // Exactly one message (one key) per person, and only to people pinged.
+    for (user, user_keys) in &keys {
+        assert!(
+            sent.contains(user),
+            "a message to {user}, who was never pinged"
+        );
+        assert_eq!(user_keys.len(), 1, "{user} got {user_keys:?}");
+    }
+    let accepted: usize = receiver.accepted_keys().values().sum();
+    let duplicates = accepted - keys.len();
+    eprintln!(
+        "kill -9 x3: {} people acknowledged, {} messages, {} repeats dropped by idempotency key, {} refused attempts",
+        acked.len(),
+        keys.len(),
+        duplicates,
+        receiver.requests().iter().filter(|r| r.status == 503).count()
+    );
+    // Nobody is stuck: everyone who entered has left, nothing waits.
+    assert!(
+        eventually(30, || {
+            let totals = get(&server, "/api/v1/journeys/ping")["totals"].clone();
+            totals["entered"] == totals["exited"]
+                && totals["entered"].as_u64() == Some(keys.len() as u64)
+                && totals["delivered"].as_u64() == Some(keys.len() as u64)
+        }),
+        "{}",
+        get(&server, "/api/v1/journeys/ping")
+    );
+}
