@@ -99,9 +99,21 @@ impl AdminClient {
         body: String,
         content_type: &str,
     ) -> anyhow::Result<Value> {
+        self.post_query(segments, &[], body, content_type)
+    }
+
+    /// [`AdminClient::post`] with query parameters.
+    pub fn post_query(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+        body: String,
+        content_type: &str,
+    ) -> anyhow::Result<Value> {
         let request = self
             .client
             .post(self.url(segments)?)
+            .query(query)
             .header(reqwest::header::CONTENT_TYPE, content_type)
             .body(body);
         self.send(request)

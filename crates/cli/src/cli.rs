@@ -67,7 +67,7 @@ pub enum Command {
     Segments(crate::segments_cmd::SegmentsArgs),
     /// Create and list computed traits (asks a running server).
     Traits(crate::segments_cmd::TraitsArgs),
-    /// Check journey files and simulate them on a virtual clock.
+    /// Check, simulate, deploy and run journeys; read their counters.
     Journeys(crate::journeys_cmd::JourneysArgs),
     /// Replay the event log into fresh derived state (identity graph,
     /// profiles, computed traits, segments) and summarise it.
@@ -111,7 +111,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Segments(args) => crate::segments_cmd::run(&load()?, args),
         Command::Traits(args) => crate::segments_cmd::run_traits(&load()?, args),
         Command::Rebuild(args) => crate::rebuild_cmd::run(&load()?, args),
-        Command::Journeys(args) => crate::journeys_cmd::run(args),
+        Command::Journeys(args) => crate::journeys_cmd::run(args, load),
         Command::Bench {
             command: BenchCommand::Ingest(args),
         } => crate::bench::run(args),

@@ -1,5 +1,6 @@
 //! `percorso journeys`: check journey files and simulate them on a virtual
-//! clock, locally (no server needed).
+//! clock, locally (no server needed); the rest asks a running server
+//! (`journeys_admin_cmd.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,8 @@ use serde_json::Value;
 
 #[derive(Debug, Args)]
 pub struct JourneysArgs {
+    #[command(flatten)]
+    pub server: crate::admin_client::ServerArgs,
     #[command(subcommand)]
     pub command: JourneysCommand,
 }
@@ -51,10 +54,19 @@ pub enum JourneysCommand {
         #[arg(long)]
         json: bool,
     },
+    #[command(flatten)]
+    Server(crate::journeys_admin_cmd::JourneysAdmin),
 }
 
-pub fn run(args: JourneysArgs) -> anyhow::Result<()> {
+pub fn run(
+    args: JourneysArgs,
+    config: impl FnOnce() -> anyhow::Result<crate::config::Config>,
+) -> anyhow::Result<()> {
     match args.command {
+        JourneysCommand::Server(command) => {
+            let client = crate::admin_client::AdminClient::connect(&config()?, &args.server)?;
+            crate::journeys_admin_cmd::run(&client, command)
+        }
         JourneysCommand::Validate { files } => validate(&files),
         JourneysCommand::Simulate {
             files,
@@ -108,7 +120,7 @@ fn read(path: &Path) -> anyhow::Result<String> {
 }
 
 /// Every file's problems as `FILE:LINE: field: message`; an error if any.
-fn validate(files: &[PathBuf]) -> anyhow::Result<()> {
+pub(crate) fn validate(files: &[PathBuf]) -> anyhow::Result<()> {
     let mut bad = 0;
     for path in files {
         let text = read(path)?;

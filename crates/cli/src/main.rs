@@ -13,6 +13,7 @@ mod generate_cmd;
 mod identity_config;
 mod import;
 mod import_http;
+mod journeys_admin_cmd;
 mod journeys_cmd;
 mod journeys_config;
 mod profiles_cmd;

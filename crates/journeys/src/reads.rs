@@ -118,10 +118,8 @@ fn value_paths(value: &ValueTemplate, paths: &mut BTreeSet<String>) {
 /// `{{ event }}` reads the whole event.
 fn text_paths(text: &Text, paths: &mut BTreeSet<String>) {
     for path in text.paths() {
-        if path.first().map(String::as_str) == Some("event") {
-            if path.len() > 1 {
-                paths.insert(path[1..].join("."));
-            }
+        if path.first().map(String::as_str) == Some("event") && path.len() > 1 {
+            paths.insert(path[1..].join("."));
         }
     }
 }

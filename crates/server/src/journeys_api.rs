@@ -26,7 +26,7 @@ async fn journey_text(headers: &HeaderMap, body: Body) -> Result<String, ApiErro
 }
 
 /// 400 `invalid_journey` listing every problem with its line and field.
-fn checked(text: &str) -> Result<percorso_journeys::Journey, Response> {
+fn checked(text: &str) -> Result<percorso_journeys::Journey, Box<Response>> {
     parse_journey(text).map_err(|problems| {
         let list: Vec<Value> = problems
             .0
@@ -35,7 +35,7 @@ fn checked(text: &str) -> Result<percorso_journeys::Journey, Response> {
             .collect();
         let message = format!("{} problem(s): {}", list.len(), problems.0.first().map(ToString::to_string).unwrap_or_default());
         let body = json!({ "code": "invalid_journey", "message": message, "type": "invalid_request_error", "problems": list });
-        (StatusCode::BAD_REQUEST, Json(body)).into_response()
+        Box::new((StatusCode::BAD_REQUEST, Json(body)).into_response())
     })
 }
 
@@ -52,7 +52,7 @@ pub async fn validate_journey(
             Json(json!({ "valid": true, "name": journey.name, "steps": journey.steps.len() }))
                 .into_response()
         }
-        Err(response) => response,
+        Err(response) => *response,
     })
 }
 
@@ -67,7 +67,7 @@ pub async fn deploy_journey(
     require_admin(&headers, &state.admin_token)?;
     let text = journey_text(&headers, body).await?;
     if let Err(response) = checked(&text) {
-        return Ok(response);
+        return Ok(*response);
     }
     let publish = match params.get("publish").map(String::as_str) {
         None | Some("true") => true,

@@ -350,3 +350,119 @@ fn every_message_is_delivered_once_across_kill_9() {
         get(&server, "/api/v1/journeys/ping")
     );
 }
+
+fn cli(server: &Server, args: &[&str]) -> std::process::Output {
+    super::support::percorso()
+        .arg("journeys")
+        .args(args)
+        .args(["--url", &server.base, "--admin-token", ADMIN_TOKEN])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_cli_deploys_pauses_enters_and_shows_a_journey() {
+    let ((receiver, address), _receiver_runtime) = blocking(Receiver::start());
+    let dir = tempfile::tempdir().unwrap();
+    let (data, config) = (dir.path().join("data"), dir.path().join("percorso.toml"));
+    write_config(&config, "");
+    let server = Server::start_with_config(&data, &config);
+    let file = dir.path().join("ping.yaml");
+    std::fs::write(
+        &file,
+        PING.replace("trigger: { event: Ping }", "trigger: { api: true }")
+            .replace("URL", &format!("http://{address}")),
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "name: bad\ntrigger: { event: X }\nstart: a\nsteps:\n  a:\n    wait: soon\n    next: b\n",
+    )
+    .unwrap();
+
+    let refused = cli(&server, &["deploy", bad.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stdout);
+    assert!(
+        said.contains("bad.yaml:6: steps.a.wait: not a duration"),
+        "{said}"
+    );
+    assert!(
+        said.contains("bad.yaml:7: steps.a.next: unknown step \"b\""),
+        "{said}"
+    );
+
+    let deployed = cli(&server, &["deploy", file.to_str().unwrap(), "--draft"]);
+    assert!(
+        deployed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deployed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&deployed.stdout)
+        .contains("deployed journey 'ping' version 1 (draft)"));
+    let key = default_write_key(&data);
+    assert!(batch(
+        &server,
+        &key,
+        vec![
+            json!({ "type": "identify", "userId": "ada", "traits": { "email": "ada@example.com" } })
+        ]
+    ));
+
+    let early = cli(
+        &server,
+        &["enter", "ping", "--who", "email=ada@example.com"],
+    );
+    assert!(!early.status.success(), "a draft takes no entries");
+    assert!(
+        String::from_utf8_lossy(&early.stderr).contains("draft, not published"),
+        "{}",
+        String::from_utf8_lossy(&early.stderr)
+    );
+    assert!(cli(&server, &["publish", "ping"]).status.success());
+    let entered = cli(
+        &server,
+        &[
+            "enter",
+            "ping",
+            "--who",
+            "email=ada@example.com",
+            "--context",
+            r#"{"reason":"test"}"#,
+        ],
+    );
+    assert!(
+        entered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&entered.stderr)
+    );
+    assert!(eventually(20, || receiver.accepted_keys().len() == 1));
+    assert_eq!(receiver.requests()[0].body["user"], "ada");
+
+    let paused = cli(&server, &["pause", "ping"]);
+    assert!(String::from_utf8_lossy(&paused.stdout).contains("journey 'ping' is paused"));
+    let listed = String::from_utf8_lossy(&cli(&server, &["list"]).stdout).to_string();
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("ping") && l.contains("paused")),
+        "{listed}"
+    );
+    let profile = get(&server, "/api/v1/profiles?user_id=ada")["profile_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = String::from_utf8_lossy(&cli(&server, &["path", &profile]).stdout).to_string();
+    assert!(
+        path.contains("ping v1 #1") && path.contains("sent") && path.contains("exited"),
+        "{path}"
+    );
+    assert!(eventually(20, || String::from_utf8_lossy(
+        &cli(&server, &["show", "ping"]).stdout
+    )
+    .lines()
+    .any(
+        |l| l.starts_with("tell") && l.split_whitespace().nth(6) == Some("1")
+    )));
+}

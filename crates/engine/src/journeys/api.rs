@@ -200,7 +200,15 @@ impl Engine {
             user_id: user.as_deref(),
             anonymous_id: anonymous.as_deref(),
         };
-        let properties = json!({ "journey": journey, "context": { "properties": context } });
+        // What templates see as `event`: the request, addressed like an event.
+        let trigger = json!({
+            "type": "track",
+            "event": ENTRY_REQUESTED,
+            "userId": user,
+            "anonymousId": anonymous,
+            "properties": context,
+        });
+        let properties = json!({ "journey": journey, "context": trigger });
         let event = stated_track(&to, ENTRY_REQUESTED, &message_id, properties, self.now());
         self.sink.emit(vec![Action::Emit { profile, event }]);
         self.settle().await?;

@@ -145,9 +145,10 @@ fn step(
     match kind {
         "wait" => {
             let millis = duration(body, inner, problems);
+            let next = next(problems);
             Some(StepKind::Wait {
                 millis: millis?,
-                next: next(problems)?,
+                next: next?,
             })
         }
         "wait_until" => {
@@ -212,9 +213,10 @@ fn step(
         "split" => split(body, inner, steps, problems).map(|arms| StepKind::Split { arms }),
         "holdout" => {
             let basis_points = percent(body, inner, problems);
+            let next = next(problems);
             Some(StepKind::Holdout {
                 basis_points: basis_points?,
-                next: next(problems)?,
+                next: next?,
             })
         }
         "send" => {
@@ -247,9 +249,10 @@ fn step(
                     None
                 }
             };
+            let next = next(problems);
             Some(StepKind::UpdateProfile {
                 set: set?,
-                next: next(problems)?,
+                next: next?,
             })
         }
         "emit" => {
@@ -268,10 +271,11 @@ fn step(
                 problems.add(&join(inner, "properties"), "must be an object");
                 None
             };
+            let next = next(problems);
             Some(StepKind::Emit {
                 event: event?,
                 properties: properties?,
-                next: next(problems)?,
+                next: next?,
             })
         }
         _ => {
