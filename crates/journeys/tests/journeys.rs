@@ -5,6 +5,7 @@ mod journeys {
     pub mod examples;
     pub mod harness;
     pub mod policy;
+    pub mod schema;
     pub mod steps;
     pub mod validate;
 }
