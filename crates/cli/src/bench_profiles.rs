@@ -119,15 +119,18 @@ fn event_text(person: u64, n: u64, churn: bool) -> String {
 
 /// Fields drop in order: the directory goes last, after the engine has
 /// closed its state store in it.
-struct Rig {
+/// The engine's default state cache.
+pub(crate) const DEFAULT_CACHE: usize = 100_000;
+
+pub(crate) struct Rig {
     _store_writer: StoreWriter,
-    collector: Arc<Collector>,
-    engine: Arc<Engine>,
+    pub(crate) collector: Arc<Collector>,
+    pub(crate) engine: Arc<Engine>,
     source: Source,
     _dir: tempfile::TempDir,
 }
 
-fn rig(
+pub(crate) fn rig(
     rt: &tokio::runtime::Runtime,
     with_definitions: bool,
     cache_profiles: usize,
@@ -181,7 +184,7 @@ fn rig(
     })
 }
 
-async fn send(rig: &Rig, texts: Vec<String>) -> anyhow::Result<()> {
+pub(crate) async fn send(rig: &Rig, texts: Vec<String>) -> anyhow::Result<()> {
     let items = texts
         .into_iter()
         .map(|t| IncomingItem::json(Origin::Request, t))
@@ -348,7 +351,7 @@ fn latency(
     })
 }
 
-fn rss_mib() -> f64 {
+pub(crate) fn rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kib: f64 = status
         .lines()

@@ -94,6 +94,9 @@ pub enum BenchCommand {
     /// Events through identity, profiles, 10 computed traits and 10
     /// segments; p99 from append to the Segment Entered event; memory.
     Profiles(crate::bench_profiles::ProfilesBenchArgs),
+    /// Event to webhook latency under load with 20 live journeys; journey
+    /// steps per second; a crowd of timers due in the same minute.
+    Journeys(crate::bench_journeys::JourneysBenchArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -118,5 +121,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench {
             command: BenchCommand::Profiles(args),
         } => crate::bench_profiles::run(args),
+        Command::Bench {
+            command: BenchCommand::Journeys(args),
+        } => crate::bench_journeys::run(args),
     }
 }

@@ -2,6 +2,7 @@
 
 mod admin_client;
 mod bench;
+mod bench_journeys;
 mod bench_profiles;
 mod cli;
 mod config;

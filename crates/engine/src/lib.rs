@@ -54,7 +54,7 @@ pub use definitions::{
 pub use derived::{ENGINE_SOURCE, SEGMENT_ENTERED, SEGMENT_EXITED};
 pub use input::Record;
 pub use journeys::api::{JourneyDetail, JourneySummary, MessageEnd, ProfileJourneys};
-pub use journeys::book::{DeadLetter, Effect, OutboxItem, StepCounts};
+pub use journeys::book::{DeadLetter, Effect, JourneyStats, OutboxItem, StepCounts};
 pub use journeys::ledger::{LedgerChange, LedgerEntry};
 pub use profile::ProfileState;
 pub use rebuild::rebuild;

@@ -55,13 +55,59 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-pub async fn metrics() -> impl IntoResponse {
-    let text = match install_metrics() {
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let mut text = match install_metrics() {
         Some(handle) => {
             handle.run_upkeep();
             handle.render()
         }
         None => String::new(),
     };
+    text.push_str(&journey_metrics(&state.engine.journey_stats()));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+/// Per journey and step: `percorso_journey_customers{journey, step, what}`,
+/// read from the engine's counters at scrape time.
+fn journey_metrics(stats: &percorso_engine::JourneyStats) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    if stats.is_empty() {
+        return out;
+    }
+    out.push_str("# HELP percorso_journey_customers Customers per journey step: entered, waiting (now), exited, converted, sent, delivered, dead_lettered, suppressed, held_out, failed.\n");
+    out.push_str("# TYPE percorso_journey_customers gauge\n");
+    for (journey, steps) in stats {
+        for (step, c) in steps {
+            let counts = [
+                ("entered", c.entered as i64),
+                ("waiting", c.waiting),
+                ("exited", c.exited as i64),
+                ("converted", c.converted as i64),
+                ("sent", c.sent as i64),
+                ("delivered", c.delivered as i64),
+                ("dead_lettered", c.dead_lettered as i64),
+                ("suppressed", c.suppressed as i64),
+                ("held_out", c.held_out as i64),
+                ("failed", c.failed as i64),
+            ];
+            for (what, n) in counts.iter().filter(|(_, n)| *n != 0) {
+                let _ = writeln!(
+                    out,
+                    "percorso_journey_customers{{journey=\"{}\",step=\"{}\",what=\"{what}\"}} {n}",
+                    label(journey),
+                    label(step)
+                );
+            }
+        }
+    }
+    out
+}
+
+/// A Prometheus label value, escaped.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

@@ -203,6 +203,20 @@ fn a_deployed_journey_sends_real_emails_and_webhooks_once_each() {
             .count()
             == 2
     }));
+    let metrics = runtime().block_on(async {
+        reqwest::get(server.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    for line in [
+        format!("percorso_journey_customers{{journey=\"welcome\",step=\"hello\",what=\"delivered\"}} {people}"),
+        format!("percorso_journey_customers{{journey=\"callback\",step=\"\",what=\"entered\"}} {people}"),
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "no {line} in\n{metrics}");
+    }
     // Nothing is sent twice once recorded.
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(smtp.received.lock().unwrap().len(), people);

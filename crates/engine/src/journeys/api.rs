@@ -255,6 +255,11 @@ impl Engine {
         self.settle().await
     }
 
+    /// Every journey's counters per step, as they stand (no waiting).
+    pub fn journey_stats(&self) -> super::book::JourneyStats {
+        self.shared.book().journeys.stats.clone()
+    }
+
     /// Messages decided and not yet known delivered or dead-lettered.
     pub async fn outbox_len(&self) -> Result<usize, EngineError> {
         self.settle().await?;

@@ -52,8 +52,11 @@ impl ProfileBook {
                 journey,
                 entry,
                 due,
+                fire_at,
+                timer_profile,
             } => {
-                self.disarm_fired(profile, journey, *entry);
+                self.journeys
+                    .disarm(timer_profile, journey, *entry, *fire_at);
                 let step = Step::Timer {
                     journey,
                     entry: *entry,
@@ -103,25 +106,6 @@ impl ProfileBook {
     pub(crate) fn journey_event_recorded(&mut self, message_id: &str) {
         if !message_id.is_empty() && self.journeys.outbox.get(message_id.as_bytes()).is_some() {
             self.journeys.outbox.delete(message_id.as_bytes());
-        }
-    }
-
-    /// Removes the fired timer rows of a journey pass (whichever time it
-    /// was armed for).
-    fn disarm_fired(&mut self, profile: &str, journey: &str, entry: u32) {
-        let stated: Vec<_> = self
-            .journeys
-            .stated_timers
-            .iter()
-            .filter(|key| {
-                super::book::JourneyBook::timer_parts(key)
-                    .is_some_and(|(p, j, e)| p == profile && j == journey && e == entry)
-            })
-            .cloned()
-            .collect();
-        for key in stated {
-            self.journeys.stated_timers.remove(&key);
-            self.journeys.timers.delete(&key);
         }
     }
 

@@ -84,6 +84,9 @@ pub struct JourneyBook {
     pub timers_floor: Option<i64>,
     /// Timers stated as fired and not yet read back.
     pub stated_timers: HashSet<Key>,
+    /// Every timer row before this key is stated (`None`: scan from the
+    /// start). Spares each tick a walk over the rows still being read back.
+    pub scan_from: Option<Key>,
     /// Effect key → `OutboxItem` (MessagePack).
     pub outbox: BufferedTable,
     /// Message key → `DeadLetter` (MessagePack).
@@ -124,6 +127,9 @@ impl JourneyBook {
 
     pub fn arm(&mut self, profile: &str, journey: &str, entry: u32, fire_at: i64, due: i64) {
         let key = Self::timer_key(fire_at, profile, journey, entry);
+        if self.scan_from.as_ref().is_some_and(|from| key < *from) {
+            self.scan_from = None; // armed in the stated past: look again
+        }
         self.timers.put(key, due.to_be_bytes().to_vec());
         self.timers_floor = self.timers_floor.map(|floor| floor.min(fire_at));
     }

@@ -24,7 +24,11 @@ pub enum JourneyInput {
     TimerFired {
         journey: String,
         entry: u32,
+        /// The wait's own time (what the pass is waiting for).
         due: i64,
+        /// The timer row this fired: when it was set to fire, and for whom.
+        fire_at: i64,
+        timer_profile: String,
     },
     EntryRequested {
         journey: String,
@@ -70,6 +74,8 @@ pub fn stated_journey(json: &[u8]) -> Option<JourneyInput> {
             journey: text("journey")?,
             entry: u32::try_from(number("entry")?).ok()?,
             due: number("due")?,
+            fire_at: number("fire_at")?,
+            timer_profile: text("timer_profile")?,
         },
         ENTRY_REQUESTED => JourneyInput::EntryRequested {
             journey: text("journey")?,
@@ -175,13 +181,15 @@ mod tests {
                     &to,
                     TIMER_FIRED,
                     "t",
-                    json!({ "journey": "j", "entry": 2, "due": 1_000 }),
+                    json!({ "journey": "j", "entry": 2, "due": 1_000, "fire_at": 61_000, "timer_profile": "prof_0" }),
                     5,
                 ),
                 JourneyInput::TimerFired {
                     journey: "j".into(),
                     entry: 2,
                     due: 1_000,
+                    fire_at: 61_000,
+                    timer_profile: "prof_0".into(),
                 },
             ),
             (

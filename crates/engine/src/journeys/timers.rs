@@ -21,7 +21,12 @@ impl ProfileBook {
         if !self.live || self.journeys.timers_floor.is_some_and(|floor| floor > now) {
             return actions;
         }
-        let mut start = Vec::new();
+        let mut start = self
+            .journeys
+            .scan_from
+            .clone()
+            .map(|k| k.to_vec())
+            .unwrap_or_default();
         let mut floor = i64::MAX;
         'pages: loop {
             let page = self.journeys.timers.scan(b"", &start, PAGE);
@@ -34,7 +39,7 @@ impl ProfileBook {
                 if self.journeys.stated_timers.contains(key.as_slice()) {
                     continue;
                 }
-                let Some((profile, journey, entry)) = JourneyBook::timer_parts(key) else {
+                let Some((key_profile, journey, entry)) = JourneyBook::timer_parts(key) else {
                     continue;
                 };
                 let due = value
@@ -42,7 +47,7 @@ impl ProfileBook {
                     .try_into()
                     .map(i64::from_be_bytes)
                     .unwrap_or(fire_at);
-                let profile = self.canonical(&profile).into_owned();
+                let profile = self.canonical(&key_profile).into_owned();
                 let (user, anonymous) = self
                     .profiles
                     .get(&profile, &self.definitions)
@@ -53,14 +58,17 @@ impl ProfileBook {
                     user_id: user.as_deref(),
                     anonymous_id: anonymous.as_deref(),
                 };
-                let message_id = format!("journey-timer:{journey}:{entry}:{fire_at}:{profile}");
-                let properties = json!({ "journey": journey, "entry": entry, "due": due });
+                let message_id = format!("journey-timer:{journey}:{entry}:{fire_at}:{key_profile}");
+                let properties = json!({ "journey": journey, "entry": entry, "due": due, "fire_at": fire_at, "timer_profile": key_profile });
                 let event = stated_track(&to, TIMER_FIRED, &message_id, properties, now);
                 actions.push(Action::Emit {
                     profile: profile.clone(),
                     event,
                 });
                 self.journeys.stated_timers.insert(key.as_slice().into());
+                let mut next = crate::buffered::Key::from_slice(key);
+                next.push(0);
+                self.journeys.scan_from = Some(next);
             }
             match page.last() {
                 Some((last, _)) if page.len() == PAGE => {
