@@ -179,9 +179,11 @@ impl ProfileBook {
             return Vec::new();
         }
         if let Some(input) = &record.journey {
-            // The engine's journey records are not interactions either.
-            self.profiles.get_or_create(&profile, &self.definitions);
-            self.journeys_on_input(&profile, record, input);
+            // The engine's journey records are not interactions either;
+            // one about a person since erased brings nothing back.
+            if self.profiles.holds(&profile, &self.definitions) {
+                self.journeys_on_input(&profile, record, input);
+            }
             return Vec::new();
         }
         let cuts = &self.cuts;
@@ -297,6 +299,7 @@ impl ProfileBook {
         // A checkpoint in flight may still seal the person's state: were
         // their slots shredded first, sealing would key them again.
         self.finish_checkpoint();
+        self.journeys.erase(profiles);
         let mut key_slots = Vec::new();
         for profile in profiles {
             if let Some(state) = self.profiles.remove(profile, &self.definitions) {
@@ -327,6 +330,7 @@ impl ProfileBook {
                 self.profiles.holds(id, &self.definitions)
                     || self.forwarded.get(id.as_bytes()).is_some()
                     || self.merges.get(id.as_bytes()).is_some()
+                    || self.journeys.holds_any_of(id)
             })
             .cloned()
             .collect();

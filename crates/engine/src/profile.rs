@@ -148,9 +148,16 @@ impl ProfileState {
         self.absorbed_key_slots.push(other.key_slot);
         self.absorbed_key_slots.extend(other.absorbed_key_slots);
         // Journeys the survivor has not entered come with the merged
-        // profile; where both have, the survivor's pass goes on.
+        // profile; where both have, the survivor's pass goes on — or the
+        // merged one's, when only it is in progress. Entries count the
+        // more of the two, so re-entry rules still hold.
         for (name, record) in other.journeys.journeys {
-            self.journeys.journeys.entry(name).or_insert(record);
+            let mine = self.journeys.journeys.entry(name).or_default();
+            if mine.active.is_none() && record.active.is_some() {
+                mine.active = record.active;
+            }
+            mine.entries = mine.entries.max(record.entries);
+            mine.last_entered = mine.last_entered.max(record.last_entered);
         }
         self.journeys.sent.extend(other.journeys.sent);
         self.journeys.sent.sort_by_key(|(at, _)| *at);

@@ -50,6 +50,9 @@ pub struct CatalogEntry {
     pub status: Status,
     /// The version new entrants get.
     pub live: u32,
+    /// A newer version deployed as a draft while this one runs: it
+    /// becomes live when published.
+    pub draft: Option<u32>,
     pub versions: BTreeMap<u32, Arc<Journey>>,
 }
 
@@ -94,11 +97,19 @@ impl Catalog {
             .or_insert_with(|| CatalogEntry {
                 status,
                 live: version,
+                draft: None,
                 versions: BTreeMap::new(),
             });
         entry.versions.insert(version, journey);
+        let running = matches!(entry.status, Status::Published | Status::Paused);
+        if status == Status::Draft && running {
+            // Whatever runs goes on running until the draft is published.
+            entry.draft = Some(version);
+            return;
+        }
         entry.live = version;
         entry.status = status;
+        entry.draft = None;
     }
 
     /// The number the next deployment of `name` gets.
@@ -114,6 +125,11 @@ impl Catalog {
         self.check_status(name, to)?;
         if let Some(entry) = self.entries.get_mut(name) {
             entry.status = to;
+            if to == Status::Published {
+                if let Some(draft) = entry.draft.take() {
+                    entry.live = draft;
+                }
+            }
         }
         Ok(())
     }
@@ -124,13 +140,15 @@ impl Catalog {
             .entries
             .get(name)
             .ok_or_else(|| CatalogError::Unknown(name.to_owned()))?;
-        let allowed = matches!(
-            (entry.status, to),
-            (Status::Draft, Status::Published)
-                | (Status::Published, Status::Paused)
-                | (Status::Paused, Status::Published)
-                | (_, Status::Archived)
-        );
+        let publishes_draft = entry.draft.is_some() && to == Status::Published;
+        let allowed = publishes_draft
+            || matches!(
+                (entry.status, to),
+                (Status::Draft, Status::Published)
+                    | (Status::Published, Status::Paused)
+                    | (Status::Paused, Status::Published)
+                    | (_, Status::Archived)
+            );
         if !allowed {
             return Err(CatalogError::Transition {
                 name: name.to_owned(),

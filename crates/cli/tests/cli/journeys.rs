@@ -454,6 +454,16 @@ fn the_cli_deploys_pauses_enters_and_shows_a_journey() {
     assert!(eventually(20, || receiver.accepted_keys().len() == 1));
     assert_eq!(receiver.requests()[0].body["user"], "ada");
 
+    let again = cli(
+        &server,
+        &["enter", "ping", "--who", "email=ada@example.com"],
+    );
+    assert!(!again.status.success());
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        said.contains("cannot enter 'ping': re-entry is once"),
+        "{said}"
+    );
     let paused = cli(&server, &["pause", "ping"]);
     assert!(String::from_utf8_lossy(&paused.stdout).contains("journey 'ping' is paused"));
     let listed = String::from_utf8_lossy(&cli(&server, &["list"]).stdout).to_string();
@@ -479,4 +489,73 @@ fn the_cli_deploys_pauses_enters_and_shows_a_journey() {
     .any(
         |l| l.starts_with("tell") && l.split_whitespace().nth(6) == Some("1")
     )));
+}
+
+/// Erasing a person takes their journey data too: dead letters (which hold
+/// the rendered message), armed timers and the pass in progress.
+#[test]
+fn erasing_a_person_removes_their_dead_letters_and_timers() {
+    let ((receiver, address), _receiver_runtime) = blocking(Receiver::start());
+    receiver.status.store(422, Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let (data, config) = (dir.path().join("data"), dir.path().join("percorso.toml"));
+    write_config(&config, "");
+    let server = Server::start_with_config(&data, &config);
+    let hook = PING.replace("URL", &format!("http://{address}"));
+    let slow = "name: slow\ntrigger: { event: Ping }\nstart: pause\nsteps:\n  pause:\n    wait: 1h\n    next: done\n  done:\n    exit: true\n";
+    for journey in [hook, slow.to_owned()] {
+        assert_eq!(admin_post(&server, "/api/v1/journeys", journey).0, 201);
+    }
+    let key = default_write_key(&data);
+    assert!(batch(
+        &server,
+        &key,
+        vec![json!({ "type": "track", "event": "Ping", "userId": "eve" })]
+    ));
+    assert!(eventually(20, || get(&server, "/api/v1/dead-letters")
+        ["dead_letters"]
+        .as_array()
+        .unwrap()
+        .len()
+        == 1));
+    let id = get(&server, "/api/v1/profiles?user_id=eve")["profile_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        get(&server, &format!("/api/v1/profiles/{id}/journeys"))["journeys"]["journeys"]["slow"]
+            ["active"]["step"],
+        "pause"
+    );
+    let erased = runtime().block_on(async {
+        reqwest::Client::new()
+            .delete(server.url(&format!("/api/v1/profiles/{id}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert!(erased.is_success(), "{erased}");
+    assert_eq!(
+        get(&server, "/api/v1/dead-letters")["dead_letters"],
+        json!([])
+    );
+    // A restart replays nothing of theirs back.
+    assert!(server.terminate(Duration::from_secs(10)));
+    let server = Server::start_with_config(&data, &config);
+    assert_eq!(
+        get(&server, "/api/v1/dead-letters")["dead_letters"],
+        json!([])
+    );
+    let status = runtime().block_on(async {
+        reqwest::Client::new()
+            .get(server.url(&format!("/api/v1/profiles/{id}/journeys")))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 404);
 }

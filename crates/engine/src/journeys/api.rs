@@ -187,7 +187,32 @@ impl Engine {
             let state = book
                 .profiles
                 .get(&profile, &definitions)
-                .ok_or_else(|| EngineError::NotFound(format!("no profile '{profile}'")))?;
+                .ok_or_else(|| EngineError::NotFound(format!("no profile '{profile}'")))?
+                .clone();
+            // The rules decided now, on a copy, so a refusal is answered
+            // (the stated entry is judged again when read back).
+            let now = self.now();
+            let view = super::view::EngineProfile {
+                id: &profile,
+                state: &state,
+                definitions: &definitions,
+                now,
+            };
+            let machine = percorso_journeys::Machine {
+                catalog: book.journeys.catalogs.latest(),
+                policy: &book.journeys.policy,
+            };
+            machine
+                .enter(
+                    &mut state.journeys.clone(),
+                    &view,
+                    journey,
+                    json!({ "properties": context }),
+                    now,
+                )
+                .map_err(|refused| {
+                    EngineError::InUse(format!("{profile} cannot enter '{journey}': {refused}"))
+                })?;
             (
                 profile.clone(),
                 state.user_id.clone(),

@@ -4,7 +4,7 @@
 //! machine's actions become path entries on the profile, armed timers and
 //! outbox items.
 
-use percorso_journeys::{Action, Catalog, CustomerJourneys, Machine, PathEntry, PathEvent};
+use percorso_journeys::{Action, Catalog, CustomerJourneys, Machine, PathEntry, PathEvent, Status};
 use serde_json::{json, Value};
 
 use super::book::{DeadLetter, Effect, OutboxItem, PATH_KEPT};
@@ -111,10 +111,29 @@ impl ProfileBook {
 
     fn run_machine(&mut self, profile: &str, record: &Record, step: Step<'_>) {
         let now = record.received_at;
+        let timer = matches!(step, Step::Timer { .. });
         let partition = usize::from(record.location.partition);
         let catalog: &Catalog = self.journeys.catalogs.at(partition, record.location.offset);
         if catalog.iter().next().is_none() {
             return;
+        }
+        if let Step::Event(event) = step {
+            // Most events start nothing and the person is in no journey:
+            // spare them the state copy and the machine.
+            let starts = catalog.iter().any(|(_, e)| {
+                e.status == Status::Published && e.live_journey().trigger.fired_by(event)
+            });
+            let in_one = |s: &crate::profile::ProfileState| {
+                s.journeys.journeys.values().any(|r| r.active.is_some())
+            };
+            if !starts
+                && !self
+                    .profiles
+                    .get(profile, &self.definitions)
+                    .is_some_and(in_one)
+            {
+                return;
+            }
         }
         let Some(state) = self.profiles.get_mut(profile, &self.definitions) else {
             return;
@@ -176,8 +195,9 @@ impl ProfileBook {
             })
             .collect();
         self.take_actions(profile, actions, now, &addressee);
-        // A paused journey holds its customers: look again in a minute.
-        for (journey, entry, due) in held {
+        // A paused journey holds its customers: a timer that came due
+        // looks again in a minute (with the wait's own due time).
+        for (journey, entry, due) in held.into_iter().filter(|_| timer) {
             self.journeys
                 .arm(profile, &journey, entry, now + 60_000, due);
         }

@@ -8,7 +8,7 @@
 //! and rebuilt by replaying the log after it, so an effect whose
 //! completion never reached the log is done again — with the same key.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use percorso_journeys::{ContactPolicy, Message, PathEntry, PathEvent};
 use serde::{Deserialize, Serialize};
@@ -82,8 +82,10 @@ pub struct JourneyBook {
     pub timers: BufferedTable,
     /// No timer fires before this (`None`: look).
     pub timers_floor: Option<i64>,
-    /// Timers stated as fired and not yet read back.
-    pub stated_timers: HashSet<Key>,
+    /// Timers stated as fired and not yet read back, with when.
+    pub stated_timers: HashMap<Key, i64>,
+    /// When stated timers were last looked over for lost statements.
+    pub last_restate_check: i64,
     /// Every timer row before this key is stated (`None`: scan from the
     /// start). Spares each tick a walk over the rows still being read back.
     pub scan_from: Option<Key>,
@@ -168,6 +170,39 @@ impl JourneyBook {
             .into_iter()
             .filter_map(|(_, v)| decode(&v))
             .collect()
+    }
+
+    /// Whether an outbox item or dead letter is about `profile`.
+    pub fn holds_any_of(&self, profile: &str) -> bool {
+        self.all_outbox().iter().any(|i| i.profile == profile)
+            || self
+                .all_dead_letters()
+                .iter()
+                .any(|l| l.item.profile == profile)
+    }
+
+    /// Forgets everything journeys hold of erased people: timers, outbox
+    /// items (rendered messages hold their address), dead letters, and
+    /// effects not yet carried out.
+    pub fn erase(&mut self, profiles: &[String]) {
+        let erased = |profile: &str| profiles.iter().any(|p| p == profile);
+        for (key, _) in scan_all(&self.timers) {
+            if Self::timer_parts(&key).is_some_and(|(p, _, _)| erased(&p)) {
+                self.stated_timers.remove(key.as_slice());
+                self.timers.delete(&key);
+            }
+        }
+        for item in self.all_outbox().into_iter().filter(|i| erased(&i.profile)) {
+            self.outbox.delete(item.key.as_bytes());
+        }
+        for letter in self
+            .all_dead_letters()
+            .into_iter()
+            .filter(|l| erased(&l.item.profile))
+        {
+            self.dead_letters.delete(letter.item.key.as_bytes());
+        }
+        self.fresh.retain(|item| !erased(&item.profile));
     }
 
     pub fn all_dead_letters(&self) -> Vec<DeadLetter> {

@@ -68,6 +68,14 @@ impl Machine<'_> {
             .map(|(n, _)| n.clone())
             .collect();
         for name in active {
+            // A paused journey holds its customers: their events move nothing.
+            if self
+                .catalog
+                .get(&name)
+                .is_some_and(|e| e.status == Status::Paused)
+            {
+                continue;
+            }
             self.in_pass(
                 state,
                 &name,
@@ -111,7 +119,9 @@ impl Machine<'_> {
         let current = state
             .active(journey)
             .and_then(|i| i.waiting.map(|w| (i.entry, w.due)));
-        if current != Some((entry, due)) {
+        // Early (a re-check of a held customer before their wait is over)
+        // or stale (they moved on): nothing to do.
+        if current != Some((entry, due)) || now < due {
             return actions;
         }
         self.in_pass(

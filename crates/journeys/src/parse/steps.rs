@@ -15,6 +15,18 @@ use crate::template::{MessageTemplate, ValueTemplate};
 type Object = Map<String, Value>;
 type Templates = BTreeMap<String, Arc<MessageTemplate>>;
 
+/// Events the engine states and acts on when read back: a journey that
+/// emitted one would be taken for the engine.
+pub const RESERVED_EVENTS: [&str; 7] = [
+    "Journey Timer Fired",
+    "Journey Entry Requested",
+    "Message Sent",
+    "Message Failed",
+    "Message Retry Requested",
+    "Segment Entered",
+    "Segment Exited",
+];
+
 pub const STEP_KINDS: [&str; 10] = [
     "wait",
     "wait_until",
@@ -259,6 +271,12 @@ fn step(
             let spec = object(body, inner, problems)?;
             problems.only_keys(spec, &["event", "properties"], inner);
             let event = problems.text(spec, "event", inner).map(str::to_owned);
+            if let Some(name) = event.as_deref().filter(|n| RESERVED_EVENTS.contains(n)) {
+                problems.add(
+                    &join(inner, "event"),
+                    format!("{name:?} is an event Percorso itself records; name yours otherwise"),
+                );
+            }
             let properties = spec
                 .get("properties")
                 .cloned()

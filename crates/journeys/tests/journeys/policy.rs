@@ -229,3 +229,64 @@ fn running_customers_stay_on_their_version_unless_the_new_one_migrates_them() {
     assert!(p.contains(&"first:migrated to 2".to_owned()), "{p:?}");
     assert!(p.contains(&"extra:emitted V2".to_owned()), "{p:?}");
 }
+
+/// Regression (review): an event while paused armed a held re-check that,
+/// after resuming, cut a multi-day wait short.
+#[test]
+fn a_pause_never_cuts_a_wait_short() {
+    let mut sim = sim(&[SLOW], profile("p", json!({})));
+    sim.event(event("Ping", 0, json!({}))).unwrap();
+    sim.catalog.set_status("slow", Status::Paused).unwrap();
+    let before = path(&sim).len();
+    sim.event(event("Other", HOUR, json!({}))).unwrap();
+    assert_eq!(
+        path(&sim).len(),
+        before,
+        "an event moves nothing while paused"
+    );
+    sim.catalog.set_status("slow", Status::Published).unwrap();
+    let machine = percorso_journeys::Machine {
+        catalog: &sim.catalog,
+        policy: &sim.policy,
+    };
+    // A re-check of the wait (due START + DAY) an hour in does nothing.
+    let early = machine.on_timer(
+        &mut sim.state,
+        &sim.profile,
+        "slow",
+        1,
+        START + DAY,
+        START + 2 * HOUR,
+    );
+    assert!(early.is_empty(), "{early:?}");
+    assert_eq!(sim.state.active("slow").unwrap().step, "first");
+}
+
+/// Regression (review): a draft deployed over a running journey made the
+/// draft live and stopped entries.
+#[test]
+fn a_draft_of_a_running_journey_changes_nothing_until_published() {
+    let mut sim = sim(&[SLOW], profile("p", json!({})));
+    let v2 = SLOW.replace(
+        "wait: 1d\n    next: end",
+        "wait: 1d\n    next: extra\n  extra:\n    emit: { event: V2 }\n    next: end",
+    );
+    let version = sim
+        .catalog
+        .deploy(parse_journey(&v2).unwrap(), Status::Draft);
+    assert_eq!(version, 2);
+    let entry = sim.catalog.get("slow").unwrap();
+    assert_eq!(
+        (entry.status, entry.live, entry.draft),
+        (Status::Published, 1, Some(2))
+    );
+    sim.event(event("Ping", 0, json!({}))).unwrap();
+    assert_eq!(
+        sim.state.active("slow").unwrap().version,
+        1,
+        "entries go on, on version 1"
+    );
+    sim.catalog.set_status("slow", Status::Published).unwrap();
+    let entry = sim.catalog.get("slow").unwrap();
+    assert_eq!((entry.live, entry.draft), (2, None));
+}

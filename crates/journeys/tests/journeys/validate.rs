@@ -36,7 +36,7 @@ steps:
   fourth:
     exit: true
   fifth:
-    emit: { event: X }
+    emit: { event: Message Sent }
     next: fifth
 templates: {}
 "#,
@@ -47,6 +47,10 @@ templates: {}
         r#"steps.second.send.template: missing template "nowhere""#,
     );
     has(&found, r#"steps.third.next: unknown step "ghost""#);
+    has(
+        &found,
+        r#"steps.fifth.emit.event: "Message Sent" is an event Percorso itself records"#,
+    );
     assert!(found.len() >= 3, "{found:#?}");
 }
 
