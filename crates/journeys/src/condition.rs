@@ -2,7 +2,7 @@
 //! traits, segment membership and the triggering event's properties,
 //! combined with `all` / `any` / `not`.
 
-use percorso_profiles::segment::{parse_test, Test};
+use percorso_profiles::segment::{one_kind, parse_test, Test};
 use percorso_profiles::Fields;
 use serde_json::Value;
 
@@ -46,26 +46,9 @@ pub const CONDITION_KINDS: [&str; 6] = ["all", "any", "not", "trait", "segment",
 /// Reads a condition at `path`, noting every problem found.
 pub fn parse_condition(value: &Value, path: &str, problems: &mut Problems) -> Option<Condition> {
     let node = object(value, path, problems)?;
-    let kinds: Vec<&str> = CONDITION_KINDS
-        .iter()
-        .copied()
-        .filter(|k| node.contains_key(*k))
-        .collect();
-    let [kind] = kinds[..] else {
-        let found = if kinds.is_empty() {
-            "none".to_owned()
-        } else {
-            kinds.join(" and ")
-        };
-        problems.add(
-            path,
-            format!(
-                "needs exactly one of {}; found {found}",
-                CONDITION_KINDS.join(", ")
-            ),
-        );
-        return None;
-    };
+    let kind = one_kind(node, &CONDITION_KINDS)
+        .map_err(|problem| problems.add(path, problem))
+        .ok()?;
     let inner = format!("{path}.{kind}");
     match kind {
         "all" | "any" => {

@@ -51,39 +51,14 @@ impl Journey {
             }
         }
         for template in self.templates.values() {
-            match template.as_ref() {
-                MessageTemplate::Email {
-                    to,
-                    subject,
-                    html,
-                    text,
-                } => {
-                    for t in [to.as_ref(), Some(subject), html.as_ref(), text.as_ref()]
-                        .into_iter()
-                        .flatten()
-                    {
-                        text_paths(t, &mut paths);
-                    }
-                }
-                MessageTemplate::Notification { to, title, text } => {
-                    for t in [to.as_ref(), title.as_ref(), Some(text)]
-                        .into_iter()
-                        .flatten()
-                    {
-                        text_paths(t, &mut paths);
-                    }
-                }
-                MessageTemplate::Webhook {
-                    url, headers, body, ..
-                } => {
-                    text_paths(url, &mut paths);
-                    for (_, t) in headers {
-                        text_paths(t, &mut paths);
-                    }
-                    if let Some(body) = body {
-                        value_paths(body, &mut paths);
-                    }
-                }
+            for text in template.texts() {
+                text_paths(text, &mut paths);
+            }
+            if let MessageTemplate::Webhook {
+                body: Some(body), ..
+            } = template.as_ref()
+            {
+                value_paths(body, &mut paths);
             }
         }
         paths

@@ -202,6 +202,30 @@ pub enum MessageTemplate {
 }
 
 impl MessageTemplate {
+    /// Every Liquid text in it, the webhook body's aside.
+    pub fn texts(&self) -> Vec<&Text> {
+        match self {
+            MessageTemplate::Email {
+                to,
+                subject,
+                html,
+                text,
+            } => [to.as_ref(), Some(subject), html.as_ref(), text.as_ref()]
+                .into_iter()
+                .flatten()
+                .collect(),
+            MessageTemplate::Notification { to, title, text } => {
+                [to.as_ref(), title.as_ref(), Some(text)]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            }
+            MessageTemplate::Webhook { url, headers, .. } => std::iter::once(url)
+                .chain(headers.iter().map(|(_, t)| t))
+                .collect(),
+        }
+    }
+
     /// What the template is, in the words of the file format.
     pub fn kind(&self) -> &'static str {
         match self {

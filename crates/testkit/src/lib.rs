@@ -193,3 +193,33 @@ impl Receiver {
         self.requests.lock().unwrap().clone()
     }
 }
+
+/// Each document checked against a JSON Schema by the reference Python
+/// `jsonschema` (tests/python/validate_schema.py): `null` if valid, else
+/// the first error.
+pub fn schema_verdicts(schema: &std::path::Path, documents: &[Value]) -> Vec<Value> {
+    let python = repo_root().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/setup-test-env.sh",
+        python.display()
+    );
+    let mut child = Command::new(python)
+        .arg(repo_root().join("tests/python/validate_schema.py"))
+        .arg(schema)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run python");
+    let input = Value::from(documents.to_vec()).to_string();
+    std::io::Write::write_all(child.stdin.as_mut().expect("stdin"), input.as_bytes())
+        .expect("write");
+    drop(child.stdin.take());
+    let output = child.wait_with_output().expect("python");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    serde_json::from_slice(&output.stdout).expect("verdicts")
+}

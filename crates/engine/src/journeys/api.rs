@@ -343,16 +343,7 @@ fn summary(book: &crate::book::ProfileBook, name: &str) -> Option<JourneySummary
         .into_iter()
         .flat_map(|s| s.values())
     {
-        totals.entered += counts.entered;
-        totals.waiting += counts.waiting;
-        totals.exited += counts.exited;
-        totals.converted += counts.converted;
-        totals.sent += counts.sent;
-        totals.delivered += counts.delivered;
-        totals.dead_lettered += counts.dead_lettered;
-        totals.failed += counts.failed;
-        totals.suppressed += counts.suppressed;
-        totals.held_out += counts.held_out;
+        totals.add(counts);
     }
     Some(JourneySummary {
         name: name.to_owned(),

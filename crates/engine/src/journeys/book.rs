@@ -70,6 +70,34 @@ pub struct StepCounts {
     pub held_out: u64,
 }
 
+impl StepCounts {
+    /// Adds another step's counts (a journey's totals).
+    pub fn add(&mut self, other: &StepCounts) {
+        let StepCounts {
+            entered,
+            waiting,
+            exited,
+            converted,
+            sent,
+            delivered,
+            dead_lettered,
+            failed,
+            suppressed,
+            held_out,
+        } = other;
+        self.entered += entered;
+        self.waiting += waiting;
+        self.exited += exited;
+        self.converted += converted;
+        self.sent += sent;
+        self.delivered += delivered;
+        self.dead_lettered += dead_lettered;
+        self.failed += failed;
+        self.suppressed += suppressed;
+        self.held_out += held_out;
+    }
+}
+
 /// `journey → step (or "" for the journey itself) → counts`.
 pub type JourneyStats = BTreeMap<String, BTreeMap<String, StepCounts>>;
 

@@ -26,6 +26,14 @@ pub struct Out<'a> {
     pub sent: &'a mut Vec<(i64, Channel)>,
 }
 
+impl Out<'_> {
+    /// A path entry at the customer's current step.
+    pub fn record(&mut self, journey: &Journey, inst: &Instance, now: i64, what: PathEvent) {
+        let entry = record_entry(&journey.name, inst, Some(&inst.step), now, what);
+        self.actions.push(entry);
+    }
+}
+
 impl Machine<'_> {
     /// Arrives at `at` and moves on until a wait or an exit.
     pub(super) fn run(
@@ -43,14 +51,7 @@ impl Machine<'_> {
             inst.step.clone_from(&step.name);
             inst.waiting = None;
             let took = |out: &mut Out<'_>, inst: &Instance, detail: String| {
-                let what = PathEvent::Took { detail };
-                out.actions.push(record_entry(
-                    &journey.name,
-                    inst,
-                    Some(&step.name),
-                    now,
-                    what,
-                ));
+                out.record(journey, inst, now, PathEvent::Took { detail });
             };
             at = match &step.kind {
                 StepKind::Wait { millis, .. } => {
@@ -236,14 +237,7 @@ fn wait(
     now: i64,
 ) -> Flow {
     inst.waiting = Some(Waiting { due, kind });
-    let step = inst.step.clone();
-    out.actions.push(record_entry(
-        &journey.name,
-        inst,
-        Some(&step),
-        now,
-        PathEvent::Waiting { until: due },
-    ));
+    out.record(journey, inst, now, PathEvent::Waiting { until: due });
     out.actions.push(Action::ArmTimer {
         journey: journey.name.clone(),
         entry: inst.entry,
@@ -259,14 +253,7 @@ pub(super) fn failed(
     now: i64,
     reason: String,
 ) {
-    let what = PathEvent::Failed { reason };
-    out.actions.push(record_entry(
-        &journey.name,
-        inst,
-        Some(&inst.step),
-        now,
-        what,
-    ));
+    out.record(journey, inst, now, PathEvent::Failed { reason });
 }
 
 /// The key of the effect made at the current move: the same for the same

@@ -3,7 +3,6 @@
 
 use serde_json::Value;
 
-use super::record_entry;
 use super::run::{effect_key, failed, globals, Out};
 use super::Machine;
 use crate::actions::{Action, Content, Message, PathEvent, Suppression};
@@ -28,14 +27,12 @@ impl Machine<'_> {
         now: i64,
     ) -> Option<i64> {
         let suppress = |out: &mut Out<'_>, reason: Suppression| {
-            let what = PathEvent::Suppressed { channel, reason };
-            out.actions.push(record_entry(
-                &journey.name,
+            out.record(
+                journey,
                 inst,
-                Some(&inst.step),
                 now,
-                what,
-            ));
+                PathEvent::Suppressed { channel, reason },
+            );
         };
         if inst.control {
             suppress(out, Suppression::HeldOut);
@@ -82,13 +79,7 @@ impl Machine<'_> {
             key: key.clone(),
             channel,
         };
-        out.actions.push(record_entry(
-            &journey.name,
-            inst,
-            Some(&inst.step),
-            now,
-            what,
-        ));
+        out.record(journey, inst, now, what);
         out.actions.push(Action::Send(Message {
             key,
             journey: journey.name.clone(),

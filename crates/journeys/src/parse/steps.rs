@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use percorso_profiles::segment::one_kind;
+
 use super::top::{event_match, zone};
 use crate::condition::parse_condition;
 use crate::definition::{Channel, SplitArm, Step, StepId, StepKind, ZoneChoice};
@@ -131,17 +133,9 @@ fn step(
     problems: &mut Problems,
 ) -> Option<StepKind> {
     let node = object(value, path, problems)?;
-    let kinds: Vec<&str> = STEP_KINDS
-        .into_iter()
-        .filter(|k| node.contains_key(*k))
-        .collect();
-    let [kind] = kinds[..] else {
-        problems.add(
-            path,
-            format!("needs exactly one of {}", STEP_KINDS.join(", ")),
-        );
-        return None;
-    };
+    let kind = one_kind(node, &STEP_KINDS)
+        .map_err(|problem| problems.add(path, problem))
+        .ok()?;
     let edges: &[&str] = match kind {
         "wait_for" => &["on_event", "on_timeout"],
         "branch" => &["otherwise"],

@@ -1,7 +1,7 @@
 //! The journey's own settings: name, trigger, entry and re-entry rules,
 //! holdout, goal, exit criteria, time zone.
 
-use percorso_profiles::segment::parse_filter;
+use percorso_profiles::segment::{one_kind, parse_filter};
 use serde_json::{Map, Value};
 
 use crate::condition::{parse_condition, Condition};
@@ -70,17 +70,9 @@ pub fn trigger(top: &Object, problems: &mut Problems) -> Option<Trigger> {
         return None;
     };
     let node = object(value, "trigger", problems)?;
-    let kinds: Vec<&str> = TRIGGER_KINDS
-        .into_iter()
-        .filter(|k| node.contains_key(*k))
-        .collect();
-    let [kind] = kinds[..] else {
-        problems.add(
-            "trigger",
-            format!("needs exactly one of {}", TRIGGER_KINDS.join(", ")),
-        );
-        return None;
-    };
+    let kind = one_kind(node, &TRIGGER_KINDS)
+        .map_err(|problem| problems.add("trigger", problem))
+        .ok()?;
     match kind {
         "event" => {
             problems.only_keys(node, &["event", "where"], "trigger");

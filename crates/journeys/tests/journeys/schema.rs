@@ -11,31 +11,8 @@ fn root() -> String {
 }
 
 fn schema_verdicts(documents: &[Value]) -> Vec<Value> {
-    let python = format!("{}/.venv/bin/python", root());
-    assert!(
-        std::path::Path::new(&python).exists(),
-        "{python} is missing: run scripts/setup-test-env.sh"
-    );
-    let mut child = std::process::Command::new(&python)
-        .arg(format!("{}/tests/python/validate_schema.py", root()))
-        .arg(format!("{}/docs/schemas/journey.schema.json", root()))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("run python");
-    std::io::Write::write_all(
-        child.stdin.as_mut().unwrap(),
-        Value::from(documents.to_vec()).to_string().as_bytes(),
-    )
-    .unwrap();
-    drop(child.stdin.take());
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    let schema = std::path::Path::new(&root()).join("docs/schemas/journey.schema.json");
+    percorso_testkit::schema_verdicts(&schema, documents)
 }
 
 #[test]

@@ -12,4 +12,4 @@ mod parse;
 
 pub use compile::{CompiledSegment, Facts};
 pub use definition::{Condition, CountTest, SegmentDefinition, SegmentError, Test};
-pub use parse::{parse_filter, parse_segment, parse_test};
+pub use parse::{one_kind, parse_filter, parse_segment, parse_test};

@@ -84,25 +84,7 @@ fn definition(value: &Value) -> Result<SegmentDefinition, SegmentError> {
 
 fn condition(value: &Value, path: &str) -> Result<Condition, SegmentError> {
     let node = object(value, path)?;
-    let kinds: Vec<&str> = CONDITION_KINDS
-        .iter()
-        .copied()
-        .filter(|k| node.contains_key(*k))
-        .collect();
-    let [kind] = kinds[..] else {
-        let found = if kinds.is_empty() {
-            "none".to_owned()
-        } else {
-            kinds.join(" and ")
-        };
-        return fail(
-            path,
-            format!(
-                "needs exactly one of {}; found {found}",
-                CONDITION_KINDS.join(", ")
-            ),
-        );
-    };
+    let kind = one_kind(node, &CONDITION_KINDS).or_else(|problem| fail(path, problem))?;
     let inner = &format!("{path}.{kind}");
     match kind {
         "all" | "any" => {
@@ -142,6 +124,28 @@ fn condition(value: &Value, path: &str) -> Result<Condition, SegmentError> {
                 test,
             })
         }
+    }
+}
+
+/// The one key of `node` among `kinds` (what kind of node it is), or a
+/// message naming what was found instead.
+pub fn one_kind<'k>(node: &Map<String, Value>, kinds: &[&'k str]) -> Result<&'k str, String> {
+    let found: Vec<&str> = kinds
+        .iter()
+        .copied()
+        .filter(|k| node.contains_key(*k))
+        .collect();
+    match found[..] {
+        [kind] => Ok(kind),
+        [] => Err(format!(
+            "needs exactly one of {}; found none",
+            kinds.join(", ")
+        )),
+        _ => Err(format!(
+            "needs exactly one of {}; found {}",
+            kinds.join(", "),
+            found.join(" and ")
+        )),
     }
 }
 

@@ -278,13 +278,6 @@ fn the_published_json_schema_knows_every_condition_and_comparison() {
 /// `jsonschema` (installed by scripts/setup-test-env.sh).
 #[test]
 fn the_json_schema_agrees_with_the_parser_on_examples() {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let python = std::env::var("PERCORSO_TEST_PYTHON")
-        .unwrap_or_else(|_| format!("{root}/.venv/bin/python"));
-    assert!(
-        std::path::Path::new(&python).exists(),
-        "{python} is missing: run scripts/setup-test-env.sh (scripts/test.sh does)"
-    );
     let engaged: Value = serde_yaml::from_str(ENGAGED).unwrap();
     let documents = vec![
         engaged,
@@ -299,26 +292,8 @@ fn the_json_schema_agrees_with_the_parser_on_examples() {
         json!({ "name": "x", "rule": { "last_seen": { "path": "context.channel", "exists": false } } }),
         json!({ "name": "bad name", "rule": { "trait": "a", "exists": true } }),
     ];
-    let mut child = std::process::Command::new(&python)
-        .arg(format!("{root}/tests/python/validate_schema.py"))
-        .arg(format!("{root}/docs/schemas/segment.schema.json"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("run python");
-    std::io::Write::write_all(
-        child.stdin.as_mut().unwrap(),
-        Value::from(documents.clone()).to_string().as_bytes(),
-    )
-    .unwrap();
-    drop(child.stdin.take());
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-    let verdicts: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let schema = percorso_testkit::repo_root().join("docs/schemas/segment.schema.json");
+    let verdicts = percorso_testkit::schema_verdicts(&schema, &documents);
     for (document, verdict) in documents.iter().zip(&verdicts) {
         let parser = parse_segment(&document.to_string());
         assert_eq!(

@@ -129,7 +129,7 @@ async fn unknown_routes_are_404_in_the_error_shape() {
     for (method, path) in [
         (Method::GET, "/"),
         (Method::POST, "/v1/purchase"),
-        (Method::GET, "/api/v1/journeys"),
+        (Method::GET, "/api/v1/campaigns"),
         (Method::POST, "/v2/track"),
     ] {
         let reply = request(&app, method, path).await;
