@@ -559,3 +559,51 @@ fn erasing_a_person_removes_their_dead_letters_and_timers() {
     });
     assert_eq!(status, 404);
 }
+
+/// A timer that came due while the server was down fires when it is back,
+/// and the message goes out once.
+#[test]
+fn a_timer_due_while_the_server_was_down_fires_after_the_restart() {
+    let ((receiver, address), _receiver_runtime) = blocking(Receiver::start());
+    let dir = tempfile::tempdir().unwrap();
+    let (data, config) = (dir.path().join("data"), dir.path().join("percorso.toml"));
+    write_config(&config, "");
+    let server = Server::start_with_config(&data, &config);
+    let later = PING
+        .replace("start: tell", "start: later")
+        .replace(
+            "steps:\n",
+            "steps:\n  later:\n    wait: 2s\n    next: tell\n",
+        )
+        .replace("URL", &format!("http://{address}"));
+    assert_eq!(admin_post(&server, "/api/v1/journeys", later).0, 201);
+    let key = default_write_key(&data);
+    assert!(batch(
+        &server,
+        &key,
+        vec![json!({ "type": "track", "event": "Ping", "userId": "tim" })]
+    ));
+    let id = get(&server, "/api/v1/profiles?user_id=tim")["profile_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pass = get(&server, &format!("/api/v1/profiles/{id}/journeys"));
+    assert_eq!(
+        pass["journeys"]["journeys"]["ping"]["active"]["step"],
+        "later"
+    );
+    server.kill9();
+    // Down past the timer's due time.
+    std::thread::sleep(Duration::from_millis(2_500));
+    assert!(receiver.requests().is_empty());
+    let server = Server::start_with_config(&data, &config);
+    assert!(
+        eventually(20, || receiver.accepted_keys().len() == 1),
+        "the timer never fired"
+    );
+    assert!(eventually(20, || get(&server, "/api/v1/journeys/ping")
+        ["totals"]["delivered"]
+        == 1));
+    assert_eq!(receiver.requests().len(), 1, "sent once");
+    assert_eq!(receiver.requests()[0].body["user"], "tim");
+}
