@@ -28,6 +28,8 @@ pub fn start(
     delivery: &Delivery,
     runtime: tokio::runtime::Handle,
 ) -> anyhow::Result<()> {
+    // The SMTP connection pool starts a task of its own: inside the runtime.
+    let _inside = runtime.enter();
     let deliverer = Deliverer::new(&delivery.channels).map_err(anyhow::Error::msg)?;
     let weak = Arc::downgrade(engine);
     let report: Report = Arc::new(move |message: &Message, outcome: Outcome| {

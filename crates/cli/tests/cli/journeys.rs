@@ -240,6 +240,23 @@ templates:
     body: { user: "{{ event.userId }}" }
 "#;
 
+const MAIL: &str = r#"
+name: mail
+trigger: { event: Ping }
+start: tell
+steps:
+  tell:
+    send: { channel: email, template: note }
+    next: done
+  done:
+    exit: true
+templates:
+  note:
+    to: "{{ event.userId }}@example.com"
+    subject: "Ping received"
+    text: "Hello {{ event.userId }}"
+"#;
+
 /// Sends a Ping for new people until the server dies; returns the users
 /// whose Ping was acknowledged and those sent at all.
 fn ping_until_killed(
@@ -281,12 +298,14 @@ fn every_message_is_delivered_once_across_kill_9() {
     let ((receiver, address), _receiver_runtime) = blocking(Receiver::start());
     // The receiver is down for a while too: retries overlap the kills.
     receiver.fail_next.store(40, Ordering::SeqCst);
+    let smtp = SmtpServer::start();
     let dir = tempfile::tempdir().unwrap();
     let (data, config) = (dir.path().join("data"), dir.path().join("percorso.toml"));
-    write_config(
-        &config,
-        "\n[engine]\ncache_profiles = 100\ncheckpoint_interval = \"50ms\"\n",
+    let settings = format!(
+        "smtp_host = \"127.0.0.1\"\nsmtp_port = {}\nsmtp_security = \"none\"\nemail_from = \"Shop <news@shop.example>\"\n\n[engine]\ncache_profiles = 100\ncheckpoint_interval = \"50ms\"\n",
+        smtp.port
     );
+    write_config(&config, &settings);
     let acked = Arc::new(Mutex::new(Vec::new()));
     let sent = Arc::new(Mutex::new(Vec::new()));
     for round in 0..3u64 {
@@ -299,6 +318,7 @@ fn every_message_is_delivered_once_across_kill_9() {
                 PING.replace("URL", &format!("http://{address}")),
             );
             assert_eq!(status, 201, "{body}");
+            assert_eq!(admin_post(&server, "/api/v1/journeys", MAIL.into()).0, 201);
         }
         let sender = ping_until_killed(&server, &key, round, acked.clone(), sent.clone());
         std::thread::sleep(Duration::from_millis(700 + 300 * round));
@@ -352,13 +372,55 @@ fn every_message_is_delivered_once_across_kill_9() {
         duplicates,
         receiver.requests().iter().filter(|r| r.status == 503).count()
     );
+    // The same for email, counted by Message-ID at a real SMTP server.
+    let per_recipient = || {
+        let mut ids: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for mail in smtp.received.lock().unwrap().iter() {
+            let to = mail["rcpt_tos"][0]
+                .as_str()
+                .unwrap_or_default()
+                .trim_end_matches("@example.com")
+                .to_owned();
+            ids.entry(to)
+                .or_default()
+                .insert(mail["message_id"].as_str().unwrap_or_default().to_owned());
+        }
+        ids
+    };
+    let mailed = eventually(120, || {
+        let ids = per_recipient();
+        acked.iter().all(|u| ids.contains_key(u))
+    });
+    let ids = per_recipient();
+    assert!(
+        mailed,
+        "{} acknowledged people got no email",
+        acked.iter().filter(|u| !ids.contains_key(*u)).count()
+    );
+    for (user, user_ids) in &ids {
+        assert!(
+            sent.contains(user),
+            "an email to {user}, who was never pinged"
+        );
+        assert_eq!(user_ids.len(), 1, "{user} got {user_ids:?}");
+    }
+    let mails = smtp.received.lock().unwrap().len();
+    eprintln!(
+        "  emails: {} people, {} Message-IDs, {} repeats of a Message-ID",
+        ids.len(),
+        ids.len(),
+        mails - ids.len()
+    );
     // Nobody is stuck: everyone who entered has left, nothing waits.
     assert!(
         eventually(30, || {
             let totals = get(&server, "/api/v1/journeys/ping")["totals"].clone();
+            let mail = get(&server, "/api/v1/journeys/mail")["totals"].clone();
             totals["entered"] == totals["exited"]
                 && totals["entered"].as_u64() == Some(keys.len() as u64)
                 && totals["delivered"].as_u64() == Some(keys.len() as u64)
+                && mail["delivered"].as_u64() == Some(ids.len() as u64)
+                && mail["entered"] == mail["exited"]
         }),
         "{}",
         get(&server, "/api/v1/journeys/ping")
