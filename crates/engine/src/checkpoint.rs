@@ -98,6 +98,8 @@ struct Checkpoint {
     fillers: Vec<(usize, String)>,
     #[serde(default)]
     journey_stats: JourneyStats,
+    #[serde(default)]
+    schedule_swept: BTreeMap<String, i64>,
 }
 
 /// How far a back-fill had read.
@@ -161,6 +163,7 @@ impl ProfileBook {
                 outbox: buffered(&tables.outbox),
                 dead_letters: buffered(&tables.dead_letters),
                 stats: checkpoint.journey_stats,
+                schedule_swept: checkpoint.schedule_swept,
                 ..JourneyBook::default()
             },
             ..Self::new(definitions)
@@ -256,6 +259,7 @@ impl ProfileBook {
                 .filter_map(|(position, c)| Some((position, c.filler.clone()?)))
                 .collect(),
             journey_stats: self.journeys.stats.clone(),
+            schedule_swept: self.journeys.schedule_swept.clone(),
         };
         let meta = serde_json::to_vec(&checkpoint).unwrap_or_default();
         snapshot.meta = Some((tables.meta.clone(), CHECKPOINT_KEY.to_vec(), meta));

@@ -324,6 +324,7 @@ impl Worker {
             let mut book = self.shared.book();
             let mut actions = book.fire_timers(now);
             actions.extend(book.fire_journey_timers(now));
+            actions.extend(book.fire_schedules(now));
             actions
         };
         self.emit(actions);

@@ -89,6 +89,13 @@ pub enum Trigger {
     SegmentExited(String),
     /// Only `POST /api/v1/journeys/{name}/enter` (or the CLI) enters people.
     Api,
+    /// At each occurrence of `cron` (on the customer's clock, or a fixed
+    /// zone's), the members of `segment` enter.
+    Schedule {
+        cron: crate::cron::Cron,
+        zone: ZoneChoice,
+        segment: String,
+    },
 }
 
 impl Trigger {
@@ -98,7 +105,7 @@ impl Trigger {
             Trigger::Event(m) => m.matches(event),
             Trigger::SegmentEntered(s) => is_segment_change(event, s, true),
             Trigger::SegmentExited(s) => is_segment_change(event, s, false),
-            Trigger::Api => false,
+            Trigger::Api | Trigger::Schedule { .. } => false,
         }
     }
 }

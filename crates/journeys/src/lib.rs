@@ -10,6 +10,7 @@
 mod actions;
 mod catalog;
 mod condition;
+mod cron;
 mod definition;
 mod graph;
 pub mod machine;
@@ -25,6 +26,7 @@ mod view;
 pub use actions::{Action, Content, ExitReason, Message, PathEntry, PathEvent, Suppression};
 pub use catalog::{Catalog, CatalogEntry, CatalogError, Status};
 pub use condition::Condition;
+pub use cron::Cron;
 pub use definition::{
     Channel, EventMatch, ExitCriterion, Journey, ReEntry, SplitArm, Step, StepId, StepKind,
     TimeZoneName, Trigger, ZoneChoice, SEGMENT_ENTERED, SEGMENT_EXITED,

@@ -17,6 +17,8 @@ mod auth;
 mod dedup;
 #[path = "http/errors.rs"]
 mod errors;
+#[path = "http/journeys.rs"]
+mod journeys;
 #[path = "http/limits.rs"]
 mod limits;
 #[path = "http/ops.rs"]

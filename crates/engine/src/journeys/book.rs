@@ -123,6 +123,9 @@ pub struct JourneyBook {
     pub dead_letters: BufferedTable,
     /// Effects decided live since the runner last took them.
     pub fresh: Vec<OutboxItem>,
+    /// Per schedule-triggered journey, when its occurrences were last
+    /// looked for (kept by checkpoints).
+    pub schedule_swept: BTreeMap<String, i64>,
     pub stats: JourneyStats,
 }
 

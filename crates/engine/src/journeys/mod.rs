@@ -9,5 +9,6 @@ pub(crate) mod book;
 pub(crate) mod effects;
 pub(crate) mod ledger;
 pub(crate) mod records;
+pub(crate) mod schedules;
 pub(crate) mod timers;
 pub(crate) mod view;

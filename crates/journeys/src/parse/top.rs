@@ -5,7 +5,7 @@ use percorso_profiles::segment::{one_kind, parse_filter};
 use serde_json::{Map, Value};
 
 use crate::condition::{parse_condition, Condition};
-use crate::definition::{EventMatch, ExitCriterion, ReEntry, TimeZoneName, Trigger};
+use crate::definition::{EventMatch, ExitCriterion, ReEntry, TimeZoneName, Trigger, ZoneChoice};
 use crate::problems::{duration, join, object, percent, Problems};
 
 type Object = Map<String, Value>;
@@ -62,7 +62,13 @@ pub fn event_match(node: &Object, path: &str, problems: &mut Problems) -> Option
     })
 }
 
-const TRIGGER_KINDS: [&str; 4] = ["event", "segment_entered", "segment_exited", "api"];
+const TRIGGER_KINDS: [&str; 5] = [
+    "event",
+    "segment_entered",
+    "segment_exited",
+    "api",
+    "schedule",
+];
 
 pub fn trigger(top: &Object, problems: &mut Problems) -> Option<Trigger> {
     let Some(value) = top.get("trigger") else {
@@ -77,6 +83,10 @@ pub fn trigger(top: &Object, problems: &mut Problems) -> Option<Trigger> {
         "event" => {
             problems.only_keys(node, &["event", "where"], "trigger");
             event_match(node, "trigger", problems).map(Trigger::Event)
+        }
+        "schedule" => {
+            problems.only_keys(node, &["schedule"], "trigger");
+            schedule(&node["schedule"], "trigger.schedule", problems)
         }
         "api" => {
             problems.only_keys(node, &["api"], "trigger");
@@ -203,4 +213,29 @@ pub fn flag(top: &Object, key: &str, problems: &mut Problems) -> Option<bool> {
             None
         }
     }
+}
+
+/// `{cron, time_zone, segment}` of a schedule trigger.
+fn schedule(value: &Value, path: &str, problems: &mut Problems) -> Option<Trigger> {
+    let node = object(value, path, problems)?;
+    problems.only_keys(node, &["cron", "time_zone", "segment"], path);
+    let cron = problems.text(node, "cron", path).and_then(|text| {
+        crate::cron::Cron::parse(text)
+            .map_err(|e| problems.add(&join(path, "cron"), e))
+            .ok()
+    });
+    let zone = match node.get("time_zone") {
+        None => Some(ZoneChoice::Fixed(TimeZoneName {
+            name: "UTC".into(),
+            zone: jiff::tz::TimeZone::UTC,
+        })),
+        Some(Value::String(s)) if s == "customer" => Some(ZoneChoice::Customer),
+        Some(other) => zone(other, &join(path, "time_zone"), problems).map(ZoneChoice::Fixed),
+    };
+    let segment = problems.text(node, "segment", path).map(str::to_owned);
+    Some(Trigger::Schedule {
+        cron: cron?,
+        zone: zone?,
+        segment: segment?,
+    })
 }

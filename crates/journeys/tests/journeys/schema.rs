@@ -34,6 +34,10 @@ fn the_schema_and_the_parser_agree() {
         doc
     };
     documents.push(minimal.clone());
+    documents.push(with(
+        "/trigger",
+        json!({ "schedule": { "cron": "0 9 * * 1", "time_zone": "customer", "segment": "vips" } }),
+    ));
     let bad = [
         with("/name", json!("two words")),
         with("/trigger", json!({ "event": "A", "api": true })),
@@ -79,7 +83,7 @@ fn the_schema_and_the_parser_agree() {
     }
     assert_eq!(
         verdicts.iter().filter(|v| v.is_null()).count(),
-        good + 1,
+        good + 2,
         "{verdicts:?}"
     );
 }

@@ -178,6 +178,19 @@ steps:
 }
 
 #[test]
+fn schedule_triggers_check_their_cron_zone_and_segment() {
+    let ok = "name: s\ntrigger: { schedule: { cron: \"0 9 * * MON-FRI\", time_zone: customer, segment: vips } }\nsteps:\n  end:\n    exit: true\n";
+    assert!(parse_journey(ok).is_ok());
+    let found = problems("name: s\ntrigger: { schedule: { cron: \"0 25 * * *\", time_zone: Moon/Base } }\nsteps:\n  end:\n    exit: true\n");
+    has(&found, "trigger.schedule.cron: hour \"25\"");
+    has(
+        &found,
+        "trigger.schedule.time_zone: unknown time zone \"Moon/Base\"",
+    );
+    has(&found, "trigger.schedule: segment is required");
+}
+
+#[test]
 fn not_yaml_is_one_clear_problem() {
     let found = problems("name: [unclosed");
     assert_eq!(found.len(), 1);
