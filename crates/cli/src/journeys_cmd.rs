@@ -41,6 +41,11 @@ pub enum JourneysCommand {
         /// Their events, one JSON object per line, each with a `timestamp`.
         #[arg(long, value_name = "FILE")]
         events: Option<PathBuf>,
+        /// Simulate a real customer instead: their profile and recorded
+        /// events, read from the running server (the profile as it is now
+        /// stands for the whole history).
+        #[arg(long, value_name = "PROFILE_ID", conflicts_with_all = ["profile", "events"])]
+        recorded: Option<String>,
         /// Enter this journey by request at the start (API triggers).
         #[arg(long, value_name = "JOURNEY")]
         enter: Option<String>,
@@ -72,12 +77,21 @@ pub fn run(
             files,
             profile,
             events,
+            recorded,
             enter,
             start,
             until,
             json,
         } => {
             let catalog = load_catalog(&files)?;
+            let recorded = match recorded {
+                Some(id) => {
+                    let client =
+                        crate::admin_client::AdminClient::connect(&config()?, &args.server)?;
+                    Some(recorded_customer(&client, &id)?)
+                }
+                None => None,
+            };
             let profile = match profile {
                 Some(path) => serde_json::from_str(&read(&path)?)
                     .with_context(|| format!("{}: not a profile", path.display()))?,
@@ -86,9 +100,15 @@ pub fn run(
                     ..StaticProfile::default()
                 },
             };
-            let events = match events {
-                Some(path) => read_events(&path)?,
-                None => Vec::new(),
+            let (profile, events) = match recorded {
+                Some((profile, events)) => (profile, events),
+                None => (
+                    profile,
+                    match events {
+                        Some(path) => read_events(&path)?,
+                        None => Vec::new(),
+                    },
+                ),
             };
             let start = match start {
                 Some(text) => parse_timestamp_millis(&text).context("--start")?,
@@ -268,4 +288,48 @@ fn print_simulation(sim: &Simulation, json: bool) -> anyhow::Result<()> {
         format_millis(sim.now)
     );
     Ok(())
+}
+
+/// A customer as the running server knows them: their profile (traits,
+/// computed traits, segments, channels they left) and their events in
+/// time order, without the engine's own bookkeeping records.
+fn recorded_customer(
+    client: &crate::admin_client::AdminClient,
+    id: &str,
+) -> anyhow::Result<(StaticProfile, Vec<Value>)> {
+    let view = client.get(&["profiles", id], &[])?;
+    let object = |key: &str| view[key].as_object().cloned().unwrap_or_default();
+    let unsubscribed = view["subscriptions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|pair| pair[1]["subscribed"] == false)
+        .filter_map(|pair| pair[0].as_str().map(str::to_owned))
+        .collect();
+    let profile = StaticProfile {
+        id: view["profile_id"].as_str().unwrap_or(id).to_owned(),
+        traits: object("traits"),
+        computed: object("computed_traits"),
+        segments: serde_json::from_value(view["segments"].clone()).unwrap_or_default(),
+        unsubscribed,
+    };
+    let timeline = client.get(
+        &["profiles", &profile.id, "events"],
+        &[("limit", "10000".into())],
+    )?;
+    const BOOKKEEPING: [&str; 5] = [
+        "Journey Timer Fired",
+        "Journey Entry Requested",
+        "Message Sent",
+        "Message Failed",
+        "Message Retry Requested",
+    ];
+    let events = timeline["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| !BOOKKEEPING.contains(&e["event"].as_str().unwrap_or_default()))
+        .cloned()
+        .collect();
+    Ok((profile, events))
 }

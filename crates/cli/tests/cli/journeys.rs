@@ -669,3 +669,52 @@ fn a_timer_due_while_the_server_was_down_fires_after_the_restart() {
     assert_eq!(receiver.requests().len(), 1, "sent once");
     assert_eq!(receiver.requests()[0].body["user"], "tim");
 }
+
+/// `simulate --recorded` replays a real customer's recorded events through
+/// a journey file on a virtual clock, sending nothing.
+#[test]
+fn a_recorded_customer_is_simulated_without_sending() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, config) = (dir.path().join("data"), dir.path().join("percorso.toml"));
+    write_config(&config, "");
+    let server = Server::start_with_config(&data, &config);
+    let key = default_write_key(&data);
+    assert!(batch(
+        &server,
+        &key,
+        vec![
+            json!({ "type": "identify", "userId": "sam", "traits": { "email": "sam@example.com" } }),
+            json!({ "type": "track", "userId": "sam", "event": "Payment Info Entered", "timestamp": "2026-03-01T10:00:00Z", "properties": { "value": 75 } }),
+            json!({ "type": "track", "userId": "sam", "event": "Call Started", "timestamp": "2026-03-01T10:40:00Z" }),
+        ]
+    ));
+    let id = get(&server, "/api/v1/profiles?user_id=sam")["profile_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let example =
+        super::support::repo_root().join("examples/journeys/failed_checkout_callback.yaml");
+    let output = cli(
+        &server,
+        &["simulate", example.to_str().unwrap(), "--recorded", &id],
+    );
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        said.contains("2026-03-01T10:15:00.000Z  failed_checkout_callback v1 #1  wait_for_call"),
+        "{said}"
+    );
+    assert!(
+        said.contains("2026-03-01T10:40:00.000Z  failed_checkout_callback v1  tell_contact_centre"),
+        "{said}"
+    );
+    assert!(
+        said.contains("SEND webhook POST http://127.0.0.1:9000/contact-centre/priority"),
+        "{said}"
+    );
+    assert!(said.contains("1 message(s) would be sent"), "{said}");
+}
