@@ -312,11 +312,15 @@ fn every_message_is_delivered_once_across_kill_9() {
         let server = Server::start_with_config(&data, &config);
         let key = default_write_key(&data);
         if round == 0 {
-            let (status, body) = admin_post(
-                &server,
-                "/api/v1/journeys",
-                PING.replace("URL", &format!("http://{address}")),
-            );
+            // A wait first: passes are mid-journey, timers armed, at each kill.
+            let journey = PING
+                .replace("start: tell", "start: later")
+                .replace(
+                    "steps:\n",
+                    "steps:\n  later:\n    wait: 1s\n    next: tell\n",
+                )
+                .replace("URL", &format!("http://{address}"));
+            let (status, body) = admin_post(&server, "/api/v1/journeys", journey);
             assert_eq!(status, 201, "{body}");
             assert_eq!(admin_post(&server, "/api/v1/journeys", MAIL.into()).0, 201);
         }
