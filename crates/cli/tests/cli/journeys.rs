@@ -67,6 +67,19 @@ fn admin_post(server: &Server, path: &str, body: String) -> (u16, Value) {
     })
 }
 
+/// The status an admin request without a body gets.
+fn admin_status(server: &Server, method: reqwest::Method, path: &str) -> reqwest::StatusCode {
+    runtime().block_on(async {
+        let request = reqwest::Client::new().request(method, server.url(path));
+        request
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    })
+}
+
 fn batch(server: &Server, key: &str, items: Vec<Value>) -> bool {
     runtime().block_on(async {
         reqwest::Client::new()
@@ -593,15 +606,11 @@ fn erasing_a_person_removes_their_dead_letters_and_timers() {
             ["active"]["step"],
         "pause"
     );
-    let erased = runtime().block_on(async {
-        reqwest::Client::new()
-            .delete(server.url(&format!("/api/v1/profiles/{id}")))
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
+    let erased = admin_status(
+        &server,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/profiles/{id}"),
+    );
     assert!(erased.is_success(), "{erased}");
     assert_eq!(
         get(&server, "/api/v1/dead-letters")["dead_letters"],
@@ -614,15 +623,11 @@ fn erasing_a_person_removes_their_dead_letters_and_timers() {
         get(&server, "/api/v1/dead-letters")["dead_letters"],
         json!([])
     );
-    let status = runtime().block_on(async {
-        reqwest::Client::new()
-            .get(server.url(&format!("/api/v1/profiles/{id}/journeys")))
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
+    let status = admin_status(
+        &server,
+        reqwest::Method::GET,
+        &format!("/api/v1/profiles/{id}/journeys"),
+    );
     assert_eq!(status, 404);
 }
 
