@@ -161,7 +161,12 @@ impl Worker {
         let now = self.now();
         let (actions, recent) = {
             let mut book = self.shared.book();
-            let actions: Vec<Action> = decoded.iter().flat_map(|r| book.apply(r, now)).collect();
+            // Replaying, a record is applied at the time it was first
+            // applied (its arrival), not today: windows then hold what they
+            // held live, and journeys reading them decide as they did.
+            let live = book.live;
+            let at = |r: &Record| if live { now } else { r.received_at.min(now) };
+            let actions: Vec<Action> = decoded.iter().flat_map(|r| book.apply(r, at(r))).collect();
             (actions, book.take_recent())
         };
         self.emit(actions);

@@ -84,3 +84,82 @@ async fn a_schedule_enters_each_member_at_nine_on_their_own_clock() {
 }
 
 const DAY_MILLIS: i64 = 24 * HOUR;
+
+const CHECK: &str = r#"
+name: check
+trigger: { event: Check }
+start: route
+steps:
+  route:
+    branch:
+      - when: { trait: orders_1d, greater_than: 0 }
+        next: had
+    otherwise: none
+  had:
+    emit: { event: Had Orders }
+    next: done
+  # Keys number moves: this branch's emit must not share one with `had`'s.
+  none:
+    update_profile: { set: { checked: 1 } }
+    next: again
+  again:
+    update_profile: { set: { checked: 2 } }
+    next: say
+  say:
+    emit: { event: No Orders }
+    next: done
+  done:
+    exit: true
+"#;
+
+/// Regression (review): a replay days later read a windowed computed trait
+/// with its days already expired at today's date, took the other branch
+/// and emitted a second, different event. Records are now applied at their
+/// arrival while replaying.
+#[tokio::test]
+async fn a_replay_days_later_decides_as_live_did() {
+    let app = TestApp::new();
+    let orders = json!({ "name": "orders_1d", "event": "Order Completed", "aggregation": "count", "window_days": 1 });
+    let created = app
+        .admin(Method::POST, "/api/v1/computed-traits", Some(&orders))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(
+        app.admin_text("/api/v1/journeys", CHECK).await.status,
+        StatusCode::CREATED
+    );
+    app.post(
+        "/v1/track",
+        &json!({ "userId": "u", "event": "Order Completed" }),
+    )
+    .await
+    .assert_ok();
+    app.clock.advance(HOUR);
+    app.post("/v1/track", &json!({ "userId": "u", "event": "Check" }))
+        .await
+        .assert_ok();
+    app.state.engine.settle().await.unwrap();
+    let outcome = |events: &[Value]| -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| {
+                e["event"]
+                    .as_str()
+                    .filter(|n| n.ends_with("Orders"))
+                    .map(str::to_owned)
+            })
+            .collect()
+    };
+    assert_eq!(outcome(&app.events_of("u").await), ["Had Orders"]);
+    // Five days on, the derived state is lost: everything is replayed.
+    app.clock.advance(5 * DAY_MILLIS);
+    let state = app.dir.path().join("state");
+    let app = app.restart_after(|| std::fs::remove_dir_all(&state).unwrap());
+    app.state.engine.settle().await.unwrap();
+    app.state.engine.tick().await.unwrap();
+    assert_eq!(
+        outcome(&app.events_of("u").await),
+        ["Had Orders"],
+        "the replay decided otherwise"
+    );
+}
