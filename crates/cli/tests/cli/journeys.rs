@@ -727,3 +727,64 @@ fn a_recorded_customer_is_simulated_without_sending() {
     );
     assert!(said.contains("1 message(s) would be sent"), "{said}");
 }
+
+/// A dead letter can be inspected and sent again once the receiver
+/// accepts it; it then arrives once, with its original key.
+#[test]
+fn a_dead_letter_is_sent_again_on_request() {
+    let ((receiver, address), _receiver_runtime) = blocking(Receiver::start());
+    receiver.status.store(422, Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let (data, config) = (dir.path().join("data"), dir.path().join("percorso.toml"));
+    write_config(&config, "");
+    let server = Server::start_with_config(&data, &config);
+    let hook = PING.replace("URL", &format!("http://{address}"));
+    assert_eq!(admin_post(&server, "/api/v1/journeys", hook).0, 201);
+    let key = default_write_key(&data);
+    assert!(batch(
+        &server,
+        &key,
+        vec![json!({ "type": "track", "event": "Ping", "userId": "dee" })]
+    ));
+    assert!(eventually(20, || get(&server, "/api/v1/dead-letters")
+        ["dead_letters"]
+        .as_array()
+        .unwrap()
+        .len()
+        == 1));
+    let letter = get(&server, "/api/v1/dead-letters")["dead_letters"][0].clone();
+    assert!(
+        letter["reason"].as_str().unwrap().contains("422"),
+        "{letter}"
+    );
+    assert_eq!(letter["attempts"], 1, "a 422 is not retried");
+    let message_key = letter["item"]["key"].as_str().unwrap().to_owned();
+    let listed = String::from_utf8_lossy(&cli(&server, &["dead-letters"]).stdout).to_string();
+    assert!(
+        listed.contains(&message_key) && listed.contains("422"),
+        "{listed}"
+    );
+
+    receiver.status.store(200, Ordering::SeqCst);
+    let retried = cli(&server, &["retry", &message_key]);
+    assert!(
+        retried.status.success(),
+        "{}",
+        String::from_utf8_lossy(&retried.stderr)
+    );
+    assert!(eventually(20, || receiver
+        .accepted_keys()
+        .get(&message_key)
+        == Some(&1)));
+    assert!(eventually(20, || get(&server, "/api/v1/journeys/ping")
+        ["totals"]["delivered"]
+        == 1));
+    assert_eq!(
+        get(&server, "/api/v1/dead-letters")["dead_letters"],
+        json!([])
+    );
+    assert_eq!(
+        get(&server, "/api/v1/journeys/ping")["totals"]["dead_lettered"],
+        1
+    );
+}
