@@ -123,12 +123,12 @@ pub fn run(client: &AdminClient, command: JourneysAdmin) -> anyhow::Result<()> {
                     "{:<28} {:<10} {:>7} {:>8} {:>8} {:>9} {:>8} {:>10}",
                     plain(&j["name"]),
                     plain(&j["status"]),
-                    j["live_version"],
-                    t["entered"],
-                    t["waiting"],
-                    t["converted"],
-                    t["sent"],
-                    t["delivered"]
+                    n(&j["live_version"]),
+                    n(&t["entered"]),
+                    n(&t["waiting"]),
+                    n(&t["converted"]),
+                    n(&t["sent"]),
+                    n(&t["delivered"])
                 );
             }
             Ok(())
@@ -162,15 +162,15 @@ pub fn run(client: &AdminClient, command: JourneysAdmin) -> anyhow::Result<()> {
                 let step = if step.is_empty() { "(journey)" } else { step };
                 println!(
                     "{step:<28} {:>8} {:>8} {:>8} {:>9} {:>6} {:>10} {:>10} {:>9} {:>6}",
-                    c["entered"],
-                    c["waiting"],
-                    c["exited"],
-                    c["converted"],
-                    c["sent"],
-                    c["delivered"],
-                    c["suppressed"],
-                    c["held_out"],
-                    c["failed"]
+                    n(&c["entered"]),
+                    n(&c["waiting"]),
+                    n(&c["exited"]),
+                    n(&c["converted"]),
+                    n(&c["sent"]),
+                    n(&c["delivered"]),
+                    n(&c["suppressed"]),
+                    n(&c["held_out"]),
+                    n(&c["failed"])
                 );
             }
             Ok(())
@@ -207,6 +207,9 @@ pub fn run(client: &AdminClient, command: JourneysAdmin) -> anyhow::Result<()> {
                 let mut detail = entry.as_object().cloned().unwrap_or_default();
                 for known in ["at", "journey", "version", "entry", "step", "what"] {
                     detail.remove(known);
+                }
+                if let Some(until) = detail.get("until").and_then(Value::as_i64) {
+                    detail.insert("until".into(), json!(percorso_core::format_millis(until)));
                 }
                 println!(
                     "{at}  {} v{} #{}  {:<24} {} {}",
@@ -249,6 +252,11 @@ pub fn run(client: &AdminClient, command: JourneysAdmin) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A number as text, so the table's widths apply.
+fn n(value: &Value) -> String {
+    value.to_string()
 }
 
 fn status(client: &AdminClient, name: &str, action: &str) -> anyhow::Result<()> {
