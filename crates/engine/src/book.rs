@@ -265,9 +265,7 @@ impl ProfileBook {
         self.members.forget(from);
         let state = self.profiles.remove(from, &self.definitions);
         let into = self.profiles.get_or_create(&survivor, &self.definitions);
-        if let Some(state) = state {
-            into.merge(state);
-        }
+        let renumbered = state.map(|state| into.merge(state)).unwrap_or_default();
         // The trail names identifiers: sealed with the survivor's key.
         let slot = into.key_slot;
         let encoded = rmp_serde::to_vec(&merged).unwrap_or_default();
@@ -278,6 +276,9 @@ impl ProfileBook {
             }
             // The merged profile keeps its own trail meanwhile.
             Err(e) => tracing::error!(profile = survivor, error = %e, "merge trail not kept"),
+        }
+        for (journey, entry, due) in renumbered {
+            self.journeys.arm(&survivor, &journey, entry, due, due);
         }
     }
 

@@ -135,7 +135,10 @@ impl ProfileState {
     /// Folds in the state of a profile merged into this one. Its recorded
     /// segment membership is not carried over: this profile's own is
     /// re-evaluated and recorded afresh.
-    pub fn merge(&mut self, other: ProfileState) {
+    ///
+    /// Returns the journey passes taken over under a new number (their
+    /// timers must be armed again under it): `(journey, entry, due)`.
+    pub fn merge(&mut self, other: ProfileState) -> Vec<(String, u32, i64)> {
         self.traits.merge(other.traits);
         self.subscriptions.merge(other.subscriptions);
         self.computations
@@ -151,10 +154,21 @@ impl ProfileState {
         // profile; where both have, the survivor's pass goes on — or the
         // merged one's, when only it is in progress. Entries count the
         // more of the two, so re-entry rules still hold.
+        let mut renumbered = Vec::new();
         for (name, record) in other.journeys.journeys {
-            let mine = self.journeys.journeys.entry(name).or_default();
-            if mine.active.is_none() && record.active.is_some() {
-                mine.active = record.active;
+            let mine = self.journeys.journeys.entry(name.clone()).or_default();
+            if let (None, Some(mut pass)) = (&mine.active, record.active) {
+                // Message keys number passes: a number the survivor already
+                // used would repeat its keys, and receivers would drop the
+                // new messages as repeats.
+                if pass.entry <= mine.entries {
+                    pass.entry = mine.entries + 1;
+                    if let Some(waiting) = pass.waiting {
+                        renumbered.push((name, pass.entry, waiting.due));
+                    }
+                }
+                mine.entries = mine.entries.max(pass.entry);
+                mine.active = Some(pass);
             }
             mine.entries = mine.entries.max(record.entries);
             mine.last_entered = mine.last_entered.max(record.last_entered);
@@ -168,6 +182,7 @@ impl ProfileState {
             .len()
             .saturating_sub(crate::journeys::book::PATH_KEPT);
         self.journey_path.drain(..excess);
+        renumbered
     }
 
     /// Every key slot that sealed anything of this person.
@@ -261,5 +276,74 @@ impl Facts for ProfileFacts<'_> {
         let slot = self.segment.slots[index];
         self.state
             .computation_value(self.definitions, slot, self.now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use percorso_journeys::{Instance, JourneyRecord, WaitKind, Waiting};
+    use serde_json::Value;
+
+    use super::*;
+
+    fn record(entries: u32, active: Option<u32>) -> JourneyRecord {
+        JourneyRecord {
+            entries,
+            last_entered: Some(0),
+            active: active.map(|entry| Instance {
+                version: 1,
+                entry,
+                step: "wait".into(),
+                entered_at: 0,
+                control: false,
+                moves: 1,
+                trigger: Value::Null,
+                waiting: Some(Waiting {
+                    due: 5_000,
+                    kind: WaitKind::Timer,
+                }),
+            }),
+        }
+    }
+
+    fn with(journey: JourneyRecord) -> ProfileState {
+        let mut state = ProfileState::default();
+        state.journeys.journeys.insert("j".into(), journey);
+        state
+    }
+
+    /// Regression (review): a merged pass in progress was dropped when the
+    /// survivor had finished the journey; keeping it under its own number
+    /// would repeat the survivor's message keys.
+    #[test]
+    fn a_merged_pass_in_progress_goes_on_under_a_fresh_number() {
+        let mut survivor = with(record(2, None));
+        let rearm = survivor.merge(with(record(1, Some(1))));
+        let merged = &survivor.journeys.journeys["j"];
+        assert_eq!(merged.active.as_ref().map(|p| p.entry), Some(3));
+        assert_eq!(merged.entries, 3);
+        assert_eq!(rearm, [("j".to_owned(), 3, 5_000)]);
+
+        let mut fresh = ProfileState::default();
+        assert!(
+            fresh.merge(with(record(1, Some(1)))).is_empty(),
+            "no number to avoid"
+        );
+        assert_eq!(
+            fresh.journeys.journeys["j"]
+                .active
+                .as_ref()
+                .map(|p| p.entry),
+            Some(1)
+        );
+
+        let mut busy = with(record(1, Some(1)));
+        busy.merge(with(record(4, Some(4))));
+        assert_eq!(
+            busy.journeys.journeys["j"].active.as_ref().map(|p| p.entry),
+            Some(1),
+            "the survivor's pass goes on"
+        );
+        assert_eq!(busy.journeys.journeys["j"].entries, 4);
     }
 }
