@@ -104,6 +104,49 @@ fn eventually(seconds: u64, mut done: impl FnMut() -> bool) -> bool {
     done()
 }
 
+/// A data directory with its configuration, beside a webhook receiver.
+struct Fixture {
+    receiver: Receiver,
+    address: std::net::SocketAddr,
+    _receiver_runtime: tokio::runtime::Runtime,
+    data: std::path::PathBuf,
+    config: std::path::PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new(extra_config: &str) -> Self {
+        let ((receiver, address), _receiver_runtime) = blocking(Receiver::start());
+        let dir = tempfile::tempdir().unwrap();
+        let (data, config) = (dir.path().join("data"), dir.path().join("percorso.toml"));
+        write_config(&config, extra_config);
+        Fixture {
+            receiver,
+            address,
+            _receiver_runtime,
+            data,
+            config,
+            dir,
+        }
+    }
+}
+
+/// A `Ping` from `user`; whether it was acknowledged.
+fn ping(server: &Server, key: &str, user: &str) -> bool {
+    batch(
+        server,
+        key,
+        vec![json!({ "type": "track", "event": "Ping", "userId": user })],
+    )
+}
+
+fn dead_letters(server: &Server) -> Vec<Value> {
+    get(server, "/api/v1/dead-letters")["dead_letters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
 fn write_config(path: &Path, extra: &str) {
     std::fs::write(path, format!("[channels]\nretry_base = \"10ms\"\nretry_cap = \"200ms\"\nretry_attempts = 60\n{extra}")).unwrap();
 }
@@ -455,19 +498,18 @@ fn cli(server: &Server, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn the_cli_deploys_pauses_enters_and_shows_a_journey() {
-    let ((receiver, address), _receiver_runtime) = blocking(Receiver::start());
-    let dir = tempfile::tempdir().unwrap();
-    let (data, config) = (dir.path().join("data"), dir.path().join("percorso.toml"));
-    write_config(&config, "");
-    let server = Server::start_with_config(&data, &config);
-    let file = dir.path().join("ping.yaml");
+    let fixture = Fixture::new("");
+    let (receiver, address) = (&fixture.receiver, fixture.address);
+    let (data, config) = (&fixture.data, &fixture.config);
+    let server = Server::start_with_config(data, config);
+    let file = fixture.dir.path().join("ping.yaml");
     std::fs::write(
         &file,
         PING.replace("trigger: { event: Ping }", "trigger: { api: true }")
             .replace("URL", &format!("http://{address}")),
     )
     .unwrap();
-    let bad = dir.path().join("bad.yaml");
+    let bad = fixture.dir.path().join("bad.yaml");
     std::fs::write(
         &bad,
         "name: bad\ntrigger: { event: X }\nstart: a\nsteps:\n  a:\n    wait: soon\n    next: b\n",
@@ -494,7 +536,7 @@ fn the_cli_deploys_pauses_enters_and_shows_a_journey() {
     );
     assert!(String::from_utf8_lossy(&deployed.stdout)
         .contains("deployed journey 'ping' version 1 (draft)"));
-    let key = default_write_key(&data);
+    let key = default_write_key(data);
     assert!(batch(
         &server,
         &key,
@@ -574,29 +616,19 @@ fn the_cli_deploys_pauses_enters_and_shows_a_journey() {
 /// the rendered message), armed timers and the pass in progress.
 #[test]
 fn erasing_a_person_removes_their_dead_letters_and_timers() {
-    let ((receiver, address), _receiver_runtime) = blocking(Receiver::start());
+    let fixture = Fixture::new("");
+    let (receiver, address) = (&fixture.receiver, fixture.address);
+    let (data, config) = (&fixture.data, &fixture.config);
     receiver.status.store(422, Ordering::SeqCst);
-    let dir = tempfile::tempdir().unwrap();
-    let (data, config) = (dir.path().join("data"), dir.path().join("percorso.toml"));
-    write_config(&config, "");
-    let server = Server::start_with_config(&data, &config);
+    let server = Server::start_with_config(data, config);
     let hook = PING.replace("URL", &format!("http://{address}"));
     let slow = "name: slow\ntrigger: { event: Ping }\nstart: pause\nsteps:\n  pause:\n    wait: 1h\n    next: done\n  done:\n    exit: true\n";
     for journey in [hook, slow.to_owned()] {
         assert_eq!(admin_post(&server, "/api/v1/journeys", journey).0, 201);
     }
-    let key = default_write_key(&data);
-    assert!(batch(
-        &server,
-        &key,
-        vec![json!({ "type": "track", "event": "Ping", "userId": "eve" })]
-    ));
-    assert!(eventually(20, || get(&server, "/api/v1/dead-letters")
-        ["dead_letters"]
-        .as_array()
-        .unwrap()
-        .len()
-        == 1));
+    let key = default_write_key(data);
+    assert!(ping(&server, &key, "eve"));
+    assert!(eventually(20, || dead_letters(&server).len() == 1));
     let id = get(&server, "/api/v1/profiles?user_id=eve")["profile_id"]
         .as_str()
         .unwrap()
@@ -618,7 +650,7 @@ fn erasing_a_person_removes_their_dead_letters_and_timers() {
     );
     // A restart replays nothing of theirs back.
     assert!(server.terminate(Duration::from_secs(10)));
-    let server = Server::start_with_config(&data, &config);
+    let server = Server::start_with_config(data, config);
     assert_eq!(
         get(&server, "/api/v1/dead-letters")["dead_letters"],
         json!([])
@@ -635,11 +667,10 @@ fn erasing_a_person_removes_their_dead_letters_and_timers() {
 /// and the message goes out once.
 #[test]
 fn a_timer_due_while_the_server_was_down_fires_after_the_restart() {
-    let ((receiver, address), _receiver_runtime) = blocking(Receiver::start());
-    let dir = tempfile::tempdir().unwrap();
-    let (data, config) = (dir.path().join("data"), dir.path().join("percorso.toml"));
-    write_config(&config, "");
-    let server = Server::start_with_config(&data, &config);
+    let fixture = Fixture::new("");
+    let (receiver, address) = (&fixture.receiver, fixture.address);
+    let (data, config) = (&fixture.data, &fixture.config);
+    let server = Server::start_with_config(data, config);
     let later = PING
         .replace("start: tell", "start: later")
         .replace(
@@ -648,12 +679,8 @@ fn a_timer_due_while_the_server_was_down_fires_after_the_restart() {
         )
         .replace("URL", &format!("http://{address}"));
     assert_eq!(admin_post(&server, "/api/v1/journeys", later).0, 201);
-    let key = default_write_key(&data);
-    assert!(batch(
-        &server,
-        &key,
-        vec![json!({ "type": "track", "event": "Ping", "userId": "tim" })]
-    ));
+    let key = default_write_key(data);
+    assert!(ping(&server, &key, "tim"));
     let id = get(&server, "/api/v1/profiles?user_id=tim")["profile_id"]
         .as_str()
         .unwrap()
@@ -667,7 +694,7 @@ fn a_timer_due_while_the_server_was_down_fires_after_the_restart() {
     // Down past the timer's due time.
     std::thread::sleep(Duration::from_millis(2_500));
     assert!(receiver.requests().is_empty());
-    let server = Server::start_with_config(&data, &config);
+    let server = Server::start_with_config(data, config);
     assert!(
         eventually(20, || receiver.accepted_keys().len() == 1),
         "the timer never fired"
@@ -732,26 +759,16 @@ fn a_recorded_customer_is_simulated_without_sending() {
 /// accepts it; it then arrives once, with its original key.
 #[test]
 fn a_dead_letter_is_sent_again_on_request() {
-    let ((receiver, address), _receiver_runtime) = blocking(Receiver::start());
+    let fixture = Fixture::new("");
+    let (receiver, address) = (&fixture.receiver, fixture.address);
+    let (data, config) = (&fixture.data, &fixture.config);
     receiver.status.store(422, Ordering::SeqCst);
-    let dir = tempfile::tempdir().unwrap();
-    let (data, config) = (dir.path().join("data"), dir.path().join("percorso.toml"));
-    write_config(&config, "");
-    let server = Server::start_with_config(&data, &config);
+    let server = Server::start_with_config(data, config);
     let hook = PING.replace("URL", &format!("http://{address}"));
     assert_eq!(admin_post(&server, "/api/v1/journeys", hook).0, 201);
-    let key = default_write_key(&data);
-    assert!(batch(
-        &server,
-        &key,
-        vec![json!({ "type": "track", "event": "Ping", "userId": "dee" })]
-    ));
-    assert!(eventually(20, || get(&server, "/api/v1/dead-letters")
-        ["dead_letters"]
-        .as_array()
-        .unwrap()
-        .len()
-        == 1));
+    let key = default_write_key(data);
+    assert!(ping(&server, &key, "dee"));
+    assert!(eventually(20, || dead_letters(&server).len() == 1));
     let letter = get(&server, "/api/v1/dead-letters")["dead_letters"][0].clone();
     assert!(
         letter["reason"].as_str().unwrap().contains("422"),
