@@ -325,13 +325,15 @@ impl ProfileBook {
 
     /// Erases those of `profiles` the book still holds anything of.
     pub fn erase_leftovers(&mut self, profiles: &[String]) {
+        // Read once: the outbox and dead letters are scanned, not looked up.
+        let in_journeys = self.journeys.profiles_held();
         let held: Vec<String> = profiles
             .iter()
             .filter(|id| {
                 self.profiles.holds(id, &self.definitions)
                     || self.forwarded.get(id.as_bytes()).is_some()
                     || self.merges.get(id.as_bytes()).is_some()
-                    || self.journeys.holds_any_of(id)
+                    || in_journeys.contains(id.as_str())
             })
             .cloned()
             .collect();

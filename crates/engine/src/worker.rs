@@ -159,7 +159,7 @@ impl Worker {
             })
             .collect();
         let now = self.now();
-        let (actions, recent) = {
+        let (actions, recent, fresh) = {
             let mut book = self.shared.book();
             // Replaying, a record is applied at the time it was first
             // applied (its arrival), not today: windows then hold what they
@@ -167,10 +167,11 @@ impl Worker {
             let live = book.live;
             let at = |r: &Record| if live { now } else { r.received_at.min(now) };
             let actions: Vec<Action> = decoded.iter().flat_map(|r| book.apply(r, at(r))).collect();
-            (actions, book.take_recent())
+            let fresh = std::mem::take(&mut book.journeys.fresh);
+            (actions, book.take_recent(), fresh)
         };
         self.emit(actions);
-        self.run_effects();
+        self.carry_out(fresh);
         for change in recent {
             // No subscriber is fine: nobody is waiting.
             let _ = self.shared.changes.send(change);
@@ -325,15 +326,15 @@ impl Worker {
 
     fn fire_timers(&self) {
         let now = self.now();
-        let actions = {
+        let (actions, fresh) = {
             let mut book = self.shared.book();
             let mut actions = book.fire_timers(now);
             actions.extend(book.fire_journey_timers(now));
             actions.extend(book.fire_schedules(now));
-            actions
+            (actions, std::mem::take(&mut book.journeys.fresh))
         };
         self.emit(actions);
-        self.run_effects();
+        self.carry_out(fresh);
     }
 
     /// Reads one chunk of the oldest back-fill.

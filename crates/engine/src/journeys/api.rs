@@ -183,10 +183,11 @@ impl Engine {
                 Some(_) => {}
             }
             let profile = book.canonical(profile).into_owned();
-            let definitions = book.definitions.clone();
+            let book = &mut *book;
+            let definitions = &book.definitions;
             let state = book
                 .profiles
-                .get(&profile, &definitions)
+                .get(&profile, definitions)
                 .ok_or_else(|| EngineError::NotFound(format!("no profile '{profile}'")))?
                 .clone();
             // The rules decided now, on a copy, so a refusal is answered
@@ -195,7 +196,7 @@ impl Engine {
             let view = super::view::EngineProfile {
                 id: &profile,
                 state: &state,
-                definitions: &definitions,
+                definitions,
                 now,
             };
             let machine = percorso_journeys::Machine {
@@ -243,12 +244,12 @@ impl Engine {
     /// A profile's journeys and recent path (`None`: no such profile).
     pub async fn profile_journeys(&self, id: &str) -> Result<Option<ProfileJourneys>, EngineError> {
         self.settle().await?;
-        let mut book = self.shared.book();
-        let profile = book.canonical(id).into_owned();
-        let definitions = book.definitions.clone();
+        let mut guard = self.shared.book();
+        let profile = guard.canonical(id).into_owned();
+        let book = &mut *guard;
         Ok(book
             .profiles
-            .get(&profile, &definitions)
+            .get(&profile, &book.definitions)
             .map(|state| ProfileJourneys {
                 profile_id: profile.clone(),
                 journeys: state.journeys.clone(),

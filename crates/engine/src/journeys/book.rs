@@ -203,13 +203,11 @@ impl JourneyBook {
             .collect()
     }
 
-    /// Whether an outbox item or dead letter is about `profile`.
-    pub fn holds_any_of(&self, profile: &str) -> bool {
-        self.all_outbox().iter().any(|i| i.profile == profile)
-            || self
-                .all_dead_letters()
-                .iter()
-                .any(|l| l.item.profile == profile)
+    /// The profiles an outbox item or dead letter is about.
+    pub fn profiles_held(&self) -> std::collections::HashSet<String> {
+        let outbox = self.all_outbox().into_iter().map(|i| i.profile);
+        let letters = self.all_dead_letters().into_iter().map(|l| l.item.profile);
+        outbox.chain(letters).collect()
     }
 
     /// Forgets everything journeys hold of erased people: timers, outbox

@@ -41,6 +41,12 @@ impl Worker {
     /// Carries out the effects decided since the last call.
     pub(crate) fn run_effects(&self) {
         let fresh = std::mem::take(&mut self.shared.book().journeys.fresh);
+        self.carry_out(fresh);
+    }
+
+    /// Carries out effects already taken from the book (by a caller that
+    /// held its lock anyway).
+    pub(crate) fn carry_out(&self, fresh: Vec<OutboxItem>) {
         if fresh.is_empty() {
             return;
         }
