@@ -148,9 +148,8 @@ pub(crate) fn validate(files: &[PathBuf]) -> anyhow::Result<()> {
             Ok(journey) => println!("{}: ok — {}", path.display(), summary(&journey)),
             Err(problems) => {
                 bad += 1;
-                for problem in &problems.0 {
-                    let line = locate_line(&text, &problem.path).unwrap_or(1);
-                    println!("{}:{line}: {problem}", path.display());
+                for line in located(path, &text, &problems) {
+                    println!("{line}");
                 }
             }
         }
@@ -176,23 +175,23 @@ fn summary(journey: &Journey) -> String {
     )
 }
 
+/// Each problem as `FILE:LINE: field: message`.
+fn located(path: &Path, text: &str, problems: &percorso_journeys::Problems) -> Vec<String> {
+    let file = path.display();
+    let line = |p: &percorso_journeys::Problem| locate_line(text, &p.path).unwrap_or(1);
+    problems
+        .0
+        .iter()
+        .map(|p| format!("{file}:{}: {p}", line(p)))
+        .collect()
+}
+
 fn load_catalog(files: &[PathBuf]) -> anyhow::Result<Catalog> {
     let mut catalog = Catalog::default();
     for path in files {
         let text = read(path)?;
         let journey = parse_journey(&text).map_err(|problems| {
-            let lines: Vec<String> = problems
-                .0
-                .iter()
-                .map(|p| {
-                    format!(
-                        "{}:{}: {p}",
-                        path.display(),
-                        locate_line(&text, &p.path).unwrap_or(1)
-                    )
-                })
-                .collect();
-            anyhow::anyhow!("{}", lines.join("\n"))
+            anyhow::anyhow!("{}", located(path, &text, &problems).join("\n"))
         })?;
         catalog.deploy(journey, Status::Published);
     }
