@@ -156,6 +156,9 @@ fn start_percorso(
         sources,
         admin_token: "bench-admin-token-not-used".into(),
         limits: Limits::default(),
+        analytics: Arc::new(percorso_analytics::ColumnarStore::open_read_only(
+            &data.root().join("analytics"),
+        )?),
     };
     let addr = rt.block_on(serve(router(state)))?;
     Ok((addr, collector, write_key))

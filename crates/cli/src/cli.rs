@@ -72,6 +72,12 @@ pub enum Command {
     /// Replay the event log into fresh derived state (identity graph,
     /// profiles, computed traits, segments) and summarise it.
     Rebuild(crate::rebuild_cmd::RebuildArgs),
+    /// SQL over the columnar store (tables events, identities, merges).
+    Sql(crate::analytics_cmd::SqlArgs),
+    /// Journey reports: funnels (table, or --json).
+    Report(crate::analytics_cmd::ReportArgs),
+    /// Write the events as Parquet for a warehouse.
+    Export(crate::analytics_cmd::ExportArgs),
     /// Measure performance.
     Bench {
         #[command(subcommand)]
@@ -115,6 +121,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Traits(args) => crate::segments_cmd::run_traits(&load()?, args),
         Command::Rebuild(args) => crate::rebuild_cmd::run(&load()?, args),
         Command::Journeys(args) => crate::journeys_cmd::run(args, load),
+        Command::Sql(args) => crate::analytics_cmd::run_sql_command(&load()?, args),
+        Command::Report(args) => crate::analytics_cmd::run_report(&load()?, args),
+        Command::Export(args) => crate::analytics_cmd::run_export(&load()?, args),
         Command::Bench {
             command: BenchCommand::Ingest(args),
         } => crate::bench::run(args),

@@ -1,10 +1,12 @@
 //! The `percorso` binary.
 
 mod admin_client;
+mod analytics_cmd;
 mod bench;
 mod bench_journeys;
 mod bench_profiles;
 mod cli;
+mod compaction;
 mod config;
 mod config_file;
 mod csv_mapping;
@@ -19,6 +21,7 @@ mod journeys_cmd;
 mod journeys_config;
 mod profiles_cmd;
 mod rebuild_cmd;
+mod report_print;
 mod segments_cmd;
 mod serve;
 mod sources_cmd;

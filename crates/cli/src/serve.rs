@@ -70,12 +70,17 @@ pub fn run(config: Config, args: ServeArgs) -> anyhow::Result<()> {
             println!("computed traits {what}: {}", names.join(", "));
         }
     }
+    let compaction = crate::compaction::CompactionThread::start(
+        crate::compaction::open_compactor(&data)?,
+        collector.clone(),
+    );
     let state = AppState {
         collector: collector.clone(),
         engine: engine.clone(),
         sources,
         admin_token: admin_token.into(),
         limits: config.limits,
+        analytics: compaction.store.clone(),
     };
     let listen = args.listen.unwrap_or(config.listen);
     let serving = collector.clone();

@@ -12,7 +12,9 @@ use percorso_collect::{Collector, SourceRegistry};
 use percorso_engine::Engine;
 
 use crate::error::ApiError;
-use crate::{admin, journeys_api, ops, privacy_api, profiles_api, segments_api, tracking};
+use crate::{
+    admin, analytics_api, journeys_api, ops, privacy_api, profiles_api, segments_api, tracking,
+};
 
 /// Request size limits of the tracking API (Segment's: 32 KB an event is
 /// the collector's; 500 KB a batch is here).
@@ -37,6 +39,8 @@ pub struct AppState {
     pub sources: Arc<SourceRegistry>,
     pub admin_token: Arc<str>,
     pub limits: Limits,
+    /// The columnar store the analytics API reads.
+    pub analytics: Arc<percorso_analytics::ColumnarStore>,
 }
 
 macro_rules! single_route {
@@ -161,6 +165,9 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/dead-letters/{key}/retry",
             post(journeys_api::retry_dead_letter),
         )
+        .route("/api/v1/sql", post(analytics_api::sql))
+        .route("/api/v1/analytics/funnel", post(analytics_api::funnel))
+        .route("/api/v1/analytics/status", get(analytics_api::status))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .fallback(not_found)

@@ -3,6 +3,7 @@
 //! read and parse, and hand events to the collection layer.
 
 mod admin;
+mod analytics_api;
 mod app;
 mod auth;
 mod body;

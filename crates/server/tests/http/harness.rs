@@ -329,6 +329,10 @@ fn open_state(dir: &TempDir, clock: &ManualClock, config: &CollectConfig) -> App
         sources: Arc::new(sources),
         admin_token: Arc::from(ADMIN_TOKEN),
         limits: Limits::default(),
+        analytics: Arc::new(
+            percorso_analytics::ColumnarStore::open_read_only(&dir.path().join("analytics"))
+                .expect("empty columnar store"),
+        ),
     }
 }
 

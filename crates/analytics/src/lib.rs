@@ -1,0 +1,31 @@
+//! Journey analytics: the columnar store and the journey kernels.
+//!
+//! * [`compactor`] turns the event log into Parquet files sorted by
+//!   (profile, time), continuously; [`store`] holds the snapshots queries read.
+//! * [`runs`] and [`scan`] give each person's events as one run, merged
+//!   across files, on every core: the single pass every kernel shares.
+//! * Kernels: [`funnel`] (ClickHouse `windowFunnel` semantics).
+
+pub mod codebook;
+pub mod compactor;
+pub mod conditions;
+pub mod error;
+pub mod funnel;
+pub mod lookup;
+pub mod query;
+pub mod rewrite;
+pub mod rows;
+pub mod runs;
+pub mod scan;
+pub mod schema;
+pub mod source;
+pub mod sql;
+pub mod store;
+pub mod summary;
+pub mod tagger;
+pub mod writer;
+
+pub use compactor::{CompactionPolicy, Compactor, CycleReport};
+pub use error::AnalyticsError;
+pub use funnel::{FunnelQuery, FunnelReport};
+pub use store::{ColumnarStore, Snapshot};

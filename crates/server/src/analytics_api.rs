@@ -1,0 +1,140 @@
+//! The analytics API: SQL over the columnar store, and journey reports.
+//!
+//! Every answer says how fresh it is: `fresh_to` is the arrival time of the
+//! newest event in the snapshot the query read.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use percorso_analytics::sql::{encode, run_sql, session, ResultFormat};
+use percorso_analytics::{AnalyticsError, FunnelQuery, Snapshot};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::app::AppState;
+use crate::auth::require_admin;
+use crate::body::{parse_json, read_body, Limited};
+use crate::error::ApiError;
+
+const MAX_QUERY_BYTES: usize = 256 * 1024;
+
+impl From<AnalyticsError> for ApiError {
+    fn from(error: AnalyticsError) -> Self {
+        match error {
+            AnalyticsError::Invalid(message) => ApiError::bad_request("invalid_query", message),
+            AnalyticsError::Sql(message) => ApiError::bad_request("sql_error", message),
+            other => {
+                tracing::error!(error = %other, "analytics error");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "analytics_unavailable",
+                    "the analytics store could not be read; see the server log",
+                )
+            }
+        }
+    }
+}
+
+fn fresh_to(snapshot: &Snapshot) -> Value {
+    match snapshot.manifest.fresh_to {
+        0 => Value::Null,
+        ms => Value::String(percorso_core::format_millis(ms)),
+    }
+}
+
+async fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<T, ApiError> {
+    let bytes = read_body(headers, body, MAX_QUERY_BYTES, Limited::Admin).await?;
+    parse_json(&bytes)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqlRequest {
+    pub sql: String,
+    #[serde(default)]
+    pub format: ResultFormat,
+}
+
+/// `POST /api/v1/sql` with `{"sql": "...", "format": "json|csv|parquet"}`.
+pub async fn sql(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    require_admin(&headers, &state.admin_token)?;
+    let request: SqlRequest = json_body(&headers, body).await?;
+    let snapshot = state.analytics.snapshot();
+    let ctx = session(&snapshot, state.analytics.dir()).await?;
+    let batches = run_sql(&ctx, &request.sql).await?;
+    let fresh = fresh_to(&snapshot);
+    match request.format {
+        ResultFormat::Json => {
+            let bytes = encode(&batches, ResultFormat::Json)?;
+            let rows: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Array(Vec::new()));
+            let count = rows.as_array().map_or(0, Vec::len);
+            Ok(
+                Json(json!({ "rows": rows, "row_count": count, "fresh_to": fresh }))
+                    .into_response(),
+            )
+        }
+        format => {
+            let bytes = encode(&batches, format)?;
+            let mut response = bytes.into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            );
+            if let Some(Ok(value)) = fresh.as_str().map(HeaderValue::from_str) {
+                headers.insert("x-percorso-fresh-to", value);
+            }
+            Ok(response)
+        }
+    }
+}
+
+/// `POST /api/v1/analytics/funnel` with a funnel query.
+pub async fn funnel(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    require_admin(&headers, &state.admin_token)?;
+    let query: FunnelQuery = json_body(&headers, body).await?;
+    let snapshot = state.analytics.snapshot();
+    let report = {
+        let snapshot = snapshot.clone();
+        tokio::task::spawn_blocking(move || query.run(&snapshot))
+            .await
+            .map_err(|e| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            })??
+    };
+    let mut body = serde_json::to_value(report).unwrap_or_default();
+    body["fresh_to"] = fresh_to(&snapshot);
+    Ok(Json(body).into_response())
+}
+
+/// `GET /api/v1/analytics/status`: what the columnar store holds.
+pub async fn status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    require_admin(&headers, &state.admin_token)?;
+    let snapshot = state.analytics.snapshot();
+    let manifest = &snapshot.manifest;
+    Ok(Json(json!({
+        "files": manifest.files.len(),
+        "events": manifest.rows(),
+        "fresh_to": fresh_to(&snapshot),
+        "built_at": (manifest.built_at != 0).then(|| percorso_core::format_millis(manifest.built_at)),
+        "pending_merges": manifest.pending_moves.len(),
+        "pending_erasures": manifest.pending_erased.len(),
+    }))
+    .into_response())
+}
