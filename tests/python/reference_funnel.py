@@ -10,6 +10,7 @@ Reads one JSON request on stdin and prints one JSON answer on stdout:
 windowFunnel returns it. `seconds` is the query alone, without start-up.
 """
 import json
+import resource
 import sys
 import time
 
@@ -34,7 +35,6 @@ def chdb_funnel(req):
     if len(req["files"]) == 1:
         source = "'%s', Parquet" % req["files"][0]
         sql = sql % (req["window_ms"], mode_arg, conds, source)
-        sql = sql.replace("FROM file(", "FROM file(", 1)
     else:
         union = " UNION ALL ".join(
             "SELECT profile_key, timestamp, event FROM file('%s', Parquet)" % f for f in req["files"]
@@ -96,10 +96,123 @@ def duckdb_funnel(req):
     return {"levels": {str(r[0]): int(r[1]) for r in rows}, "seconds": seconds}
 
 
+def duckdb_paths(req):
+    """Sankey links of session paths from the session's first event:
+    sessions split where events are more than `gap_ms` apart, repeats
+    collapsed, the first `steps` events of each session."""
+    import duckdb
+
+    con = duckdb.connect()
+    files = "[" + sql_list(req["files"]) + "]"
+    sql = """
+    WITH e AS (SELECT profile_key AS p, epoch_ms(timestamp) AS t, epoch_ms(received_at) AS r, event
+               FROM read_parquet(%s)),
+    g AS (SELECT *, CASE WHEN lag(t) OVER w IS NULL OR t - lag(t) OVER w > %d THEN 1 ELSE 0 END AS fresh
+          FROM e WINDOW w AS (PARTITION BY p ORDER BY t, r)),
+    s AS (SELECT *, sum(fresh) OVER (PARTITION BY p ORDER BY t, r ROWS UNBOUNDED PRECEDING) AS session FROM g),
+    c AS (SELECT *, lag(event) OVER (PARTITION BY p, session ORDER BY t, r) AS prev FROM s),
+    d AS (SELECT p, session, t, r, event FROM c WHERE prev IS NULL OR prev <> event),
+    n AS (SELECT *, row_number() OVER (PARTITION BY p, session ORDER BY t, r) AS k,
+                 lead(event) OVER (PARTITION BY p, session ORDER BY t, r) AS next FROM d)
+    SELECT k, event, next, count(*) FROM n WHERE k < %d AND next IS NOT NULL GROUP BY ALL
+    """ % (files, req["gap_ms"], req["steps"])
+    start = time.perf_counter()
+    rows = con.execute(sql).fetchall()
+    seconds = time.perf_counter() - start
+    links = {"%d_%s -> %d_%s" % (r[0], r[1], r[0] + 1, r[2]): int(r[3]) for r in rows}
+    return {"links": links, "seconds": seconds}
+
+
+def chdb_paths(req):
+    """The same as duckdb_paths, in ClickHouse SQL."""
+    import chdb
+
+    source = " UNION ALL ".join(
+        "SELECT profile_key, timestamp, received_at, event FROM file('%s', Parquet)" % f for f in req["files"]
+    )
+    frame = "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+    sql = """
+    WITH e AS (SELECT profile_key AS p, toUnixTimestamp64Milli(timestamp) AS t,
+                      toUnixTimestamp64Milli(received_at) AS r, event FROM (%(source)s)),
+    g AS (SELECT *, if(row_number() OVER w = 1 OR t - lagInFrame(t) OVER w > %(gap)d, 1, 0) AS fresh
+          FROM e WINDOW w AS (PARTITION BY p ORDER BY t, r %(frame)s)),
+    s AS (SELECT *, sum(fresh) OVER (PARTITION BY p ORDER BY t, r %(frame)s) AS session FROM g),
+    c AS (SELECT *, row_number() OVER w AS first, lagInFrame(event) OVER w AS prev
+          FROM s WINDOW w AS (PARTITION BY p, session ORDER BY t, r %(frame)s)),
+    d AS (SELECT p, session, t, r, event FROM c WHERE first = 1 OR prev != event),
+    n AS (SELECT *, row_number() OVER (PARTITION BY p, session ORDER BY t, r %(frame)s) AS k,
+                 leadInFrame(event) OVER v AS next, count() OVER v AS pair
+          FROM d WINDOW v AS (PARTITION BY p, session ORDER BY t, r ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING))
+    SELECT k, event, next, count() FROM n WHERE k < %(steps)d AND pair = 2 GROUP BY k, event, next
+    """ % {"source": source, "gap": req["gap_ms"], "steps": req["steps"], "frame": frame}
+    start = time.perf_counter()
+    out = chdb.query(sql, "JSONCompact")
+    seconds = time.perf_counter() - start
+    rows = json.loads(out.bytes())["data"]
+    links = {"%d_%s -> %d_%s" % (int(r[0]), r[1], int(r[0]) + 1, r[2]): int(r[3]) for r in rows}
+    return {"links": links, "seconds": seconds}
+
+
+def dfg_sql(source, lead):
+    return (
+        "SELECT event, next, count(*) AS n FROM ("
+        " SELECT event, %s AS next FROM %s) WHERE next IS NOT NULL GROUP BY event, next" % (lead, source)
+    )
+
+
+def duckdb_dfg(req):
+    """Directly-follows counts: each event and the person's next event."""
+    import duckdb
+
+    files = "[" + sql_list(req["files"]) + "]"
+    lead = "lead(event) OVER (PARTITION BY profile_key ORDER BY timestamp, received_at)"
+    sql = dfg_sql("read_parquet(%s)" % files, lead)
+    start = time.perf_counter()
+    rows = duckdb.connect().execute(sql).fetchall()
+    seconds = time.perf_counter() - start
+    return {"edges": {"%s -> %s" % (r[0], r[1]): int(r[2]) for r in rows}, "seconds": seconds}
+
+
+def chdb_dfg(req):
+    import chdb
+
+    source = "(%s)" % " UNION ALL ".join(
+        "SELECT profile_key, timestamp, received_at, event FROM file('%s', Parquet)" % f for f in req["files"]
+    )
+    lead = (
+        "leadInFrame(toNullable(event)) OVER (PARTITION BY profile_key ORDER BY timestamp, received_at"
+        " ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING)"
+    )
+    sql = dfg_sql(source, lead)
+    start = time.perf_counter()
+    out = chdb.query(sql, "JSONCompact")
+    seconds = time.perf_counter() - start
+    rows = json.loads(out.bytes())["data"]
+    return {"edges": {"%s -> %s" % (r[0], r[1]): int(r[2]) for r in rows}, "seconds": seconds}
+
+
+def peak_rss_mib():
+    """VmHWM of this process. (ru_maxrss would carry the parent's peak over
+    fork and exec.)"""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def main():
     req = json.load(sys.stdin)
-    engines = {("chdb", "funnel"): chdb_funnel, ("duckdb", "funnel"): duckdb_funnel}
+    engines = {
+        ("chdb", "funnel"): chdb_funnel,
+        ("duckdb", "funnel"): duckdb_funnel,
+        ("duckdb", "paths"): duckdb_paths,
+        ("chdb", "paths"): chdb_paths,
+        ("duckdb", "dfg"): duckdb_dfg,
+        ("chdb", "dfg"): chdb_dfg,
+    }
     answer = engines[(req["engine"], req.get("query", "funnel"))](req)
+    answer["max_rss_mib"] = peak_rss_mib()
     json.dump(answer, sys.stdout)
 
 

@@ -58,6 +58,9 @@ static READ_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
 pub struct Needs {
     pub channel: bool,
     pub properties: bool,
+    /// Only rows that meet a condition (mask not 0) matter to the kernel:
+    /// the others are dropped as they are read.
+    pub only_tagged: bool,
 }
 
 /// Rows of one file in (profile, time) order, with what kernels use.
@@ -221,6 +224,9 @@ impl<'a> FileSource<'a> {
                     context.tagger.row(event_names.value(event_index), props)
                 }
             };
+            if mask == 0 && context.needs.only_tagged {
+                continue;
+            }
             chunk.keys.push(key);
             chunk.times.push(time);
             chunk.received.push(received.value(row));

@@ -1,7 +1,10 @@
 //! SQL over the columnar store with DataFusion.
 //!
 //! Tables:
-//! * `events`: every compacted event (the Parquet files of one snapshot);
+//! * `events`: every compacted event (the Parquet files of one snapshot),
+//!   under the profile each belongs to now: merges made since the files
+//!   were written are applied on the fly (`events_stored` is the files as
+//!   written);
 //! * `identities`: each profile's identifiers as seen on its events
 //!   (`profile_id`, `kind`, `value`);
 //! * `merges`: profiles merged into others (`from_profile`, `into_profile`, `at`).
@@ -12,8 +15,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{RecordBatch, StringArray, TimestampMillisecondArray};
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::array::RecordBatch;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -25,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::compactor::read_merges;
 use crate::error::AnalyticsError;
 use crate::schema::events_schema;
+use crate::sql_tables::{events_view_over_moves, merges_table, moved_table};
 use crate::store::Snapshot;
 
 /// How results are written.
@@ -58,7 +61,7 @@ impl ResultFormat {
     }
 }
 
-fn sql_error(e: impl std::fmt::Display) -> AnalyticsError {
+pub(crate) fn sql_error(e: impl std::fmt::Display) -> AnalyticsError {
     AnalyticsError::Sql(e.to_string())
 }
 
@@ -86,9 +89,23 @@ pub async fn session(
             .with_schema(events_schema());
         Arc::new(ListingTable::try_new(config).map_err(sql_error)?)
     };
-    ctx.register_table("events", events).map_err(sql_error)?;
-    ctx.register_table("merges", merges_table(snapshot, store_dir)?)
+    ctx.register_table("events_stored", events)
         .map_err(sql_error)?;
+    let merges = read_merges(
+        &store_dir.join("merges.jsonl"),
+        snapshot.manifest.merges_len,
+    )?;
+    ctx.register_table("merges", merges_table(&merges)?)
+        .map_err(sql_error)?;
+    let view = match moved_table(snapshot, &merges)? {
+        Some(moved) => {
+            ctx.register_table("moved_profiles", moved)
+                .map_err(sql_error)?;
+            events_view_over_moves()
+        }
+        None => "CREATE VIEW events AS SELECT * FROM events_stored".to_owned(),
+    };
+    ctx.sql(&view).await.map_err(sql_error)?;
     ctx.sql(
         "CREATE VIEW identities AS \
          SELECT DISTINCT profile_id, 'user_id' AS kind, user_id AS value FROM events WHERE user_id IS NOT NULL \
@@ -99,42 +116,9 @@ pub async fn session(
     Ok(ctx)
 }
 
-fn merges_table(
-    snapshot: &Snapshot,
-    dir: &std::path::Path,
-) -> Result<Arc<MemTable>, AnalyticsError> {
-    let lines = read_merges(&dir.join("merges.jsonl"), snapshot.manifest.merges_len)?;
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("from_profile", DataType::Utf8, false),
-        Field::new("into_profile", DataType::Utf8, false),
-        Field::new(
-            "at",
-            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
-            false,
-        ),
-    ]));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        vec![
-            Arc::new(StringArray::from_iter_values(lines.iter().map(|l| &l.from))),
-            Arc::new(StringArray::from_iter_values(lines.iter().map(|l| &l.into))),
-            Arc::new(
-                TimestampMillisecondArray::from_iter_values(lines.iter().map(|l| l.at))
-                    .with_timezone("UTC"),
-            ),
-        ],
-    )?;
-    Ok(Arc::new(
-        MemTable::try_new(schema, vec![vec![batch]]).map_err(sql_error)?,
-    ))
-}
-
 /// Runs one statement and returns its batches.
 pub async fn run_sql(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>, AnalyticsError> {
-    let frame = ctx
-        .sql(sql)
-        .await
-        .map_err(|e| AnalyticsError::Invalid(e.to_string()))?;
+    let frame = ctx.sql(sql).await.map_err(sql_error)?;
     frame.collect().await.map_err(sql_error)
 }
 

@@ -1,4 +1,4 @@
-//! `percorso sql`, `percorso report` and `percorso export`: questions to the
+//! `percorso sql` and `percorso export`: questions to the
 //! columnar store from the command line.
 //!
 //! With no server running, the command first compacts what the log gained
@@ -9,15 +9,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use clap::{Args, Subcommand};
-use percorso_analytics::query::{Breakdown, TimeRange};
+use clap::Args;
 use percorso_analytics::sql::{encode, run_sql, session, ResultFormat};
-use percorso_analytics::{ColumnarStore, FunnelQuery};
+use percorso_analytics::ColumnarStore;
 use percorso_collect::DataDir;
 use percorso_log::{EventLog, OpenMode};
 
 use crate::config::Config;
-use crate::report_print::print_funnel;
 
 #[derive(Debug, Args)]
 pub struct SqlArgs {
@@ -29,51 +27,6 @@ pub struct SqlArgs {
     /// Write the result here instead of standard output.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-pub struct ReportArgs {
-    #[command(subcommand)]
-    pub report: ReportCommand,
-    /// Print JSON (for programs) instead of a table.
-    #[arg(long, global = true)]
-    pub json: bool,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ReportCommand {
-    /// Ordered steps within a window (ClickHouse windowFunnel semantics).
-    Funnel(FunnelArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct FunnelArgs {
-    /// A step, in order: `Event Name` or `Event Name[property=value,...]`.
-    #[arg(long = "step", required = true)]
-    pub steps: Vec<String>,
-    /// Conversion window from the first step (e.g. 14d, 1h).
-    #[arg(long, default_value = "14d")]
-    pub window: String,
-    /// default, strict_order, strict_deduplication, strict_increase, unordered.
-    #[arg(long, default_value = "default")]
-    pub mode: String,
-    /// `EVENT:FROM:TO`: leave out people who did EVENT between steps FROM and TO.
-    #[arg(long = "exclude")]
-    pub exclusions: Vec<String>,
-    /// `channel` or `property:<name>` of the event that started the funnel.
-    #[arg(long)]
-    pub breakdown: Option<String>,
-    /// Only events at or after this time (ISO 8601).
-    #[arg(long)]
-    pub from: Option<String>,
-    /// Only events before this time (ISO 8601).
-    #[arg(long)]
-    pub to: Option<String>,
-    /// List the people who stopped at this step.
-    #[arg(long)]
-    pub dropped_at: Option<usize>,
-    #[arg(long, default_value_t = 100)]
-    pub people_limit: usize,
 }
 
 #[derive(Debug, Args)]
@@ -140,73 +93,6 @@ pub fn run_sql_command(config: &Config, args: SqlArgs) -> anyhow::Result<()> {
         Some(path) => std::fs::write(&path, bytes)
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => std::io::Write::write_all(&mut std::io::stdout().lock(), &bytes)?,
-    }
-    Ok(())
-}
-
-/// The funnel query the arguments describe.
-pub fn funnel_query(args: &FunnelArgs) -> anyhow::Result<FunnelQuery> {
-    use percorso_analytics::conditions::EventCondition;
-    use percorso_analytics::funnel::chain::FunnelMode;
-    use percorso_analytics::funnel::Exclusion;
-    let steps = args
-        .steps
-        .iter()
-        .map(|s| EventCondition::parse(s).map_err(|e| anyhow::anyhow!("--step {e}")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let exclusions = args
-        .exclusions
-        .iter()
-        .map(|text| {
-            let mut parts = text.rsplitn(3, ':');
-            let (Some(to), Some(from), Some(event)) = (parts.next(), parts.next(), parts.next())
-            else {
-                bail!("--exclude '{text}': expected EVENT:FROM_STEP:TO_STEP");
-            };
-            let step = |s: &str| {
-                s.parse::<usize>()
-                    .with_context(|| format!("--exclude '{text}': '{s}' is not a step number"))
-            };
-            Ok(Exclusion {
-                condition: EventCondition::parse(event)
-                    .map_err(|e| anyhow::anyhow!("--exclude {e}"))?,
-                from_step: step(from)?,
-                to_step: step(to)?,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(FunnelQuery {
-        steps,
-        window: args.window.clone(),
-        mode: FunnelMode::parse(&args.mode).map_err(|e| anyhow::anyhow!("--mode: {e}"))?,
-        exclusions,
-        breakdown: args
-            .breakdown
-            .as_deref()
-            .map(Breakdown::parse)
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("--breakdown: {e}"))?,
-        range: TimeRange {
-            from: args.from.clone(),
-            to: args.to.clone(),
-        },
-        dropped_at: args.dropped_at,
-        people_limit: args.people_limit,
-    })
-}
-
-pub fn run_report(config: &Config, args: ReportArgs) -> anyhow::Result<()> {
-    match &args.report {
-        ReportCommand::Funnel(funnel) => {
-            let query = funnel_query(funnel)?;
-            let store = fresh_store(config)?;
-            let report = query.run(&store.snapshot())?;
-            if args.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print_funnel(&report);
-            }
-        }
     }
     Ok(())
 }

@@ -72,10 +72,14 @@ pub enum Command {
     /// Replay the event log into fresh derived state (identity graph,
     /// profiles, computed traits, segments) and summarise it.
     Rebuild(crate::rebuild_cmd::RebuildArgs),
+    /// The whole cycle in one command: generate and import a dataset, run
+    /// example journeys into a built-in capture sink, print a summary
+    /// (journey map, funnel, scores, messages) and keep serving.
+    Demo(crate::demo::DemoArgs),
     /// SQL over the columnar store (tables events, identities, merges).
     Sql(crate::analytics_cmd::SqlArgs),
-    /// Journey reports: funnels (table, or --json).
-    Report(crate::analytics_cmd::ReportArgs),
+    /// Journey reports: funnel, paths, conformance, scores (tables, or --json).
+    Report(crate::report_cmd::ReportArgs),
     /// Write the events as Parquet for a warehouse.
     Export(crate::analytics_cmd::ExportArgs),
     /// Measure performance.
@@ -103,6 +107,9 @@ pub enum BenchCommand {
     /// Event to webhook latency under load with 20 live journeys; journey
     /// steps per second; a crowd of timers due in the same minute.
     Journeys(crate::bench_journeys::JourneysBenchArgs),
+    /// A 5-step funnel over generated events, against DuckDB and chdb
+    /// reading the same Parquet file.
+    Analytics(crate::bench_analytics::AnalyticsBenchArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -121,8 +128,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Traits(args) => crate::segments_cmd::run_traits(&load()?, args),
         Command::Rebuild(args) => crate::rebuild_cmd::run(&load()?, args),
         Command::Journeys(args) => crate::journeys_cmd::run(args, load),
+        Command::Demo(args) => {
+            let data = cli
+                .global
+                .data
+                .clone()
+                .unwrap_or_else(|| crate::demo::DEFAULT_DATA.into());
+            crate::demo::run(
+                Config::load(cli.global.config.as_deref(), Some(&data))?,
+                args,
+            )
+        }
         Command::Sql(args) => crate::analytics_cmd::run_sql_command(&load()?, args),
-        Command::Report(args) => crate::analytics_cmd::run_report(&load()?, args),
+        Command::Report(args) => crate::report_cmd::run(&load()?, args),
         Command::Export(args) => crate::analytics_cmd::run_export(&load()?, args),
         Command::Bench {
             command: BenchCommand::Ingest(args),
@@ -133,5 +151,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench {
             command: BenchCommand::Journeys(args),
         } => crate::bench_journeys::run(args),
+        Command::Bench {
+            command: BenchCommand::Analytics(args),
+        } => crate::bench_analytics::run(args),
     }
 }

@@ -147,3 +147,182 @@ pub fn print_funnel(report: &FunnelReport) {
         }
     }
 }
+
+pub fn print_paths(report: &percorso_analytics::PathsReport) {
+    println!("Paths ({} sessions)", report.sessions);
+    let rows: Vec<Vec<String>> = report
+        .paths
+        .iter()
+        .map(|p| {
+            vec![
+                p.sessions.to_string(),
+                percent(p.share),
+                p.events.join(" → "),
+            ]
+        })
+        .collect();
+    print_table(&["sessions", "share", "path"], &rows);
+    println!();
+    println!("links (for a Sankey chart; --json gives them all):");
+    let rows: Vec<Vec<String>> = report
+        .links
+        .iter()
+        .take(20)
+        .map(|l| {
+            vec![
+                l.source.clone(),
+                l.target.clone(),
+                l.sessions.to_string(),
+                median(&l.duration),
+            ]
+        })
+        .collect();
+    print_table(&["from", "to", "sessions", "median time"], &rows);
+}
+
+pub fn print_conformance(report: &percorso_analytics::ConformanceReport) {
+    println!(
+        "{} people; {} conform ({}); {} completed, {} of them conforming; {} loops, {} skips",
+        report.people,
+        report.conforming,
+        percent(report.conformance),
+        report.completed,
+        report.conforming_completed,
+        report.loops,
+        report.skips
+    );
+    let rows: Vec<Vec<String>> = report
+        .stages
+        .iter()
+        .map(|s| {
+            vec![
+                s.stage.clone(),
+                s.reached.to_string(),
+                s.stalled.to_string(),
+                median(&s.time_in_stage),
+            ]
+        })
+        .collect();
+    print_table(
+        &["stage", "reached", "stalled", "median time in stage"],
+        &rows,
+    );
+    if !report.deviations.is_empty() {
+        println!();
+        let rows: Vec<Vec<String>> = report
+            .deviations
+            .iter()
+            .map(|d| {
+                vec![
+                    format!("{} → {}", d.from, d.to),
+                    d.kind.to_owned(),
+                    d.people.to_string(),
+                    d.first_for.to_string(),
+                ]
+            })
+            .collect();
+        print_table(
+            &[
+                "move off the design",
+                "kind",
+                "people",
+                "first deviation for",
+            ],
+            &rows,
+        );
+    }
+    for example in &report.examples {
+        println!("  {}: {}", example.profile_id, example.stages.join(" → "));
+    }
+}
+
+fn optional(value: Option<f64>, unit: &str) -> String {
+    value.map_or_else(|| "-".into(), |v| format!("{v:.1}{unit}"))
+}
+
+fn score_rows(s: &percorso_analytics::scores::PeriodScores) -> Vec<(&'static str, String)> {
+    vec![
+        ("journeys", s.instances.to_string()),
+        ("completion rate", percent(s.completion_rate)),
+        ("median time to complete", median(&s.time_to_complete)),
+        (
+            "contacts per journey",
+            format!("{:.2}", s.contacts_per_instance),
+        ),
+        ("repeat contacts", percent(s.repeat_contact_share)),
+        (
+            "channel switches per journey",
+            format!("{:.2}", s.channel_switches_per_instance),
+        ),
+        (
+            "first-contact resolution",
+            s.first_contact_resolution.map_or("-".into(), percent),
+        ),
+        (
+            "cost to serve per journey",
+            format!("{:.2}", s.cost_per_instance),
+        ),
+        (
+            "NPS",
+            format!("{} ({} answers)", optional(s.nps, ""), s.nps_responses),
+        ),
+        (
+            "CSAT",
+            format!("{} ({} answers)", optional(s.csat, "%"), s.csat_responses),
+        ),
+    ]
+}
+
+pub fn print_scores(report: &percorso_analytics::ScoresReport) {
+    let now = score_rows(&report.period);
+    let before = report.compare.as_ref().map(score_rows);
+    let rows: Vec<Vec<String>> = now
+        .iter()
+        .enumerate()
+        .map(|(i, (name, value))| {
+            let mut row = vec![(*name).to_owned(), value.clone()];
+            if let Some(before) = &before {
+                row.push(before[i].1.clone());
+            }
+            row
+        })
+        .collect();
+    let header: &[&str] = if before.is_some() {
+        &["score", "period", "compared with"]
+    } else {
+        &["score", "period"]
+    };
+    print_table(header, &rows);
+    if let Some(drill) = &report.drill_down {
+        println!();
+        println!(
+            "completion rate changed by {:+.1} points; by group:",
+            drill.change * 100.0
+        );
+        let rows: Vec<Vec<String>> = drill
+            .groups
+            .iter()
+            .map(|g| {
+                vec![
+                    if g.value.is_empty() {
+                        "(none)".into()
+                    } else {
+                        g.value.clone()
+                    },
+                    format!("{:+.1}", g.contribution * 100.0),
+                    format!("{:+.1}", g.mix_effect * 100.0),
+                    format!("{:+.1}", g.rate_effect * 100.0),
+                    format!(
+                        "{} → {}",
+                        percent(g.completion_rate[0]),
+                        percent(g.completion_rate[1])
+                    ),
+                ]
+            })
+            .collect();
+        print_table(
+            &["group", "points", "mix", "rate", "completion rate"],
+            &rows,
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! real SDK clients, real `kill -9`.
 
 mod cli {
+    pub mod analytics;
     pub mod commands;
     pub mod crash;
     pub mod definitions;

@@ -9,7 +9,10 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use percorso_analytics::sql::{encode, run_sql, session, ResultFormat};
-use percorso_analytics::{AnalyticsError, FunnelQuery, Snapshot};
+use percorso_analytics::{
+    AnalyticsError, ConformanceQuery, DiscoveryQuery, FunnelQuery, LifecycleQuery, PathsQuery,
+    RetentionQuery, ScoresQuery, Snapshot,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -98,18 +101,24 @@ pub async fn sql(
     }
 }
 
-/// `POST /api/v1/analytics/funnel` with a funnel query.
-pub async fn funnel(
-    State(state): State<AppState>,
+/// Runs a report query off the async threads and answers its JSON with
+/// how fresh the data was.
+async fn report<Q, R>(
+    state: AppState,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, ApiError> {
+    run: fn(&Q, &Snapshot) -> Result<R, AnalyticsError>,
+) -> Result<Response, ApiError>
+where
+    Q: serde::de::DeserializeOwned + Send + 'static,
+    R: serde::Serialize + Send + 'static,
+{
     require_admin(&headers, &state.admin_token)?;
-    let query: FunnelQuery = json_body(&headers, body).await?;
+    let query: Q = json_body(&headers, body).await?;
     let snapshot = state.analytics.snapshot();
     let report = {
         let snapshot = snapshot.clone();
-        tokio::task::spawn_blocking(move || query.run(&snapshot))
+        tokio::task::spawn_blocking(move || run(&query, &snapshot))
             .await
             .map_err(|e| {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
@@ -119,6 +128,27 @@ pub async fn funnel(
     body["fresh_to"] = fresh_to(&snapshot);
     Ok(Json(body).into_response())
 }
+
+macro_rules! report_route {
+    ($name:ident, $query:ty, $path:literal) => {
+        #[doc = concat!("`POST /api/v1/analytics/", $path, "`.")]
+        pub async fn $name(
+            State(state): State<AppState>,
+            headers: HeaderMap,
+            body: Body,
+        ) -> Result<Response, ApiError> {
+            report(state, headers, body, <$query>::run).await
+        }
+    };
+}
+
+report_route!(funnel, FunnelQuery, "funnel");
+report_route!(paths, PathsQuery, "paths");
+report_route!(conformance, ConformanceQuery, "conformance");
+report_route!(scores, ScoresQuery, "scores");
+report_route!(journey_map, DiscoveryQuery, "journey-map");
+report_route!(retention, RetentionQuery, "retention");
+report_route!(lifecycle, LifecycleQuery, "lifecycle");
 
 /// `GET /api/v1/analytics/status`: what the columnar store holds.
 pub async fn status(

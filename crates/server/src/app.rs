@@ -167,6 +167,24 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/sql", post(analytics_api::sql))
         .route("/api/v1/analytics/funnel", post(analytics_api::funnel))
+        .route("/api/v1/analytics/paths", post(analytics_api::paths))
+        .route(
+            "/api/v1/analytics/conformance",
+            post(analytics_api::conformance),
+        )
+        .route("/api/v1/analytics/scores", post(analytics_api::scores))
+        .route(
+            "/api/v1/analytics/journey-map",
+            post(analytics_api::journey_map),
+        )
+        .route(
+            "/api/v1/analytics/retention",
+            post(analytics_api::retention),
+        )
+        .route(
+            "/api/v1/analytics/lifecycle",
+            post(analytics_api::lifecycle),
+        )
         .route("/api/v1/analytics/status", get(analytics_api::status))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))

@@ -174,6 +174,9 @@ impl FunnelQuery {
             needs: Needs {
                 channel: plan.group_by_channel,
                 properties: false,
+                // Strict order needs the events that match no step: they
+                // break a chain.
+                only_tagged: plan.mode != FunnelMode::StrictOrder,
             },
             time: self.range.millis()?,
         };

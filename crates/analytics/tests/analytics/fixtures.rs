@@ -73,3 +73,45 @@ pub fn reference(request: &Value) -> Value {
     );
     serde_json::from_slice(&out.stdout).expect("reference answers JSON")
 }
+
+/// Asks `tests/python/<script>` (run with the project's venv) to answer
+/// `request`, given as JSON on stdin, with JSON on stdout.
+pub fn reference_script(script: &str, request: &Value) -> Value {
+    let root = repo_root();
+    let python = root.join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/setup-test-env.sh",
+        python.display()
+    );
+    let mut child = Command::new(python)
+        .arg(root.join("tests/python").join(script))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start python");
+    serde_json::to_writer(child.stdin.take().expect("stdin"), request).expect("write request");
+    let out = child.wait_with_output().expect("python runs");
+    assert!(
+        out.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("reference answers JSON")
+}
+
+/// Deterministic pseudo-random numbers (xorshift64*), for random logs
+/// that are the same on every run.
+#[derive(Debug)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+    }
+}

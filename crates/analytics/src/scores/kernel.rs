@@ -1,0 +1,157 @@
+//! Each person's journey instance in a period, measured.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use crate::runs::{Kernel, Visit};
+
+pub const START: u64 = 1;
+pub const COMPLETE: u64 = 1 << 1;
+pub const NPS: u64 = 1 << 2;
+pub const CSAT: u64 = 1 << 3;
+/// Contact conditions take the bits from here up.
+pub const FIRST_CONTACT_BIT: u32 = 4;
+
+/// What the kernel needs of the query.
+#[derive(Debug, Clone)]
+pub struct ScorePlan {
+    /// The periods compared: instances start in one of them.
+    pub periods: Vec<Range<i64>>,
+    pub window: i64,
+    pub repeat_within: i64,
+    pub contact_bits: u64,
+    /// Cost of one contact, by channel code (index); unknown channels cost 0.
+    pub cost_by_channel: Vec<f64>,
+    pub group_by_channel: bool,
+}
+
+/// Sums over the instances of one period and one group.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tally {
+    pub instances: u64,
+    pub completed: u64,
+    pub complete_times: Vec<i64>,
+    pub contacts: u64,
+    pub repeat_contacts: u64,
+    pub channel_switches: u64,
+    pub with_contact: u64,
+    pub resolved_first_contact: u64,
+    pub cost: f64,
+    /// Answers 0–10 and 1–5, counted by score.
+    pub nps: [u64; 11],
+    pub csat: [u64; 6],
+}
+
+impl Tally {
+    pub fn add(&mut self, other: &Tally) {
+        self.instances += other.instances;
+        self.completed += other.completed;
+        self.complete_times.extend_from_slice(&other.complete_times);
+        self.contacts += other.contacts;
+        self.repeat_contacts += other.repeat_contacts;
+        self.channel_switches += other.channel_switches;
+        self.with_contact += other.with_contact;
+        self.resolved_first_contact += other.resolved_first_contact;
+        self.cost += other.cost;
+        for (a, b) in self.nps.iter_mut().zip(other.nps) {
+            *a += b;
+        }
+        for (a, b) in self.csat.iter_mut().zip(other.csat) {
+            *a += b;
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ScoreKernel<'a> {
+    plan: &'a ScorePlan,
+    /// (period, group) → tally.
+    pub tallies: HashMap<(usize, u32), Tally>,
+}
+
+impl<'a> ScoreKernel<'a> {
+    pub fn new(plan: &'a ScorePlan) -> Self {
+        ScoreKernel {
+            plan,
+            tallies: HashMap::new(),
+        }
+    }
+
+    fn measure(&mut self, period: usize, visits: &[Visit], start: usize) {
+        let plan = self.plan;
+        let opened = visits[start];
+        let deadline = opened.time.saturating_add(plan.window);
+        let mut tally = Tally {
+            instances: 1,
+            ..Tally::default()
+        };
+        let mut last_contact: Option<i64> = None;
+        let mut last_channel = 0;
+        for visit in visits[start..].iter().take_while(|v| v.time <= deadline) {
+            // Survey answers often come after the journey completed: they
+            // count until the window closes.
+            if visit.mask & NPS != 0 && (1..=11).contains(&visit.group) {
+                tally.nps[visit.group as usize - 1] += 1;
+            }
+            if visit.mask & CSAT != 0 && (2..=6).contains(&visit.group) {
+                tally.csat[visit.group as usize - 1] += 1;
+            }
+            if tally.completed == 1 {
+                continue;
+            }
+            if visit.channel != 0 {
+                if last_channel != 0 && visit.channel != last_channel {
+                    tally.channel_switches += 1;
+                }
+                last_channel = visit.channel;
+            }
+            if visit.mask & plan.contact_bits != 0 {
+                tally.contacts += 1;
+                if last_contact.is_some_and(|t| visit.time - t <= plan.repeat_within) {
+                    tally.repeat_contacts += 1;
+                }
+                last_contact = Some(visit.time);
+                tally.cost += plan
+                    .cost_by_channel
+                    .get(visit.channel as usize)
+                    .copied()
+                    .unwrap_or(0.0);
+            }
+            if visit.mask & COMPLETE != 0 {
+                tally.completed = 1;
+                tally.complete_times.push(visit.time - opened.time);
+            }
+        }
+        if tally.contacts > 0 {
+            tally.with_contact = 1;
+            tally.resolved_first_contact = u64::from(tally.completed == 1 && tally.contacts == 1);
+        }
+        let group = if plan.group_by_channel {
+            opened.channel
+        } else {
+            opened.group
+        };
+        self.tallies.entry((period, group)).or_default().add(&tally);
+    }
+}
+
+impl Kernel for ScoreKernel<'_> {
+    fn person(&mut self, _key: u64, visits: &[Visit]) {
+        for period in 0..self.plan.periods.len() {
+            let range = &self.plan.periods[period];
+            // The person's first start in the period opens their instance.
+            let start = visits
+                .iter()
+                .position(|v| v.mask & START != 0 && range.contains(&v.time));
+            if let Some(start) = start {
+                self.measure(period, visits, start);
+            }
+        }
+    }
+
+    fn merge(&mut self, other: Self) {
+        for (key, tally) in other.tallies {
+            self.tallies.entry(key).or_default().add(&tally);
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Journey scores for a period, and the drill-down that says which group
+//! explains a change against a comparison period.
+//!
+//! A person's **journey instance** opens at their first `start` event in
+//! the period and runs until their first `complete` event at most `window`
+//! later (completed), or for `window` (not completed). Over the instance:
+//! * **effort**: contacts (events matching `contacts`), repeated contacts
+//!   (a contact within `repeat_within` of the previous one), and channel
+//!   switches (consecutive events on different channels);
+//! * **first-contact resolution**: of the instances with a contact, the
+//!   share completed after exactly one;
+//! * **cost to serve**: the sum over contacts of `costs[channel]`;
+//! * **NPS**: % of answers 9–10 minus % 0–6; **CSAT**: % of answers 4–5 of
+//!   1–5 — from survey events (`score` property) between the instance's
+//!   start and the end of its window, also after it completed (surveys
+//!   usually follow the resolution).
+//!
+//! The drill-down splits instances by the channel (or a property) of their
+//! start event and decomposes the change of the completion rate between
+//! the comparison period (0) and the period (1): a group's contribution
+//! `w1·r1 − w0·r0` (w: its share of instances, r: its completion rate) is
+//! the sum of a mix effect `(w1 − w0)·r0` and a rate effect `w1·(r1 − r0)`;
+//! the contributions add up to the total change.
+
+mod kernel;
+mod report;
+mod tagger;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::codebook::Codebook;
+use crate::conditions::EventCondition;
+use crate::error::AnalyticsError;
+use crate::funnel::parse_window;
+use crate::query::{Breakdown, TimeRange};
+use crate::scan::scan;
+use crate::source::{Needs, ScanContext};
+use crate::store::Snapshot;
+use kernel::{ScoreKernel, ScorePlan, FIRST_CONTACT_BIT};
+pub use report::{DrillDown, GroupChange, PeriodScores, ScoresReport};
+use tagger::ScoreTagger;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoresQuery {
+    pub start: EventCondition,
+    pub complete: EventCondition,
+    #[serde(default = "default_window")]
+    pub window: String,
+    #[serde(default = "default_contacts")]
+    pub contacts: Vec<EventCondition>,
+    #[serde(default = "default_repeat")]
+    pub repeat_within: String,
+    /// Cost of one contact, by channel.
+    #[serde(default)]
+    pub costs: BTreeMap<String, f64>,
+    #[serde(default = "default_nps")]
+    pub nps_event: String,
+    #[serde(default = "default_csat")]
+    pub csat_event: String,
+    #[serde(default = "default_score")]
+    pub score_property: String,
+    /// The period measured.
+    #[serde(default, flatten)]
+    pub range: TimeRange,
+    /// A period to compare with (drill-down).
+    #[serde(default)]
+    pub compare: Option<TimeRange>,
+    #[serde(default)]
+    pub drill_down: Option<Breakdown>,
+}
+
+fn default_window() -> String {
+    "30d".into()
+}
+
+fn default_contacts() -> Vec<EventCondition> {
+    ["Call Started", "Ticket Opened"]
+        .map(EventCondition::named)
+        .to_vec()
+}
+
+fn default_repeat() -> String {
+    "7d".into()
+}
+
+fn default_nps() -> String {
+    "NPS Survey Answered".into()
+}
+
+fn default_csat() -> String {
+    "CSAT Survey Answered".into()
+}
+
+fn default_score() -> String {
+    "score".into()
+}
+
+impl ScoresQuery {
+    pub fn run(&self, snapshot: &Snapshot) -> Result<ScoresReport, AnalyticsError> {
+        let invalid = |field: &str, e: String| AnalyticsError::Invalid(format!("{field}: {e}"));
+        let window = parse_window(&self.window).map_err(|e| invalid("window", e))?;
+        let repeat_within =
+            parse_window(&self.repeat_within).map_err(|e| invalid("repeat_within", e))?;
+        let mut periods = vec![self.range.millis()?];
+        if let Some(compare) = &self.compare {
+            periods.push(compare.millis()?);
+        }
+        let contacts = self.contacts.len() as u32;
+        if FIRST_CONTACT_BIT + contacts > 64 {
+            return Err(invalid("contacts", "at most 60 contact events".into()));
+        }
+        let mut conditions = vec![
+            self.start.clone(),
+            self.complete.clone(),
+            EventCondition::named(&self.nps_event),
+            EventCondition::named(&self.csat_event),
+        ];
+        conditions.extend(self.contacts.iter().cloned());
+        let groups = Codebook::default();
+        let property = match &self.drill_down {
+            Some(Breakdown::Property(p)) => Some((p.as_str(), &groups)),
+            _ => None,
+        };
+        let tagger = ScoreTagger::new(conditions, &self.score_property, property)
+            .map_err(AnalyticsError::Invalid)?;
+        let (activities, channels) = (Codebook::default(), Codebook::default());
+        // Channels get codes up front so the cost table can index them.
+        let mut cost_by_channel = Vec::new();
+        for (channel, cost) in &self.costs {
+            let code = channels.code(channel) as usize;
+            cost_by_channel.resize(cost_by_channel.len().max(code + 1), 0.0);
+            cost_by_channel[code] = *cost;
+        }
+        let plan = ScorePlan {
+            periods: periods.clone(),
+            window,
+            repeat_within,
+            contact_bits: ((1u64 << contacts) - 1) << FIRST_CONTACT_BIT,
+            cost_by_channel,
+            group_by_channel: self.drill_down == Some(Breakdown::Channel),
+        };
+        let from = periods.iter().map(|p| p.start).min().unwrap_or(i64::MIN);
+        let to = periods.iter().map(|p| p.end).max().unwrap_or(i64::MAX);
+        let context = ScanContext {
+            activities: &activities,
+            channels: &channels,
+            tagger: &tagger,
+            needs: Needs {
+                channel: true,
+                properties: true,
+                only_tagged: false,
+            },
+            time: from..to.saturating_add(window).saturating_add(1),
+        };
+        let kernel = scan(snapshot, &context, || ScoreKernel::new(&plan))?;
+        let book = if plan.group_by_channel {
+            &channels
+        } else {
+            &groups
+        };
+        Ok(report::build(
+            &kernel.tallies,
+            self.compare.is_some(),
+            self.drill_down.is_some(),
+            book,
+        ))
+    }
+}

@@ -1,0 +1,327 @@
+//! `percorso report`, `percorso sql` and the analytics API on generated
+//! data: the planted drop-off is found, SQL sees every stored event, and
+//! bad queries get their reason.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::support::{default_write_key, percorso, runtime, Server, ADMIN_TOKEN};
+
+const SHOP: [&str; 5] = [
+    "Product Viewed",
+    "Product Added",
+    "Checkout Started",
+    "Payment Info Entered",
+    "Order Completed",
+];
+
+fn run_ok(args: &[&str], data: &Path) -> Vec<u8> {
+    let out = percorso()
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn funnel_args() -> Vec<String> {
+    let mut args = vec![
+        "report".to_owned(),
+        "funnel".into(),
+        "--json".into(),
+        "--window".into(),
+        "31d".into(),
+    ];
+    for step in SHOP {
+        args.push("--step".into());
+        // Online orders have a checkout; store purchases do not.
+        args.push(if step == "Order Completed" {
+            "Order Completed[checkout_id?]".into()
+        } else {
+            step.into()
+        });
+    }
+    args
+}
+
+#[test]
+fn the_planted_drop_off_is_where_the_funnel_drops_most() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("journeys.jsonl");
+    let out = percorso()
+        .args([
+            "generate",
+            "--profiles",
+            "1500",
+            "--days",
+            "30",
+            "--seed",
+            "4",
+            "--truths",
+            "--output",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let truths: Value = serde_json::from_slice(&out.stdout).expect("truths json");
+    let imported: Value = serde_json::from_slice(&run_ok(
+        &["import", "--json", file.to_str().unwrap()],
+        &data,
+    ))
+    .unwrap();
+    let stored = imported["stored"].as_u64().expect("stored count");
+
+    let args = funnel_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let report: Value = serde_json::from_slice(&run_ok(&args, &data)).unwrap();
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 5);
+    let worst = steps[1..]
+        .iter()
+        .min_by(|a, b| {
+            a["conversion_from_previous"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["conversion_from_previous"].as_f64().unwrap())
+        })
+        .unwrap();
+    assert_eq!(worst["event"], truths["funnel"]["drop_off_to"], "{report}");
+    // The window spans the whole dataset, so each step counts the people
+    // the generator walked that far, in order, online.
+    let ours: Vec<u64> = steps
+        .iter()
+        .map(|s| s["people"].as_u64().unwrap())
+        .collect();
+    let planted: Vec<u64> = truths["funnel"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["realised_profiles"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ours, planted);
+
+    // SQL sees every stored event, and the same people at step 1.
+    let rows: Value = serde_json::from_slice(&run_ok(
+        &[
+            "sql",
+            "--format",
+            "json",
+            "SELECT count(*) AS n FROM events",
+        ],
+        &data,
+    ))
+    .unwrap();
+    assert_eq!(rows[0]["n"].as_u64(), Some(stored));
+    let sql = "SELECT count(DISTINCT profile_id) AS n FROM events WHERE event = 'Product Viewed'";
+    let rows: Value =
+        serde_json::from_slice(&run_ok(&["sql", "--format", "json", sql], &data)).unwrap();
+    assert_eq!(rows[0]["n"], steps[0]["people"]);
+
+    // A warehouse export holds the same events.
+    let export = dir.path().join("export");
+    run_ok(
+        &[
+            "export",
+            "--format",
+            "parquet",
+            "--output",
+            export.to_str().unwrap(),
+        ],
+        &data,
+    );
+    let bytes = std::fs::read(export.join("events.parquet")).unwrap();
+    assert_eq!(&bytes[..4], b"PAR1");
+
+    // Bad SQL names the problem and fails.
+    let out = percorso()
+        .args(["sql", "SELECT nope FROM events", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+}
+
+fn post(server: &Server, path: &str, body: &Value) -> (u16, Value) {
+    runtime().block_on(async {
+        let response = reqwest::Client::new()
+            .post(server.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    })
+}
+
+#[test]
+fn the_api_answers_funnels_and_sql_within_seconds_of_ingest() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let key = default_write_key(dir.path());
+    let mut batch = Vec::new();
+    for person in 0..20 {
+        let steps = 1 + person % 3;
+        for (i, event) in ["Signed Up", "Trial Started", "Subscribed"]
+            .iter()
+            .take(steps)
+            .enumerate()
+        {
+            batch.push(json!({
+                "type": "track", "userId": format!("u{person}"), "event": event,
+                "timestamp": format!("2026-03-01T10:0{i}:00Z"),
+                "properties": { "plan": if person % 2 == 0 { "pro" } else { "free" } },
+            }));
+        }
+    }
+    let sent = batch.len() as u64;
+    runtime().block_on(async {
+        let response = reqwest::Client::new()
+            .post(server.url("/v1/batch"))
+            .basic_auth(&key, Some(""))
+            .json(&json!({ "batch": batch }))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+    });
+    // The compactor runs about once a second; wait for it to catch up.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = super::support::get(&server, "/api/v1/analytics/status");
+        if status["events"].as_u64() == Some(sent) {
+            assert!(status["fresh_to"].is_string());
+            break;
+        }
+        assert!(Instant::now() < deadline, "not compacted: {status}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, report) = post(
+        &server,
+        "/api/v1/analytics/funnel",
+        &json!({
+            "steps": [{"event": "Signed Up"}, {"event": "Trial Started"}, {"event": "Subscribed"}],
+            "window": "1h", "breakdown": "property:plan", "dropped_at": 2,
+        }),
+    );
+    assert_eq!(status, 200, "{report}");
+    let people: Vec<u64> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["people"].as_u64().unwrap())
+        .collect();
+    // person % 3 == 0 did one step, == 1 two, == 2 three: 7, 7, 6 of 20.
+    assert_eq!(people, [20, 13, 6]);
+    assert_eq!(report["dropped_people"].as_array().unwrap().len(), 7);
+    assert!(report["fresh_to"].is_string());
+    let plans: Vec<&str> = report["breakdown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(plans.len(), 2, "{plans:?}");
+
+    let (status, rows) = post(
+        &server,
+        "/api/v1/sql",
+        &json!({ "sql": "SELECT event, count(*) AS n FROM events GROUP BY event ORDER BY event" }),
+    );
+    assert_eq!(status, 200, "{rows}");
+    assert_eq!(rows["rows"][0], json!({ "event": "Signed Up", "n": 20 }));
+    let (status, rows) = post(
+        &server,
+        "/api/v1/sql",
+        &json!({ "sql": "SELECT json_get_str(properties, 'plan') AS plan, count(DISTINCT profile_id) AS people FROM events GROUP BY 1 ORDER BY 1" }),
+    );
+    assert_eq!(status, 200, "{rows}");
+    assert_eq!(
+        rows["rows"],
+        json!([{ "plan": "free", "people": 10 }, { "plan": "pro", "people": 10 }])
+    );
+
+    let (status, error) = post(&server, "/api/v1/sql", &json!({ "sql": "SELEC 1" }));
+    assert_eq!(status, 400);
+    assert_eq!(error["code"], "sql_error", "{error}");
+    let (status, error) = post(&server, "/api/v1/analytics/funnel", &json!({ "steps": [] }));
+    assert_eq!(status, 400);
+    assert_eq!(error["code"], "invalid_query", "{error}");
+    let (status, error) = post(
+        &server,
+        "/api/v1/analytics/funnel",
+        &json!({ "steps": [{"event": "A"}], "windw": "1h" }),
+    );
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("windw"),
+        "{error}"
+    );
+}
+
+/// The README's first command: the whole cycle with nothing outside.
+#[test]
+fn the_demo_runs_the_whole_cycle_and_delivers_to_its_capture_sink() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = percorso()
+        .current_dir(dir.path())
+        .args(["demo", "--profiles", "150", "--no-serve", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "demo failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for section in [
+        "== Journey map",
+        "== Funnel",
+        "== Journey scores",
+        "== Messages sent",
+    ] {
+        assert!(stdout.contains(section), "no {section} in:\n{stdout}");
+    }
+    let capture = dir.path().join("percorso-demo/demo-capture");
+    let emails = std::fs::read_to_string(capture.join("emails.jsonl")).unwrap();
+    let emails: Vec<Value> = emails
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(emails.len(), 40, "one welcome email per sign-up");
+    assert!(emails
+        .iter()
+        .all(|e| e["message_id"].as_str().is_some_and(|m| m.contains('@'))));
+    let hooks = std::fs::read_to_string(capture.join("webhooks.jsonl")).unwrap();
+    let hooks: Vec<Value> = hooks
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        hooks.len(),
+        10,
+        "one contact-centre webhook per failed payment and call"
+    );
+    assert!(hooks
+        .iter()
+        .all(|h| h["body"]["reason"] == "failed_online_payment"));
+    assert!(stdout.contains("emails captured: 40"), "{stdout}");
+}
