@@ -50,28 +50,7 @@ fn repo_root() -> PathBuf {
 /// Asks `tests/python/reference_funnel.py` (chdb or DuckDB from the
 /// project's venv, which `scripts/setup-test-env.sh` installs).
 pub fn reference(request: &Value) -> Value {
-    let root = repo_root();
-    let python = root.join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/setup-test-env.sh",
-        python.display()
-    );
-    let mut child = Command::new(python)
-        .arg(root.join("tests/python/reference_funnel.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start python");
-    serde_json::to_writer(child.stdin.take().expect("stdin"), request).expect("write request");
-    let out = child.wait_with_output().expect("python runs");
-    assert!(
-        out.status.success(),
-        "reference failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("reference answers JSON")
+    reference_script("reference_funnel.py", request)
 }
 
 /// Asks `tests/python/<script>` (run with the project's venv) to answer

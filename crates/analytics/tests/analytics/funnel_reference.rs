@@ -7,19 +7,7 @@ use percorso_analytics::rows::EventRow;
 use percorso_analytics::FunnelQuery;
 use serde_json::{json, Value};
 
-use crate::fixtures::{reference, row, snapshot_of};
-
-/// Deterministic pseudo-random numbers (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
-    }
-}
+use crate::fixtures::{reference, row, snapshot_of, Rng};
 
 const STEPS: [&str; 4] = ["A", "B", "C", "D"];
 const WINDOW_MS: i64 = 15 * 60_000;

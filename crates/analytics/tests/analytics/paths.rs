@@ -8,7 +8,7 @@ use percorso_analytics::rows::EventRow;
 use percorso_analytics::PathsQuery;
 use serde_json::{json, Value};
 
-use crate::fixtures::{reference, row, snapshot_of};
+use crate::fixtures::{reference, row, snapshot_of, Rng};
 
 const MIN: i64 = 60_000;
 
@@ -122,14 +122,8 @@ fn bad_paths_queries_name_the_field() {
 
 #[test]
 fn links_match_duckdb_window_functions() {
-    // xorshift, as in the funnel cross-check.
-    let mut state = 99u64;
-    let mut next = move |n: u64| {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        state.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
-    };
+    let mut rng = Rng(99);
+    let mut next = move |n: u64| rng.below(n);
     let names = ["A", "B", "C", "D", "E"];
     let mut rows = Vec::new();
     for p in 0..800 {
