@@ -154,7 +154,7 @@ impl<'a> ConditionTagger<'a> {
     ) -> Result<Self, String> {
         if conditions.len() > MAX_CONDITIONS {
             return Err(format!(
-                "at most {MAX_CONDITIONS} steps and exclusions in all, not {}",
+                "at most {MAX_CONDITIONS} event conditions in one query, not {}",
                 conditions.len()
             ));
         }

@@ -23,6 +23,9 @@ pub enum AnalyticsError {
     /// SQL the engine refused or could not run.
     #[error("{0}")]
     Sql(String),
+    /// A bug or a crash inside the engine, not the caller's fault.
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error("manifest {path}: {message}")]
     Manifest { path: PathBuf, message: String },
 }

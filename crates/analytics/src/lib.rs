@@ -4,7 +4,11 @@
 //!   (profile, time), continuously; [`store`] holds the snapshots queries read.
 //! * [`runs`] and [`scan`] give each person's events as one run, merged
 //!   across files, on every core: the single pass every kernel shares.
-//! * Kernels: [`funnel`] (ClickHouse `windowFunnel` semantics).
+//! * Kernels: [`funnel`] (ClickHouse `windowFunnel` semantics), [`paths`]
+//!   (Sankey), [`discovery`] (the journey map: directly-follows graph and
+//!   variants), [`conformance`] (actual against designed), [`retention`]
+//!   (cohorts and lifecycle), [`scores`] (journey scores and drill-down).
+//! * [`sql`]: DataFusion over the same files.
 
 pub mod codebook;
 pub mod compactor;

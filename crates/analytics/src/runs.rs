@@ -101,9 +101,12 @@ pub fn run_range<K: Kernel>(
     mut kernel: K,
 ) -> Result<(K, Vec<(u64, Visit)>), AnalyticsError> {
     let mut cursors = Vec::with_capacity(files.len());
+    // Events are put back in (time, arrival) order only when they come
+    // from several files or are set aside.
+    let received = files.len() > 1 || !adjustments.is_empty();
     for path in files {
         cursors.push(Cursor {
-            source: FileSource::open(path, keys.clone(), context)?,
+            source: FileSource::open(path, keys.clone(), context, received)?,
             chunk: Chunk::default(),
             at: 0,
         });

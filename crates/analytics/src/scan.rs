@@ -30,8 +30,9 @@ pub fn scan<K: Kernel>(
         handles
             .into_iter()
             .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(AnalyticsError::Invalid("a scan thread failed".into())))
+                h.join().unwrap_or_else(|_| {
+                    Err(AnalyticsError::Internal("a scan thread panicked".into()))
+                })
             })
             .collect()
     });

@@ -55,6 +55,14 @@ pub fn events_schema() -> SchemaRef {
     EVENTS.clone()
 }
 
+/// The position of a column in [`events_schema`] (and in every events
+/// file). Panics on a name the schema does not have: a programming error.
+pub fn column(name: &str) -> usize {
+    EVENTS
+        .index_of(name)
+        .unwrap_or_else(|_| panic!("the events schema has no column {name}"))
+}
+
 /// The key rows are sorted and grouped by: a 64-bit hash of the profile id.
 /// Two ids sharing a key would read as one journey; at 10M profiles the
 /// chance that any pair does is about 3 in a million.

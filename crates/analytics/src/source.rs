@@ -99,6 +99,9 @@ pub struct ScanContext<'a> {
 /// One file's chunks whose profile keys fall in a range.
 pub struct FileSource<'a> {
     reader: Option<ParquetRecordBatchReader>,
+    /// Whether arrival times are read: they only order one person's events
+    /// that come from different files (a file is already in that order).
+    received: bool,
     keys: Range<u64>,
     context: &'a ScanContext<'a>,
 }
@@ -117,21 +120,26 @@ impl<'a> FileSource<'a> {
         path: &std::path::Path,
         keys: Range<u64>,
         context: &'a ScanContext<'a>,
+        received: bool,
     ) -> Result<Self, AnalyticsError> {
         let file = File::open(path).map_err(AnalyticsError::io(path))?;
         let options = ArrowReaderOptions::new().with_schema(READ_SCHEMA.clone());
         let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)?;
         let metadata = builder.metadata().clone();
+        let (key_column, time_column) = (
+            schema::column(schema::PROFILE_KEY),
+            schema::column(schema::TIMESTAMP),
+        );
         let groups: Vec<usize> = (0..metadata.num_row_groups())
             .filter(|&i| {
                 let group = metadata.row_group(i);
                 let (Some(lo), Some(hi)) = (
-                    unsigned_bound(group.column(0).statistics(), true),
-                    unsigned_bound(group.column(0).statistics(), false),
+                    unsigned_bound(group.column(key_column).statistics(), true),
+                    unsigned_bound(group.column(key_column).statistics(), false),
                 ) else {
                     return true;
                 };
-                let time = group.column(2).statistics();
+                let time = group.column(time_column).statistics();
                 let time_overlaps = match time {
                     Some(Statistics::Int64(s)) => match (s.min_opt(), s.max_opt()) {
                         (Some(&a), Some(&b)) => a < context.time.end && b >= context.time.start,
@@ -143,12 +151,15 @@ impl<'a> FileSource<'a> {
                 keys_overlap && time_overlaps
             })
             .collect();
-        let mut columns = vec![0, 2, 3, 5];
+        let mut columns = vec![key_column, time_column, schema::column(schema::EVENT)];
+        if received {
+            columns.push(schema::column(schema::RECEIVED_AT));
+        }
         if context.needs.channel {
-            columns.push(7);
+            columns.push(schema::column(schema::CHANNEL));
         }
         if context.needs.properties || context.tagger.wants_properties() {
-            columns.push(12);
+            columns.push(schema::column(schema::PROPERTIES));
         }
         let mask = ProjectionMask::roots(builder.parquet_schema(), columns);
         let reader = builder
@@ -158,6 +169,7 @@ impl<'a> FileSource<'a> {
             .build()?;
         Ok(FileSource {
             reader: Some(reader),
+            received,
             keys,
             context,
         })
@@ -186,7 +198,10 @@ impl<'a> FileSource<'a> {
         };
         let keys = column(schema::PROFILE_KEY)?.as_primitive::<UInt64Type>();
         let times = column(schema::TIMESTAMP)?.as_primitive::<TimestampMillisecondType>();
-        let received = column(schema::RECEIVED_AT)?.as_primitive::<TimestampMillisecondType>();
+        let received = match self.received {
+            true => Some(column(schema::RECEIVED_AT)?.as_primitive::<TimestampMillisecondType>()),
+            false => None,
+        };
         let events = column(schema::EVENT)?.as_dictionary::<Int32Type>();
         let context = self.context;
         let event_names = events.values().as_string::<i32>();
@@ -229,7 +244,7 @@ impl<'a> FileSource<'a> {
             }
             chunk.keys.push(key);
             chunk.times.push(time);
-            chunk.received.push(received.value(row));
+            chunk.received.push(received.map_or(0, |r| r.value(row)));
             chunk.activities.push(*activity);
             chunk.channels.push(match &channel_codes {
                 Some((row_codes, codes)) => row_codes

@@ -9,6 +9,10 @@
 //!   (`profile_id`, `kind`, `value`);
 //! * `merges`: profiles merged into others (`from_profile`, `into_profile`, `at`).
 //!
+//! Journey functions: `window_funnel(window_ms, [mode,] timestamp, cond1,
+//! ..., condN)`, ClickHouse's `windowFunnel` as an aggregate (see
+//! [`crate::funnel::sql_function`]).
+//!
 //! JSON text columns (`properties`, `traits`, `context`) are read with
 //! `json_get_str(properties, 'plan')`, `json_get_float(...)`, or
 //! `properties->>'plan'`.
@@ -73,6 +77,9 @@ pub async fn session(
     let config = SessionConfig::new().with_information_schema(true);
     let mut ctx = SessionContext::new_with_config(config);
     datafusion_functions_json::register_all(&mut ctx).map_err(sql_error)?;
+    ctx.register_udaf(datafusion::logical_expr::AggregateUDF::from(
+        crate::funnel::sql_function::WindowFunnel::default(),
+    ));
     let paths = snapshot.paths();
     let events: Arc<dyn datafusion::datasource::TableProvider> = if paths.is_empty() {
         Arc::new(MemTable::try_new(events_schema(), vec![vec![]]).map_err(sql_error)?)

@@ -58,6 +58,54 @@ pub struct Chain {
     pub origin: u32,
 }
 
+/// A person's events, `(time, condition mask)` in time order, as the
+/// entries [`reach`] takes: one per step an event matches (bit k − 1 for
+/// step k), plus, in strict order, one of step 0 for an event that matches
+/// none. Sorted by (time, step) as ClickHouse sorts them: at equal times an
+/// event matching nothing comes before the steps.
+pub fn entries_of(
+    events: impl Iterator<Item = (i64, u64)>,
+    steps: usize,
+    strict_order: bool,
+    out: &mut Vec<Entry>,
+) {
+    let step_bits = if steps >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << steps) - 1
+    };
+    out.clear();
+    let mut ordered = true;
+    for (i, (time, mask)) in events.enumerate() {
+        let mut bits = mask & step_bits;
+        if bits == 0 && !strict_order {
+            continue;
+        }
+        let mut step = 0;
+        loop {
+            if bits != 0 {
+                step = bits.trailing_zeros() as u8 + 1;
+                bits &= bits - 1;
+            }
+            let entry = Entry {
+                time,
+                step,
+                visit: i as u32,
+            };
+            if let Some(last) = out.last() {
+                ordered &= (last.time, last.step) <= (entry.time, entry.step);
+            }
+            out.push(entry);
+            if bits == 0 {
+                break;
+            }
+        }
+    }
+    if !ordered {
+        out.sort_by_key(|e| (e.time, e.step));
+    }
+}
+
 #[derive(Clone, Copy)]
 struct Link {
     times: [i64; MAX_STEPS],

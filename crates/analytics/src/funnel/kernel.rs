@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::funnel::chain::{reach, Chain, Entry, FunnelMode};
+use crate::funnel::chain::{entries_of, reach, Chain, Entry, FunnelMode};
 use crate::runs::{Kernel, Visit};
 
 /// An exclusion compiled: its condition bit and the steps it sits between
@@ -77,45 +77,9 @@ impl<'a> FunnelKernel<'a> {
 impl Kernel for FunnelKernel<'_> {
     fn person(&mut self, key: u64, visits: &[Visit]) {
         let plan = self.plan;
-        let step_bits = if plan.steps >= 64 {
-            u64::MAX
-        } else {
-            (1u64 << plan.steps) - 1
-        };
         let strict_order = plan.mode == FunnelMode::StrictOrder;
-        self.entries.clear();
-        let mut ordered = true;
-        for (i, visit) in visits.iter().enumerate() {
-            let mut bits = visit.mask & step_bits;
-            if bits == 0 && !strict_order {
-                continue;
-            }
-            // Step 0: an event matching no step, which ends a strict-order search.
-            let mut step = 0;
-            loop {
-                if bits != 0 {
-                    step = bits.trailing_zeros() as u8 + 1;
-                    bits &= bits - 1;
-                }
-                let entry = Entry {
-                    time: visit.time,
-                    step,
-                    visit: i as u32,
-                };
-                // ClickHouse sorts by (time, step): at equal times an
-                // event matching nothing comes before the steps.
-                if let Some(last) = self.entries.last() {
-                    ordered &= (last.time, last.step) <= (entry.time, entry.step);
-                }
-                self.entries.push(entry);
-                if bits == 0 {
-                    break;
-                }
-            }
-        }
-        if !ordered {
-            self.entries.sort_by_key(|e| (e.time, e.step));
-        }
+        let events = visits.iter().map(|v| (v.time, v.mask));
+        entries_of(events, plan.steps, strict_order, &mut self.entries);
         let chain = reach(&self.entries, plan.steps, plan.window, plan.mode);
         // People who never did step 1 are not in the funnel.
         let Some(chain) = chain.filter(|c| c.level > 0) else {

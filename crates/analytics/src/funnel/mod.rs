@@ -4,6 +4,7 @@
 
 pub mod chain;
 mod kernel;
+pub mod sql_function;
 
 use std::collections::HashMap;
 

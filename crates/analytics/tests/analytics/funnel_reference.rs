@@ -83,3 +83,37 @@ fn the_default_mode_counts_what_duckdb_asof_joins_count() {
     }));
     assert_eq!(ours(FunnelMode::Default, &snapshot), expected["levels"]);
 }
+
+#[test]
+fn the_sql_window_funnel_counts_what_the_kernel_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (snapshot, _) = snapshot_of(dir.path(), random_log(7, 1500), 5_000);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for (mode, argument) in [
+        (FunnelMode::Default, ""),
+        (FunnelMode::StrictOrder, "'strict_order', "),
+        (FunnelMode::StrictDeduplication, "'strict_deduplication', "),
+    ] {
+        let conditions: Vec<String> = STEPS.iter().map(|s| format!("event = '{s}'")).collect();
+        let sql = format!(
+            "SELECT level, count(*) AS people FROM (SELECT profile_id, \
+             window_funnel({WINDOW_MS}, {argument}timestamp, {}) AS level FROM events GROUP BY profile_id) \
+             WHERE level > 0 GROUP BY level ORDER BY level",
+            conditions.join(", ")
+        );
+        let rows = runtime.block_on(async {
+            let ctx = percorso_analytics::sql::session(&snapshot, dir.path())
+                .await
+                .unwrap();
+            let batches = percorso_analytics::sql::run_sql(&ctx, &sql).await.unwrap();
+            percorso_analytics::sql::encode(&batches, percorso_analytics::sql::ResultFormat::Json)
+                .unwrap()
+        });
+        let rows: Vec<Value> = serde_json::from_slice(&rows).unwrap();
+        let levels: serde_json::Map<String, Value> = rows
+            .iter()
+            .map(|r| (r["level"].to_string(), r["people"].clone()))
+            .collect();
+        assert_eq!(Value::Object(levels), ours(mode, &snapshot), "{mode:?}");
+    }
+}
