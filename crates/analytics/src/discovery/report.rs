@@ -2,33 +2,42 @@
 
 use std::cmp::Ordering;
 
-use foldhash::HashMap;
-
-use super::kernel::{parts, DiscoveryKernel, Node};
+use super::kernel::{edge_ends, DiscoveryKernel, NodeIndex};
 use super::{DiscoveryQuery, DiscoveryReport, EdgeReport, NodeReport, VariantReport};
 use crate::codebook::{Codebook, NONE};
-use crate::summary::Durations;
+use crate::summary::{Durations, Gaps};
 
-/// Names every node of the graph once, so that ordering and reporting
-/// never go back to the (locked) codebooks.
+/// Names every node of the graph once, by index, so that ordering and
+/// reporting never go back to the (locked) codebooks.
 fn node_names(
     kernel: &DiscoveryKernel<'_>,
     activities: &Codebook,
     channels: &Codebook,
-) -> HashMap<Node, String> {
+) -> Vec<String> {
     kernel
         .nodes
-        .keys()
-        .map(|&node| {
-            let (channel, activity) = parts(node);
+        .codes
+        .iter()
+        .map(|&(channel, activity)| {
             let activity = activities.name(activity);
-            let name = match channel {
+            match channel {
                 NONE => activity,
                 channel => format!("{} · {activity}", channels.name(channel)),
-            };
-            (node, name)
+            }
         })
         .collect()
+}
+
+/// By node index, the node's place in the order of names: journeys are
+/// compared by these instead of by their strings.
+fn name_ranks(names: &[String]) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    order.sort_by(|&a, &b| names[a].cmp(&names[b]));
+    let mut ranks = vec![0; names.len()];
+    for (rank, i) in order.into_iter().enumerate() {
+        ranks[i] = rank as u32;
+    }
+    ranks
 }
 
 pub(super) fn assemble(
@@ -38,14 +47,16 @@ pub(super) fn assemble(
     query: &DiscoveryQuery,
 ) -> DiscoveryReport {
     let names = node_names(&kernel, activities, channels);
-    let name = |node: &Node| names[node].as_str();
+    let name = |i: NodeIndex| names[i as usize].as_str();
     let people = kernel.people;
 
     let mut nodes: Vec<NodeReport> = kernel
         .nodes
+        .counts
         .iter()
-        .map(|(node, counts)| NodeReport {
-            name: name(node).to_owned(),
+        .enumerate()
+        .map(|(i, counts)| NodeReport {
+            name: names[i].clone(),
             occurrences: counts.occurrences,
             people: counts.people,
             starts: counts.starts,
@@ -58,15 +69,22 @@ pub(super) fn assemble(
             .then_with(|| a.name.cmp(&b.name))
     });
 
-    let mut edges: Vec<EdgeReport> = kernel
+    let (pairs, gaps): (Vec<u64>, Vec<Gaps>) = kernel
         .edges
         .into_iter()
         .filter(|(_, gaps)| gaps.len() as u64 >= query.min_count)
-        .map(|((from, to), gaps)| EdgeReport {
-            from: name(&from).to_owned(),
-            to: name(&to).to_owned(),
-            count: gaps.len() as u64,
-            duration: Durations::of(gaps),
+        .unzip();
+    let mut edges: Vec<EdgeReport> = pairs
+        .into_iter()
+        .zip(summarise_in_parallel(gaps))
+        .map(|(key, duration)| {
+            let (from, to) = edge_ends(key);
+            EdgeReport {
+                from: name(from).to_owned(),
+                to: name(to).to_owned(),
+                count: duration.count,
+                duration,
+            }
         })
         .collect();
     edges.sort_by(|a, b| {
@@ -77,18 +95,20 @@ pub(super) fn assemble(
     });
 
     let distinct_variants = kernel.variants.len() as u64;
-    let mut variants: Vec<(Box<[Node]>, u64)> = kernel.variants.into_iter().collect();
-    // Ties are broken by the names along the journey: codes depend on
-    // which thread met an activity first.
-    let order = |a: &(Box<[Node]>, u64), b: &(Box<[Node]>, u64)| -> Ordering {
+    let mut variants: Vec<(Box<[NodeIndex]>, u64)> = kernel.variants.into_iter().collect();
+    // Ties are broken by the names along the journey: indexes depend on
+    // which thread met a node first.
+    let ranks = name_ranks(&names);
+    let rank = |i: &NodeIndex| ranks[*i as usize];
+    let order = |a: &(Box<[NodeIndex]>, u64), b: &(Box<[NodeIndex]>, u64)| -> Ordering {
         b.1.cmp(&a.1)
-            .then_with(|| a.0.iter().map(name).cmp(b.0.iter().map(name)))
+            .then_with(|| a.0.iter().map(rank).cmp(b.0.iter().map(rank)))
     };
     keep_first(&mut variants, query.top_variants, order);
     let variants = variants
         .into_iter()
         .map(|(journey, count)| VariantReport {
-            activities: journey.iter().map(|n| name(n).to_owned()).collect(),
+            activities: journey.iter().map(|&n| name(n).to_owned()).collect(),
             people: count,
             share: count as f64 / people.max(1) as f64,
         })
@@ -101,6 +121,39 @@ pub(super) fn assemble(
         variants,
         distinct_variants,
     }
+}
+
+/// Each edge's durations, the edges shared among threads in turn (the
+/// busiest edges hold most of the gaps, so dealing them out evens the work).
+fn summarise_in_parallel(gaps: Vec<Gaps>) -> Vec<Durations> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut hands: Vec<Vec<(usize, Gaps)>> = (0..threads).map(|_| Vec::new()).collect();
+    let mut order: Vec<(usize, Gaps)> = gaps.into_iter().enumerate().collect();
+    order.sort_by_key(|(_, g)| std::cmp::Reverse(g.len()));
+    for (turn, item) in order.into_iter().enumerate() {
+        hands[turn % threads].push(item);
+    }
+    let mut out = vec![Durations::default(); hands.iter().map(Vec::len).sum()];
+    let done: Vec<Vec<(usize, Durations)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = hands
+            .into_iter()
+            .map(|hand| {
+                scope.spawn(move || {
+                    hand.into_iter()
+                        .map(|(i, g)| (i, g.durations()))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a summary thread panicked"))
+            .collect()
+    });
+    for (i, d) in done.into_iter().flatten() {
+        out[i] = d;
+    }
+    out
 }
 
 /// Leaves the first `n` items in `order`, sorted, without sorting them all:
