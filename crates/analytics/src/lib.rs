@@ -29,6 +29,7 @@ pub mod schema;
 pub mod scores;
 pub mod source;
 pub mod sql;
+pub mod sql_profiles;
 pub mod sql_tables;
 pub mod store;
 pub mod summary;

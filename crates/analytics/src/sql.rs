@@ -7,7 +7,14 @@
 //!   written);
 //! * `identities`: each profile's identifiers as seen on its events
 //!   (`profile_id`, `kind`, `value`);
-//! * `merges`: profiles merged into others (`from_profile`, `into_profile`, `at`).
+//! * `merges`: profiles merged into others (`from_profile`, `into_profile`, `at`);
+//! * `segment_changes`: every entry into and exit from a segment the engine
+//!   stated (`profile_id`, `segment`, `generation`, `entered`, `at`,
+//!   `transition`), and
+//!   `segment_membership`: who is in each segment now (`segment`,
+//!   `profile_id`, `since`);
+//! * `profiles`: every profile as the engine holds it (see
+//!   [`crate::sql_profiles`]), when the session is given a source of them.
 //!
 //! Journey functions: `window_funnel(window_ms, [mode,] timestamp, cond1,
 //! ..., condN)`, ClickHouse's `windowFunnel` as an aggregate (see
@@ -31,7 +38,8 @@ use serde::{Deserialize, Serialize};
 use crate::compactor::read_merges;
 use crate::error::AnalyticsError;
 use crate::schema::events_schema;
-use crate::sql_tables::{events_view_over_moves, merges_table, moved_table};
+use crate::sql_profiles::{ProfileRows, ProfilesTable};
+use crate::sql_tables::{events_view_over_moves, merges_table, moved_table, DERIVED_VIEWS};
 use crate::store::Snapshot;
 
 /// How results are written.
@@ -73,6 +81,7 @@ pub(crate) fn sql_error(e: impl std::fmt::Display) -> AnalyticsError {
 pub async fn session(
     snapshot: &Snapshot,
     store_dir: &std::path::Path,
+    profiles: Option<ProfileRows>,
 ) -> Result<SessionContext, AnalyticsError> {
     let config = SessionConfig::new().with_information_schema(true);
     let mut ctx = SessionContext::new_with_config(config);
@@ -113,13 +122,11 @@ pub async fn session(
         None => "CREATE VIEW events AS SELECT * FROM events_stored".to_owned(),
     };
     ctx.sql(&view).await.map_err(sql_error)?;
-    ctx.sql(
-        "CREATE VIEW identities AS \
-         SELECT DISTINCT profile_id, 'user_id' AS kind, user_id AS value FROM events WHERE user_id IS NOT NULL \
-         UNION ALL SELECT DISTINCT profile_id, 'anonymous_id' AS kind, anonymous_id AS value FROM events WHERE anonymous_id IS NOT NULL",
-    )
-    .await
-    .map_err(sql_error)?;
+    for view in DERIVED_VIEWS {
+        ctx.sql(view).await.map_err(sql_error)?;
+    }
+    ctx.register_table("profiles", Arc::new(ProfilesTable::new(profiles)))
+        .map_err(sql_error)?;
     Ok(ctx)
 }
 

@@ -114,3 +114,32 @@ pub fn events_view_over_moves() -> String {
         rest.join(", ")
     )
 }
+
+/// Views over `events` that every session has: identifiers per profile and
+/// segment membership as the engine stated it (its `Segment Entered` /
+/// `Segment Exited` events, source `percorso`).
+pub const DERIVED_VIEWS: [&str; 3] = [
+    "CREATE VIEW identities AS \
+     SELECT DISTINCT profile_id, 'user_id' AS kind, user_id AS value FROM events WHERE user_id IS NOT NULL \
+     UNION ALL SELECT DISTINCT profile_id, 'anonymous_id' AS kind, anonymous_id AS value FROM events WHERE anonymous_id IS NOT NULL",
+    // Every change, with the segment's generation (a segment defined anew
+    // states its members again under the next generation) and the
+    // profile's number for the change, the last part of its message id.
+    "CREATE VIEW segment_changes AS \
+     SELECT profile_id, json_get_str(properties, 'segment') AS segment, \
+            json_get_int(properties, 'generation') AS generation, \
+            event = 'Segment Entered' AS entered, timestamp AS at, \
+            CAST(reverse(split_part(reverse(message_id), ':', 1)) AS BIGINT) AS transition \
+     FROM events \
+     WHERE source_id = 'percorso' AND event IN ('Segment Entered', 'Segment Exited')",
+    // Members now: the last change of the latest generation is an entry.
+    // Changes at the same millisecond are ordered by their number.
+    "CREATE VIEW segment_membership AS \
+     SELECT segment, profile_id, at AS since FROM ( \
+       SELECT c.*, row_number() OVER (PARTITION BY c.segment, c.profile_id \
+                                      ORDER BY c.at DESC, c.transition DESC) AS recency \
+       FROM segment_changes c \
+       JOIN (SELECT segment, max(generation) AS generation FROM segment_changes GROUP BY segment) g \
+         ON c.segment = g.segment AND c.generation = g.generation) \
+     WHERE recency = 1 AND entered",
+];

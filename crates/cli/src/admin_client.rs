@@ -130,20 +130,32 @@ impl AdminClient {
     }
 
     fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+        let bytes = self.send_for_bytes(request)?;
+        serde_json::from_slice(&bytes).map_err(|_| {
+            anyhow!(
+                "{} answered with something other than JSON: {}",
+                self.shown(),
+                String::from_utf8_lossy(&bytes)
+            )
+        })
+    }
+
+    /// `POST` of a JSON body whose answer is taken as bytes (CSV, Parquet).
+    pub fn post_json_for_bytes(&self, segments: &[&str], body: &Value) -> anyhow::Result<Vec<u8>> {
+        let request = self.client.post(self.url(segments)?).json(body);
+        self.send_for_bytes(request)
+    }
+
+    fn send_for_bytes(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Vec<u8>> {
         let request = request.bearer_auth(&self.token);
         self.runtime.block_on(async {
             let response = request.send().await.map_err(|e| self.unreachable(e))?;
             let status = response.status();
-            let text = response.text().await.map_err(|e| self.unreachable(e))?;
-            let body: Option<Value> = serde_json::from_str(&text).ok();
+            let bytes = response.bytes().await.map_err(|e| self.unreachable(e))?;
             if status.is_success() {
-                return body.ok_or_else(|| {
-                    anyhow!(
-                        "{} answered with something other than JSON: {text}",
-                        self.shown()
-                    )
-                });
+                return Ok(bytes.to_vec());
             }
+            let body: Option<Value> = serde_json::from_slice(&bytes).ok();
             let field = |name: &str| {
                 body.as_ref()
                     .and_then(|b| b[name].as_str())
@@ -158,7 +170,11 @@ impl AdminClient {
                 .into()),
                 // Not our API's error shape: probably not a percorso server,
                 // or one too old to have this endpoint.
-                _ => Err(anyhow!("{} answered {status}: {text}", self.shown())),
+                _ => Err(anyhow!(
+                    "{} answered {status}: {}",
+                    self.shown(),
+                    String::from_utf8_lossy(&bytes)
+                )),
             }
         })
     }

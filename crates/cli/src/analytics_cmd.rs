@@ -2,19 +2,23 @@
 //! columnar store from the command line.
 //!
 //! With no server running, the command first compacts what the log gained
-//! (so answers are up to date); beside a running server it reads the store
-//! the server keeps fresh.
+//! (so answers are up to date). Beside a running server, `percorso sql`
+//! asks the server, which also has the `profiles` table from its engine;
+//! `percorso export` reads the store the server keeps fresh.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use arrow::array::RecordBatch;
 use clap::Args;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use percorso_analytics::sql::{encode, run_sql, session, ResultFormat};
 use percorso_analytics::ColumnarStore;
 use percorso_collect::DataDir;
 use percorso_log::{EventLog, OpenMode};
 
+use crate::admin_client::{AdminClient, ServerArgs};
 use crate::config::Config;
 
 #[derive(Debug, Args)]
@@ -27,6 +31,8 @@ pub struct SqlArgs {
     /// Write the result here instead of standard output.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 #[derive(Debug, Args)]
@@ -67,13 +73,34 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// The statement's answer from the running server, as Parquet decoded
+/// back into batches; `None` when no server holds the data directory.
+fn ask_server(config: &Config, args: &SqlArgs) -> anyhow::Result<Option<Vec<RecordBatch>>> {
+    if DataDir::new(&config.data_dir).lock_for_writing().is_ok() {
+        return Ok(None);
+    }
+    let client = AdminClient::connect(config, &args.server)?;
+    let body = serde_json::json!({ "sql": args.query, "format": "parquet" });
+    let bytes = client.post_json_for_bytes(&["sql"], &body)?;
+    if bytes.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))?.build()?;
+    Ok(Some(reader.collect::<Result<Vec<_>, _>>()?))
+}
+
 pub fn run_sql_command(config: &Config, args: SqlArgs) -> anyhow::Result<()> {
-    let store = fresh_store(config)?;
-    let snapshot = store.snapshot();
-    let batches = runtime()?.block_on(async {
-        let ctx = session(&snapshot, store.dir()).await?;
-        run_sql(&ctx, &args.query).await
-    })?;
+    let batches = match ask_server(config, &args)? {
+        Some(batches) => batches,
+        None => {
+            let store = fresh_store(config)?;
+            let snapshot = store.snapshot();
+            runtime()?.block_on(async {
+                let ctx = session(&snapshot, store.dir(), None).await?;
+                run_sql(&ctx, &args.query).await
+            })?
+        }
+    };
     let bytes = match args.format.as_str() {
         "table" => format!(
             "{}\n",
@@ -106,7 +133,7 @@ pub fn run_export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
     runtime()?.block_on(async {
-        let ctx = session(&snapshot, store.dir()).await?;
+        let ctx = session(&snapshot, store.dir(), None).await?;
         for table in ["events", "merges"] {
             let path = args.output.join(format!("{table}.parquet"));
             let frame = ctx.table(table).await.map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -16,6 +16,13 @@ impl Engine {
         Ok(self.shared.book().view(id, self.now()))
     }
 
+    /// Every profile, once the engine has applied everything appended
+    /// before the call. Holds the book while it sweeps the profiles.
+    pub async fn all_profiles(&self) -> Result<Vec<ProfileView>, EngineError> {
+        self.settle().await?;
+        Ok(self.shared.book().all_views(self.now()))
+    }
+
     /// Parses and checks a segment without creating it.
     pub fn validate_segment(&self, text: &str) -> Result<SegmentEntry, EngineError> {
         let book = self.shared.book();

@@ -2,6 +2,7 @@
 //! memberships, and every state in turn.
 
 use crate::book::{MergeRecord, ProfileBook, ProfileView};
+use crate::definitions::Definitions;
 use crate::profile::ProfileState;
 use crate::segments::SegmentMembers;
 
@@ -13,44 +14,15 @@ impl ProfileBook {
     pub fn view(&mut self, id: &str, now: i64) -> Option<ProfileView> {
         let profile_id = self.canonical(id);
         let state = self.profiles.get(&profile_id, &self.definitions)?;
-        let computed_traits = self
-            .definitions
-            .computed
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                (
-                    d.name.clone(),
-                    state.computed_value_at(&self.definitions, i, now),
-                )
-            })
-            .collect();
-        let mut segments: Vec<String> = state
-            .membership
-            .iter()
-            .filter(|(_, m)| m.member)
-            .filter_map(|(i, _)| Some(self.definitions.segments.get(i)?.name.clone()))
-            .collect();
-        segments.sort();
-        Some(ProfileView {
-            profile_id: profile_id.to_string(),
-            traits: state.traits.values(),
-            trait_sources: state
-                .traits
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            computed_traits,
-            subscriptions: state
-                .subscriptions
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            segments,
-            first_seen: state.first_seen,
-            last_seen: state.last_seen,
-            events: state.events,
-        })
+        Some(view_of(&self.definitions, &profile_id, state, now))
+    }
+
+    /// Every profile as of `now`, in id order: the SQL `profiles` table.
+    pub fn all_views(&mut self, now: i64) -> Vec<ProfileView> {
+        let definitions = self.definitions.clone();
+        let mut views = Vec::new();
+        self.for_each_state(|id, state| views.push(view_of(&definitions, id, state, now)));
+        views
     }
 
     /// The merge audit trail of a profile, oldest first.
@@ -114,5 +86,45 @@ impl ProfileBook {
                 _ => return,
             }
         }
+    }
+}
+
+fn view_of(
+    definitions: &Definitions,
+    profile_id: &str,
+    state: &ProfileState,
+    now: i64,
+) -> ProfileView {
+    let computed_traits = definitions
+        .computed
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.name.clone(), state.computed_value_at(definitions, i, now)))
+        .collect();
+    let mut segments: Vec<String> = state
+        .membership
+        .iter()
+        .filter(|(_, m)| m.member)
+        .filter_map(|(i, _)| Some(definitions.segments.get(i)?.name.clone()))
+        .collect();
+    segments.sort();
+    ProfileView {
+        profile_id: profile_id.to_owned(),
+        traits: state.traits.values(),
+        trait_sources: state
+            .traits
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        computed_traits,
+        subscriptions: state
+            .subscriptions
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        segments,
+        first_seen: state.first_seen,
+        last_seen: state.last_seen,
+        events: state.events,
     }
 }

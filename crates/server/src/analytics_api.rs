@@ -9,10 +9,12 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use percorso_analytics::sql::{encode, run_sql, session, ResultFormat};
+use percorso_analytics::sql_profiles::{ProfileRow, ProfileRows};
 use percorso_analytics::{
     AnalyticsError, ConformanceQuery, DiscoveryQuery, FunnelQuery, LifecycleQuery, PathsQuery,
     RetentionQuery, ScoresQuery, Snapshot,
 };
+use percorso_engine::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -63,6 +65,29 @@ pub struct SqlRequest {
     pub format: ResultFormat,
 }
 
+/// The `profiles` table's rows: the engine's profiles once it has applied
+/// everything stored before the query.
+fn engine_profiles(engine: std::sync::Arc<Engine>) -> ProfileRows {
+    std::sync::Arc::new(move || {
+        let engine = engine.clone();
+        Box::pin(async move {
+            let views = engine.all_profiles().await.map_err(|e| e.to_string())?;
+            Ok(views
+                .into_iter()
+                .map(|v| ProfileRow {
+                    traits: Value::Object(v.traits).to_string(),
+                    computed_traits: Value::Object(v.computed_traits).to_string(),
+                    segments: json!(v.segments).to_string(),
+                    first_seen: v.first_seen,
+                    last_seen: v.last_seen,
+                    events: v.events,
+                    profile_id: v.profile_id,
+                })
+                .collect())
+        })
+    })
+}
+
 /// `POST /api/v1/sql` with `{"sql": "...", "format": "json|csv|parquet"}`.
 pub async fn sql(
     State(state): State<AppState>,
@@ -72,7 +97,12 @@ pub async fn sql(
     require_admin(&headers, &state.admin_token)?;
     let request: SqlRequest = json_body(&headers, body).await?;
     let snapshot = state.analytics.snapshot();
-    let ctx = session(&snapshot, state.analytics.dir()).await?;
+    let ctx = session(
+        &snapshot,
+        state.analytics.dir(),
+        Some(engine_profiles(state.engine.clone())),
+    )
+    .await?;
     let batches = run_sql(&ctx, &request.sql).await?;
     let fresh = fresh_to(&snapshot);
     match request.format {

@@ -325,3 +325,120 @@ fn the_demo_runs_the_whole_cycle_and_delivers_to_its_capture_sink() {
         .all(|h| h["body"]["reason"] == "failed_online_payment"));
     assert!(stdout.contains("emails captured: 40"), "{stdout}");
 }
+
+/// Sends `batch` to the tracking API with the default source's key.
+fn track(server: &Server, key: &str, batch: Vec<Value>) {
+    runtime().block_on(async {
+        let response = reqwest::Client::new()
+            .post(server.url("/v1/batch"))
+            .basic_auth(key, Some(""))
+            .json(&json!({ "batch": batch }))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+    });
+}
+
+/// The rows of `sql` on the server once `ready` holds of them.
+fn sql_rows_when(server: &Server, sql: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, answer) = post(server, "/api/v1/sql", &json!({ "sql": sql }));
+        assert_eq!(status, 200, "{answer}");
+        if ready(&answer["rows"]) {
+            return answer["rows"].clone();
+        }
+        assert!(Instant::now() < deadline, "{sql}: still {answer}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn profiles_and_segment_membership_are_sql_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let key = default_write_key(dir.path());
+    let created = runtime().block_on(async {
+        reqwest::Client::new()
+            .post(server.url("/api/v1/segments"))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "application/yaml")
+            .body("name: pros\nrule:\n  trait: plan\n  equals: pro\n")
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(created.as_u16(), 201);
+    let identify = |user: usize, plan: &str| json!({ "type": "identify", "userId": format!("u{user}"), "traits": { "plan": plan } });
+    track(
+        &server,
+        &key,
+        (0..6)
+            .map(|u| identify(u, if u % 2 == 0 { "pro" } else { "free" }))
+            .collect(),
+    );
+    let entries = "SELECT count(*) AS n FROM segment_changes WHERE entered";
+    sql_rows_when(&server, entries, |rows| rows[0]["n"] == 3);
+    track(&server, &key, vec![identify(0, "free")]);
+    let exits = "SELECT count(*) AS n FROM segment_changes WHERE NOT entered";
+    sql_rows_when(&server, exits, |rows| rows[0]["n"] == 1);
+
+    let members = "SELECT i.value AS user_id FROM segment_membership m \
+                   JOIN identities i ON i.profile_id = m.profile_id AND i.kind = 'user_id' \
+                   WHERE m.segment = 'pros' ORDER BY 1";
+    let rows = sql_rows_when(&server, members, |_| true);
+    assert_eq!(rows, json!([{ "user_id": "u2" }, { "user_id": "u4" }]));
+    // The engine's profiles: traits as now, and the segments each is in.
+    let plans = "SELECT json_get_str(traits, 'plan') AS plan, count(*) AS n, \
+                 sum(CASE WHEN segments LIKE '%\"pros\"%' THEN 1 ELSE 0 END) AS in_pros \
+                 FROM profiles GROUP BY 1 ORDER BY 1";
+    let rows = sql_rows_when(&server, plans, |_| true);
+    assert_eq!(
+        rows,
+        json!([{ "plan": "free", "n": 4, "in_pros": 0 }, { "plan": "pro", "n": 2, "in_pros": 2 }])
+    );
+    let agree = "SELECT count(*) AS n FROM profiles p JOIN segment_membership m \
+                 ON m.profile_id = p.profile_id AND m.segment = 'pros'";
+    assert_eq!(sql_rows_when(&server, agree, |_| true)[0]["n"], 2);
+
+    // `percorso sql` beside the server asks it, so it has `profiles` too.
+    let data = dir.path().to_str().unwrap();
+    let out = run_ok(
+        &[
+            "sql",
+            "SELECT count(*) AS n FROM profiles",
+            "--format",
+            "json",
+            "--url",
+            &server.base,
+            "--admin-token",
+            ADMIN_TOKEN,
+        ],
+        dir.path(),
+    );
+    let rows: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(rows, json!([{ "n": 6 }]), "{data}");
+    assert!(server.terminate(Duration::from_secs(20)));
+
+    // Alone, it reads the store: segments yes, profiles with the reason.
+    let out = run_ok(
+        &[
+            "sql",
+            "SELECT count(*) AS n FROM segment_membership",
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    let rows: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(rows, json!([{ "n": 2 }]));
+    let out = percorso()
+        .args(["sql", "SELECT * FROM profiles", "--data", data])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("percorso serve"), "{stderr}");
+}
