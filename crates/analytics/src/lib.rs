@@ -27,6 +27,7 @@ pub mod runs;
 pub mod scan;
 pub mod schema;
 pub mod scores;
+pub mod segments;
 pub mod source;
 pub mod sql;
 pub mod sql_profiles;

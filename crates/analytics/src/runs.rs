@@ -147,13 +147,19 @@ pub fn run_range<K: Kernel>(
                 continue;
             }
         }
-        kernel.person(key, &visits);
+        if context.includes(key) {
+            kernel.person(key, &visits);
+        }
     }
     Ok((kernel, set_aside))
 }
 
 /// Hands the set-aside events to `kernel`, one person per owner key.
-pub fn run_set_aside<K: Kernel>(mut set_aside: Vec<(u64, Visit)>, kernel: &mut K) {
+pub fn run_set_aside<K: Kernel>(
+    mut set_aside: Vec<(u64, Visit)>,
+    context: &ScanContext<'_>,
+    kernel: &mut K,
+) {
     set_aside.sort_by_key(|(owner, v)| (*owner, v.time, v.received));
     let mut visits = Vec::new();
     let mut start = 0;
@@ -162,7 +168,9 @@ pub fn run_set_aside<K: Kernel>(mut set_aside: Vec<(u64, Visit)>, kernel: &mut K
         let end = start + set_aside[start..].partition_point(|(o, _)| *o == owner);
         visits.clear();
         visits.extend(set_aside[start..end].iter().map(|(_, v)| *v));
-        kernel.person(owner, &visits);
+        if context.includes(owner) {
+            kernel.person(owner, &visits);
+        }
         start = end;
     }
 }

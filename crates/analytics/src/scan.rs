@@ -43,6 +43,6 @@ pub fn scan<K: Kernel>(
         total.merge(kernel);
         set_aside.extend(aside);
     }
-    run_set_aside(set_aside, &mut total);
+    run_set_aside(set_aside, context, &mut total);
     Ok(total)
 }

@@ -94,6 +94,15 @@ pub struct ScanContext<'a> {
     pub needs: Needs,
     /// Only rows with `timestamp` in this range.
     pub time: Range<i64>,
+    /// Only these people (profile keys, after merges), when given.
+    pub people: Option<&'a crate::segments::Members>,
+}
+
+impl ScanContext<'_> {
+    /// Whether the person with this key (after merges) is scanned.
+    pub fn includes(&self, key: u64) -> bool {
+        self.people.is_none_or(|people| people.contains(&key))
+    }
 }
 
 /// One file's chunks whose profile keys fall in a range.

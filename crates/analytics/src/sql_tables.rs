@@ -117,7 +117,8 @@ pub fn events_view_over_moves() -> String {
 
 /// Views over `events` that every session has: identifiers per profile and
 /// segment membership as the engine stated it (its `Segment Entered` /
-/// `Segment Exited` events, source `percorso`).
+/// `Segment Exited` events, which carry the segment and its generation;
+/// [`crate::segments`] reads them by the same rule).
 pub const DERIVED_VIEWS: [&str; 3] = [
     "CREATE VIEW identities AS \
      SELECT DISTINCT profile_id, 'user_id' AS kind, user_id AS value FROM events WHERE user_id IS NOT NULL \
@@ -131,7 +132,8 @@ pub const DERIVED_VIEWS: [&str; 3] = [
             event = 'Segment Entered' AS entered, timestamp AS at, \
             CAST(reverse(split_part(reverse(message_id), ':', 1)) AS BIGINT) AS transition \
      FROM events \
-     WHERE source_id = 'percorso' AND event IN ('Segment Entered', 'Segment Exited')",
+     WHERE event IN ('Segment Entered', 'Segment Exited') \
+       AND json_get_int(properties, 'generation') IS NOT NULL",
     // Members now: the last change of the latest generation is an entry.
     // Changes at the same millisecond are ordered by their number.
     "CREATE VIEW segment_membership AS \

@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use percorso_analytics::conditions::EventCondition;
 use percorso_analytics::funnel::chain::FunnelMode;
 use percorso_analytics::funnel::Exclusion;
-use percorso_analytics::query::{Breakdown, TimeRange};
+use percorso_analytics::query::{Breakdown, Scope};
 use percorso_analytics::{
     ConformanceQuery, DiscoveryQuery, FunnelQuery, LifecycleQuery, PathsQuery, RetentionQuery,
     ScoresQuery,
@@ -117,7 +117,8 @@ pub struct FunnelArgs {
     /// `EVENT:FROM:TO`: leave out people who did EVENT between steps FROM and TO.
     #[arg(long = "exclude")]
     pub exclusions: Vec<String>,
-    /// `channel` or `property:<name>` of the event that started the funnel.
+    /// `channel` or `property:<name>` of the event that started the funnel,
+    /// or `segment:<name>` (members now and the rest).
     #[arg(long)]
     pub breakdown: Option<String>,
     #[command(flatten)]
@@ -137,13 +138,17 @@ pub struct RangeArgs {
     /// Only events before this time (ISO 8601).
     #[arg(long)]
     pub to: Option<String>,
+    /// Only the people in this segment now.
+    #[arg(long)]
+    pub segment: Option<String>,
 }
 
 impl RangeArgs {
-    fn range(&self) -> TimeRange {
-        TimeRange {
+    fn range(&self) -> Scope {
+        Scope {
             from: self.from.clone(),
             to: self.to.clone(),
+            segment: self.segment.clone(),
         }
     }
 }
@@ -201,7 +206,8 @@ pub struct ScoresArgs {
     pub compare_from: Option<String>,
     #[arg(long)]
     pub compare_to: Option<String>,
-    /// `channel` or `property:<name>` of the start event.
+    /// `channel` or `property:<name>` of the start event, or
+    /// `segment:<name>`.
     #[arg(long)]
     pub drill_down: Option<String>,
 }
@@ -317,9 +323,10 @@ fn scores_query(args: &ScoresArgs) -> anyhow::Result<ScoresQuery> {
     query.window = args.window.clone();
     query.range = args.range.range();
     if args.compare_from.is_some() || args.compare_to.is_some() {
-        query.compare = Some(TimeRange {
+        query.compare = Some(Scope {
             from: args.compare_from.clone(),
             to: args.compare_to.clone(),
+            segment: None,
         });
     }
     query.drill_down = breakdown(args.drill_down.as_deref(), "--drill-down")?;

@@ -24,7 +24,7 @@ use crate::conditions::{ConditionTagger, EventCondition};
 use crate::error::AnalyticsError;
 use crate::funnel::parse_window;
 use crate::lookup::profile_ids;
-use crate::query::TimeRange;
+use crate::query::Scope;
 use crate::scan::scan;
 use crate::schema::profile_key;
 use crate::source::{Needs, ScanContext};
@@ -54,7 +54,7 @@ pub struct ConformanceQuery {
     #[serde(default = "default_examples")]
     pub examples: usize,
     #[serde(default, flatten)]
-    pub range: TimeRange,
+    pub range: Scope,
 }
 
 fn default_stall() -> String {
@@ -167,6 +167,7 @@ impl ConformanceQuery {
         let (design, conditions) = self.design(snapshot)?;
         let tagger = ConditionTagger::new(conditions, None).map_err(AnalyticsError::Invalid)?;
         let (activities, channels) = (Codebook::default(), Codebook::default());
+        let scope = self.range.resolve(snapshot)?;
         let context = ScanContext {
             activities: &activities,
             channels: &channels,
@@ -175,7 +176,8 @@ impl ConformanceQuery {
                 only_tagged: true,
                 ..Needs::default()
             },
-            time: self.range.millis()?,
+            time: scope.time.clone(),
+            people: scope.people.as_ref(),
         };
         let kernel = scan(snapshot, &context, || ConformanceKernel::new(&design))?;
         let name = |i: usize| self.stages[i].name.clone();

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codebook::Codebook;
 use crate::error::AnalyticsError;
-use crate::query::TimeRange;
+use crate::query::Scope;
 use crate::scan::scan;
 use crate::source::{Needs, ScanContext};
 use crate::store::Snapshot;
@@ -54,7 +54,7 @@ pub struct DiscoveryQuery {
     #[serde(default = "default_top_variants")]
     pub top_variants: usize,
     #[serde(default, flatten)]
-    pub range: TimeRange,
+    pub range: Scope,
 }
 
 fn default_top_variants() -> usize {
@@ -68,7 +68,7 @@ impl Default for DiscoveryQuery {
             events: None,
             min_count: 0,
             top_variants: default_top_variants(),
-            range: TimeRange::default(),
+            range: Scope::default(),
         }
     }
 }
@@ -148,6 +148,7 @@ impl DiscoveryQuery {
     pub fn run(&self, snapshot: &Snapshot) -> Result<DiscoveryReport, AnalyticsError> {
         let (activities, channels) = (Codebook::default(), Codebook::default());
         let plan = self.plan(&activities)?;
+        let scope = self.range.resolve(snapshot)?;
         let context = ScanContext {
             activities: &activities,
             channels: &channels,
@@ -156,7 +157,8 @@ impl DiscoveryQuery {
                 channel: plan.by_channel,
                 ..Needs::default()
             },
-            time: self.range.millis()?,
+            time: scope.time.clone(),
+            people: scope.people.as_ref(),
         };
         let kernel = scan(snapshot, &context, || DiscoveryKernel::new(&plan))?;
         Ok(report::assemble(kernel, &activities, &channels, self))

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use crate::funnel::chain::{entries_of, reach, Chain, Entry, FunnelMode};
 use crate::runs::{Kernel, Visit};
+use crate::segments::SegmentSplit;
 
 /// An exclusion compiled: its condition bit and the steps it sits between
 /// (1-based, `from < to`).
@@ -22,6 +23,8 @@ pub struct FunnelPlan {
     pub mode: FunnelMode,
     pub exclusions: Vec<ExclusionBits>,
     pub group_by_channel: bool,
+    /// Groups people by a segment instead of by their first step's event.
+    pub segment_split: Option<SegmentSplit>,
     /// Keep the keys of people who stopped at this step (1-based).
     pub dropped_at: Option<usize>,
     pub dropped_limit: usize,
@@ -93,7 +96,9 @@ impl Kernel for FunnelKernel<'_> {
                 return;
             }
             let origin = visits[chain.origin as usize];
-            group = if plan.group_by_channel {
+            group = if let Some(split) = &plan.segment_split {
+                split.group(key)
+            } else if plan.group_by_channel {
                 origin.channel
             } else {
                 origin.group

@@ -14,7 +14,7 @@ use crate::codebook::Codebook;
 use crate::conditions::{ConditionTagger, EventCondition};
 use crate::error::AnalyticsError;
 use crate::lookup::profile_ids;
-use crate::query::{Breakdown, TimeRange};
+use crate::query::{Breakdown, Scope};
 use crate::scan::scan;
 use crate::source::{Needs, ScanContext};
 use crate::store::Snapshot;
@@ -37,7 +37,7 @@ pub struct FunnelQuery {
     #[serde(default)]
     pub breakdown: Option<Breakdown>,
     #[serde(default, flatten)]
-    pub range: TimeRange,
+    pub range: Scope,
     /// List the people who stopped at this step (1-based).
     #[serde(default)]
     pub dropped_at: Option<usize>,
@@ -146,6 +146,7 @@ impl FunnelQuery {
             mode: self.mode,
             exclusions,
             group_by_channel: self.breakdown == Some(Breakdown::Channel),
+            segment_split: None,
             dropped_at: self.dropped_at,
             dropped_limit: self.people_limit,
         })
@@ -153,8 +154,9 @@ impl FunnelQuery {
 
     /// Runs the funnel over a snapshot.
     pub fn run(&self, snapshot: &Snapshot) -> Result<FunnelReport, AnalyticsError> {
-        let plan = self.plan()?;
+        let mut plan = self.plan()?;
         let groups = Codebook::default();
+        plan.segment_split = Breakdown::segment_split(self.breakdown.as_ref(), snapshot, &groups)?;
         let property = match &self.breakdown {
             Some(Breakdown::Property(p)) => Some(p.as_str()),
             _ => None,
@@ -168,6 +170,7 @@ impl FunnelQuery {
         let tagger = ConditionTagger::new(conditions, property.map(|p| (p, &groups)))
             .map_err(AnalyticsError::Invalid)?;
         let (activities, channels) = (Codebook::default(), Codebook::default());
+        let scope = self.range.resolve(snapshot)?;
         let context = ScanContext {
             activities: &activities,
             channels: &channels,
@@ -179,7 +182,8 @@ impl FunnelQuery {
                 // break a chain.
                 only_tagged: plan.mode != FunnelMode::StrictOrder,
             },
-            time: self.range.millis()?,
+            time: scope.time.clone(),
+            people: scope.people.as_ref(),
         };
         let kernel = scan(snapshot, &context, || FunnelKernel::new(&plan))?;
         let names: Vec<String> = self.steps.iter().map(|s| s.event.clone()).collect();

@@ -23,7 +23,7 @@ use crate::codebook::Codebook;
 use crate::conditions::{ConditionTagger, EventCondition};
 use crate::error::AnalyticsError;
 use crate::funnel::parse_window;
-use crate::query::TimeRange;
+use crate::query::Scope;
 use crate::scan::scan;
 use crate::source::{Needs, ScanContext};
 use crate::store::Snapshot;
@@ -51,7 +51,7 @@ pub struct PathsQuery {
     #[serde(default = "default_top")]
     pub top_paths: usize,
     #[serde(default, flatten)]
-    pub range: TimeRange,
+    pub range: Scope,
 }
 
 fn default_steps() -> usize {
@@ -139,12 +139,14 @@ impl PathsQuery {
         ];
         let tagger = ConditionTagger::new(conditions, None).map_err(AnalyticsError::Invalid)?;
         let (activities, channels) = (Codebook::default(), Codebook::default());
+        let scope = self.range.resolve(snapshot)?;
         let context = ScanContext {
             activities: &activities,
             channels: &channels,
             tagger: &tagger,
             needs: Needs::default(),
-            time: self.range.millis()?,
+            time: scope.time.clone(),
+            people: scope.people.as_ref(),
         };
         let kernel = scan(snapshot, &context, || PathKernel::new(&plan, &activities))?;
         let name = |code: u32| activities.name(code);

@@ -10,7 +10,7 @@ use jiff::{Span, Timestamp};
 use serde::Serialize;
 
 use crate::error::AnalyticsError;
-use crate::query::TimeRange;
+use crate::query::Scope;
 use crate::runs::Visit;
 
 const DAY_MS: i64 = 86_400_000;
@@ -127,7 +127,7 @@ pub struct Bounds {
 
 impl Bounds {
     /// The intervals holding `from` and the last instant before `to`.
-    pub fn of(range: &TimeRange, interval: Interval) -> Result<Self, AnalyticsError> {
+    pub fn of(range: &Scope, interval: Interval) -> Result<Self, AnalyticsError> {
         let millis = range.millis()?;
         let first = range.from.is_some().then(|| interval.ordinal(millis.start));
         let last = range

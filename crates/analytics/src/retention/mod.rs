@@ -60,9 +60,10 @@ use serde::{Deserialize, Serialize};
 use crate::codebook::Codebook;
 use crate::conditions::{ConditionTagger, EventCondition};
 use crate::error::AnalyticsError;
-use crate::query::TimeRange;
+use crate::query::Scope;
 use crate::runs::Kernel;
 use crate::scan::scan;
+use crate::segments::Members;
 use crate::source::{Needs, ScanContext};
 use crate::store::Snapshot;
 use calendar::Bounds;
@@ -96,7 +97,7 @@ pub struct RetentionQuery {
     #[serde(default)]
     pub cumulative: bool,
     #[serde(default, flatten)]
-    pub range: TimeRange,
+    pub range: Scope,
 }
 
 /// A lifecycle chart as asked for by the API or the CLI.
@@ -108,7 +109,7 @@ pub struct LifecycleQuery {
     #[serde(default = "default_interval")]
     pub interval: String,
     #[serde(default, flatten)]
-    pub range: TimeRange,
+    pub range: Scope,
 }
 
 fn default_interval() -> String {
@@ -128,11 +129,12 @@ fn parse_interval(text: &str) -> Result<Interval, AnalyticsError> {
 }
 
 /// Runs a kernel over rows tagged by `conditions` (bit k: condition k),
-/// from `from` (ms) on.
+/// from `from` (ms) on, of `people` only when given.
 fn scan_conditions<K: Kernel>(
     snapshot: &Snapshot,
     conditions: Vec<EventCondition>,
     from: i64,
+    people: Option<&Members>,
     make: impl Fn() -> K + Sync,
 ) -> Result<K, AnalyticsError> {
     let tagger = ConditionTagger::new(conditions, None).map_err(AnalyticsError::Invalid)?;
@@ -143,6 +145,7 @@ fn scan_conditions<K: Kernel>(
         tagger: &tagger,
         needs: Needs::default(),
         time: from..i64::MAX,
+        people,
     };
     scan(snapshot, &context, make)
 }
@@ -180,7 +183,10 @@ impl RetentionQuery {
             _ => i64::MIN,
         };
         let conditions = vec![self.start.clone(), returning.clone()];
-        let kernel = scan_conditions(snapshot, conditions, from, || RetentionKernel::new(&plan))?;
+        let people = self.range.resolve(snapshot)?.people;
+        let kernel = scan_conditions(snapshot, conditions, from, people.as_ref(), || {
+            RetentionKernel::new(&plan)
+        })?;
         let horizon = kernel.newest.map(|t| plan.interval.ordinal(t));
         let earliest = kernel.counts.keys().min().copied();
         let cohorts = match (bounds.resolve(earliest, horizon)?, horizon) {
@@ -218,7 +224,8 @@ impl LifecycleQuery {
         // and who is dormant at `from` on the interval before it: the whole
         // history is read, the range applied by the kernel.
         let conditions = vec![self.event.clone()];
-        let kernel = scan_conditions(snapshot, conditions, i64::MIN, || {
+        let people = self.range.resolve(snapshot)?.people;
+        let kernel = scan_conditions(snapshot, conditions, i64::MIN, people.as_ref(), || {
             LifecycleKernel::new(&plan)
         })?;
         let horizon = kernel.newest.map(|t| interval.ordinal(t));

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::runs::{Kernel, Visit};
+use crate::segments::SegmentSplit;
 
 pub const START: u64 = 1;
 pub const COMPLETE: u64 = 1 << 1;
@@ -23,6 +24,8 @@ pub struct ScorePlan {
     /// Cost of one contact, by channel code (index); unknown channels cost 0.
     pub cost_by_channel: Vec<f64>,
     pub group_by_channel: bool,
+    /// Groups people by a segment instead of by their start event.
+    pub segment_split: Option<SegmentSplit>,
 }
 
 /// Sums over the instances of one period and one group.
@@ -77,7 +80,7 @@ impl<'a> ScoreKernel<'a> {
         }
     }
 
-    fn measure(&mut self, period: usize, visits: &[Visit], start: usize) {
+    fn measure(&mut self, key: u64, period: usize, visits: &[Visit], start: usize) {
         let plan = self.plan;
         let opened = visits[start];
         let deadline = opened.time.saturating_add(plan.window);
@@ -126,7 +129,9 @@ impl<'a> ScoreKernel<'a> {
             tally.with_contact = 1;
             tally.resolved_first_contact = u64::from(tally.completed == 1 && tally.contacts == 1);
         }
-        let group = if plan.group_by_channel {
+        let group = if let Some(split) = &plan.segment_split {
+            split.group(key)
+        } else if plan.group_by_channel {
             opened.channel
         } else {
             opened.group
@@ -136,7 +141,7 @@ impl<'a> ScoreKernel<'a> {
 }
 
 impl Kernel for ScoreKernel<'_> {
-    fn person(&mut self, _key: u64, visits: &[Visit]) {
+    fn person(&mut self, key: u64, visits: &[Visit]) {
         for period in 0..self.plan.periods.len() {
             let range = &self.plan.periods[period];
             // The person's first start in the period opens their instance.
@@ -144,7 +149,7 @@ impl Kernel for ScoreKernel<'_> {
                 .iter()
                 .position(|v| v.mask & START != 0 && range.contains(&v.time));
             if let Some(start) = start {
-                self.measure(period, visits, start);
+                self.measure(key, period, visits, start);
             }
         }
     }

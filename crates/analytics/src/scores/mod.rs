@@ -34,7 +34,7 @@ use crate::codebook::Codebook;
 use crate::conditions::EventCondition;
 use crate::error::AnalyticsError;
 use crate::funnel::parse_window;
-use crate::query::{Breakdown, TimeRange};
+use crate::query::{Breakdown, Scope};
 use crate::scan::scan;
 use crate::source::{Needs, ScanContext};
 use crate::store::Snapshot;
@@ -64,10 +64,10 @@ pub struct ScoresQuery {
     pub score_property: String,
     /// The period measured.
     #[serde(default, flatten)]
-    pub range: TimeRange,
+    pub range: Scope,
     /// A period to compare with (drill-down).
     #[serde(default)]
-    pub compare: Option<TimeRange>,
+    pub compare: Option<Scope>,
     #[serde(default)]
     pub drill_down: Option<Breakdown>,
 }
@@ -106,8 +106,15 @@ impl ScoresQuery {
             parse_window(&self.repeat_within).map_err(|e| invalid("repeat_within", e))?;
         let mut periods = vec![self.range.millis()?];
         if let Some(compare) = &self.compare {
+            if compare.segment.is_some() {
+                return Err(invalid(
+                    "compare.segment",
+                    "both periods are of the segment given beside from and to".into(),
+                ));
+            }
             periods.push(compare.millis()?);
         }
+        let scope = self.range.resolve(snapshot)?;
         let contacts = self.contacts.len() as u32;
         if FIRST_CONTACT_BIT + contacts > 64 {
             return Err(invalid("contacts", "at most 60 contact events".into()));
@@ -141,6 +148,7 @@ impl ScoresQuery {
             contact_bits: ((1u64 << contacts) - 1) << FIRST_CONTACT_BIT,
             cost_by_channel,
             group_by_channel: self.drill_down == Some(Breakdown::Channel),
+            segment_split: Breakdown::segment_split(self.drill_down.as_ref(), snapshot, &groups)?,
         };
         let from = periods.iter().map(|p| p.start).min().unwrap_or(i64::MIN);
         let to = periods.iter().map(|p| p.end).max().unwrap_or(i64::MAX);
@@ -154,6 +162,7 @@ impl ScoresQuery {
                 only_tagged: false,
             },
             time: from..to.saturating_add(window).saturating_add(1),
+            people: scope.people.as_ref(),
         };
         let kernel = scan(snapshot, &context, || ScoreKernel::new(&plan))?;
         let book = if plan.group_by_channel {

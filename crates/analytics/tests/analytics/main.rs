@@ -9,3 +9,4 @@ mod funnel_reference;
 mod paths;
 mod retention;
 mod scores;
+mod segments;

@@ -183,3 +183,30 @@ fn the_drill_down_splits_the_change_into_mix_and_rate() {
     assert!(close(total, drill.change));
     assert_eq!(report.by_group.len(), 2);
 }
+
+#[test]
+fn the_drill_down_by_segment_splits_members_from_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = log();
+    for person in ["a1", "b1"] {
+        let mut entered = row(person, JAN, "Segment Entered");
+        entered.properties =
+            Some(json!({ "segment": "vip", "generation": 0, "profile_id": person }).to_string());
+        rows.push(entered);
+    }
+    rows.sort_by_key(|r| (r.profile_key, r.timestamp));
+    let (snapshot, _) = snapshot_of(dir.path(), rows, 5);
+    let mut query = query();
+    query.drill_down = Some(percorso_analytics::query::Breakdown::Segment("vip".into()));
+    let drill = query.run(&snapshot).unwrap().drill_down.unwrap();
+    let mut groups: Vec<(&str, [u64; 2])> = drill
+        .groups
+        .iter()
+        .map(|g| (g.value.as_str(), [g.instances[0], g.instances[1]]))
+        .collect();
+    groups.sort();
+    // January: a1 (vip), a2; February: b1 (vip), b2, b3.
+    assert_eq!(groups, [("not in vip", [1, 2]), ("vip", [1, 1])]);
+    let total: f64 = drill.groups.iter().map(|g| g.contribution).sum();
+    assert!(close(total, drill.change));
+}
