@@ -124,6 +124,32 @@ pub fn run_sql_command(config: &Config, args: SqlArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The tables `percorso export` writes, one Parquet file each.
+const EXPORTED: [&str; 4] = ["events", "merges", "segment_changes", "segment_membership"];
+
+/// Streams a table into a Parquet file batch by batch, so that exporting
+/// the events never holds them all in memory. Returns the rows written.
+async fn export_table(
+    ctx: &datafusion::prelude::SessionContext,
+    table: &str,
+    path: &std::path::Path,
+) -> anyhow::Result<usize> {
+    use futures::StreamExt;
+    let frame = ctx.table(table).await?;
+    let schema = Arc::new(frame.schema().as_arrow().clone());
+    let mut stream = frame.execute_stream().await?;
+    let file = std::fs::File::create(path)?;
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema, None)?;
+    let mut rows = 0;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        rows += batch.num_rows();
+        writer.write(&batch)?;
+    }
+    writer.close()?;
+    Ok(rows)
+}
+
 pub fn run_export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
     if args.format != "parquet" {
         bail!("--format {}: only parquet is supported", args.format);
@@ -134,13 +160,11 @@ pub fn run_export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", args.output.display()))?;
     runtime()?.block_on(async {
         let ctx = session(&snapshot, store.dir(), None).await?;
-        for table in ["events", "merges"] {
+        for table in EXPORTED {
             let path = args.output.join(format!("{table}.parquet"));
-            let frame = ctx.table(table).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            let batches = frame.collect().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            std::fs::write(&path, encode(&batches, ResultFormat::Parquet)?)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+            let rows = export_table(&ctx, table, &path)
+                .await
+                .with_context(|| format!("cannot export {table} to {}", path.display()))?;
             eprintln!("{}: {rows} rows", path.display());
         }
         anyhow::Ok(())
