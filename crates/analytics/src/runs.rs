@@ -66,28 +66,16 @@ impl Cursor<'_> {
     /// The key at the cursor, reading the next chunk when this one is done.
     fn key(&mut self) -> Result<Option<u64>, AnalyticsError> {
         if self.at >= self.chunk.len() {
-            match self.source.next_chunk()? {
-                Some(chunk) => {
-                    self.chunk = chunk;
-                    self.at = 0;
-                }
-                None => return Ok(None),
+            if !self.source.next_chunk(&mut self.chunk)? {
+                return Ok(None);
             }
+            self.at = 0;
         }
         Ok(Some(self.chunk.keys[self.at]))
     }
 
     fn visit(&self) -> Visit {
-        let c = &self.chunk;
-        let i = self.at;
-        Visit {
-            time: c.times[i],
-            received: c.received[i],
-            activity: c.activities[i],
-            channel: c.channels[i],
-            mask: c.masks[i],
-            group: c.groups[i],
-        }
+        self.chunk.visits[self.at]
     }
 }
 

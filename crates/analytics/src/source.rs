@@ -20,6 +20,7 @@ use parquet::file::statistics::Statistics;
 
 use crate::codebook::{Codebook, NONE};
 use crate::error::AnalyticsError;
+use crate::runs::Visit;
 use crate::schema::{self, events_schema};
 use crate::tagger::{Tag, Tagger};
 
@@ -63,16 +64,13 @@ pub struct Needs {
     pub only_tagged: bool,
 }
 
-/// Rows of one file in (profile, time) order, with what kernels use.
+/// Rows of one file in (profile, time) order, with what kernels use. A
+/// cursor fills the same chunk again and again, so its buffers are
+/// allocated once per scan rather than once per batch.
 #[derive(Debug, Default)]
 pub struct Chunk {
     pub keys: Vec<u64>,
-    pub times: Vec<i64>,
-    pub received: Vec<i64>,
-    pub activities: Vec<u32>,
-    pub channels: Vec<u32>,
-    pub masks: Vec<u64>,
-    pub groups: Vec<u32>,
+    pub visits: Vec<Visit>,
 }
 
 impl Chunk {
@@ -184,22 +182,24 @@ impl<'a> FileSource<'a> {
         })
     }
 
-    /// The next chunk with at least one row in range, or `None` at the end.
-    pub fn next_chunk(&mut self) -> Result<Option<Chunk>, AnalyticsError> {
+    /// Fills `chunk` with the next rows in range; false at the end.
+    pub fn next_chunk(&mut self, chunk: &mut Chunk) -> Result<bool, AnalyticsError> {
         while let Some(reader) = self.reader.as_mut() {
             let Some(batch) = reader.next().transpose()? else {
                 self.reader = None;
                 break;
             };
-            let chunk = self.convert(&batch)?;
+            self.convert(&batch, chunk)?;
             if !chunk.is_empty() {
-                return Ok(Some(chunk));
+                return Ok(true);
             }
         }
-        Ok(None)
+        chunk.keys.clear();
+        chunk.visits.clear();
+        Ok(false)
     }
 
-    fn convert(&self, batch: &RecordBatch) -> Result<Chunk, AnalyticsError> {
+    fn convert(&self, batch: &RecordBatch, chunk: &mut Chunk) -> Result<(), AnalyticsError> {
         let column = |name: &str| {
             batch
                 .column_by_name(name)
@@ -230,9 +230,9 @@ impl<'a> FileSource<'a> {
         let properties: Option<&StringArray> = batch
             .column_by_name(schema::PROPERTIES)
             .map(|c| c.as_string::<i32>());
-        let mut chunk = Chunk::default();
+        chunk.keys.clear();
+        chunk.visits.clear();
         let n = batch.num_rows();
-        chunk.keys.reserve(n);
         for row in 0..n {
             let key = keys.value(row);
             let time = times.value(row);
@@ -252,20 +252,22 @@ impl<'a> FileSource<'a> {
                 continue;
             }
             chunk.keys.push(key);
-            chunk.times.push(time);
-            chunk.received.push(received.map_or(0, |r| r.value(row)));
-            chunk.activities.push(*activity);
-            chunk.channels.push(match &channel_codes {
-                Some((row_codes, codes)) => row_codes
-                    .get(row)
-                    .and_then(|k| k.map(|k| codes[k]))
-                    .unwrap_or(NONE),
-                None => NONE,
+            chunk.visits.push(Visit {
+                time,
+                received: received.map_or(0, |r| r.value(row)),
+                activity: *activity,
+                channel: match &channel_codes {
+                    Some((row_codes, codes)) => row_codes
+                        .get(row)
+                        .and_then(|k| k.map(|k| codes[k]))
+                        .unwrap_or(NONE),
+                    None => NONE,
+                },
+                mask,
+                group,
             });
-            chunk.masks.push(mask);
-            chunk.groups.push(group);
         }
-        Ok(chunk)
+        Ok(())
     }
 }
 
