@@ -1,26 +1,34 @@
 //! Every person's journey folded into one directly-follows graph: node and
 //! edge counts, the gaps along each edge, and whole journeys as variants.
 //!
-//! Nodes are numbered per kernel in the order first met, so that counts are
-//! plain vectors and journeys short slices of `u32`; hashing whole journeys
-//! of 64-bit nodes was the largest cost of a map at 10M events. Merging two
-//! kernels renumbers the other's nodes.
+//! Nodes are numbered once for the whole scan (a few hundred at most), so
+//! counts are plain vectors, journeys short slices of `u32`, and kernels
+//! from different threads merge without renumbering. Each variant keeps
+//! the hash of its journey: merging moves entries across by that hash
+//! instead of hashing a million journeys again.
+
+use std::hash::BuildHasher;
+use std::sync::Mutex;
 
 use foldhash::HashMap;
+use hashbrown::HashTable;
 
 use crate::runs::{Kernel, Visit};
 use crate::summary::Gaps;
 
-/// A node's number within one kernel.
+/// A node's number within one scan.
 pub type NodeIndex = u32;
 
 /// What the kernel needs of the query.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct DiscoveryPlan {
     pub by_channel: bool,
     /// Per activity code, whether it is kept; `None` keeps every activity.
     /// Codes past the end (activities first met during the scan) are not.
     pub kept: Option<Vec<bool>>,
+    /// By node index: the channel and activity codes. Threads number the
+    /// nodes they meet here; each keeps its own table of the numbers.
+    pub nodes: Mutex<Vec<(u32, u32)>>,
 }
 
 impl DiscoveryPlan {
@@ -28,6 +36,18 @@ impl DiscoveryPlan {
         self.kept
             .as_ref()
             .is_none_or(|kept| kept.get(activity as usize).copied().unwrap_or(false))
+    }
+
+    /// The scan's number for a node, given it one if it has none.
+    fn number(&self, channel: u32, activity: u32) -> NodeIndex {
+        let mut nodes = self.nodes.lock().expect("node numbers lock");
+        match nodes.iter().position(|&n| n == (channel, activity)) {
+            Some(i) => i as NodeIndex,
+            None => {
+                nodes.push((channel, activity));
+                (nodes.len() - 1) as NodeIndex
+            }
+        }
     }
 }
 
@@ -50,36 +70,12 @@ impl NodeCounts {
     }
 }
 
-/// The nodes met so far: (channel code, activity code) and their counts.
-#[derive(Debug, Default)]
-pub struct Nodes {
-    /// By channel code, then activity code: the node's index plus one (0 for
-    /// a node not met yet). The codebooks are dense, so this stays small.
-    index: Vec<Vec<u32>>,
-    /// By index: the channel and activity codes.
-    pub codes: Vec<(u32, u32)>,
-    pub counts: Vec<NodeCounts>,
-    /// By index: the last person (numbered from 1) who had the node.
-    last_person: Vec<u64>,
-}
-
-impl Nodes {
-    fn index_of(&mut self, channel: u32, activity: u32) -> NodeIndex {
-        let (c, a) = (channel as usize, activity as usize);
-        if self.index.len() <= c {
-            self.index.resize_with(c + 1, Vec::new);
-        }
-        if self.index[c].len() <= a {
-            self.index[c].resize(a + 1, 0);
-        }
-        if self.index[c][a] == 0 {
-            self.codes.push((channel, activity));
-            self.counts.push(NodeCounts::default());
-            self.last_person.push(0);
-            self.index[c][a] = self.codes.len() as u32;
-        }
-        self.index[c][a] - 1
-    }
+/// One distinct journey, the hash it is filed under, and its people.
+#[derive(Debug)]
+pub struct Variant {
+    hash: u64,
+    pub journey: Box<[NodeIndex]>,
+    pub people: u64,
 }
 
 #[derive(Debug)]
@@ -87,13 +83,19 @@ pub struct DiscoveryKernel<'a> {
     plan: &'a DiscoveryPlan,
     /// People with at least one kept event.
     pub people: u64,
-    pub nodes: Nodes,
+    /// By node index.
+    pub counts: Vec<NodeCounts>,
+    /// By channel code, then activity code: the node's index plus one (0
+    /// when this kernel has not met it). The codebooks are dense.
+    numbers: Vec<Vec<u32>>,
+    /// By node index: the last person (numbered from 1) who had the node.
+    last_person: Vec<u64>,
     /// Every gap (ms) from an event to the next one of the same person, by
     /// the pair of node indexes (`from << 32 | to`): kept whole so that
     /// medians are exact.
     pub edges: HashMap<u64, Gaps>,
-    /// People per whole journey, each distinct journey stored once.
-    pub variants: HashMap<Box<[NodeIndex]>, u64>,
+    pub variants: HashTable<Variant>,
+    hasher: foldhash::fast::FixedState,
     journey: Vec<NodeIndex>,
     times: Vec<i64>,
 }
@@ -111,11 +113,43 @@ impl<'a> DiscoveryKernel<'a> {
         DiscoveryKernel {
             plan,
             people: 0,
-            nodes: Nodes::default(),
+            counts: Vec::new(),
+            numbers: Vec::new(),
+            last_person: Vec::new(),
             edges: HashMap::default(),
-            variants: HashMap::default(),
+            variants: HashTable::new(),
+            // Fixed, so that every kernel files a journey under one hash.
+            hasher: foldhash::fast::FixedState::with_seed(0x5eed),
             journey: Vec::new(),
             times: Vec::new(),
+        }
+    }
+
+    /// By node index, the channel and activity codes.
+    pub fn node_codes(&self) -> Vec<(u32, u32)> {
+        self.plan.nodes.lock().expect("node numbers lock").clone()
+    }
+
+    fn index_of(&mut self, channel: u32, activity: u32) -> NodeIndex {
+        let (c, a) = (channel as usize, activity as usize);
+        if self.numbers.len() <= c {
+            self.numbers.resize_with(c + 1, Vec::new);
+        }
+        if self.numbers[c].len() <= a {
+            self.numbers[c].resize(a + 1, 0);
+        }
+        if self.numbers[c][a] == 0 {
+            let i = self.plan.number(channel, activity);
+            self.numbers[c][a] = i + 1;
+            self.grow_to(i as usize + 1);
+        }
+        self.numbers[c][a] - 1
+    }
+
+    fn grow_to(&mut self, nodes: usize) {
+        if self.counts.len() < nodes {
+            self.counts.resize(nodes, NodeCounts::default());
+            self.last_person.resize(nodes, 0);
         }
     }
 
@@ -128,14 +162,13 @@ impl<'a> DiscoveryKernel<'a> {
         let person = self.people + 1;
         for visit in visits.iter().filter(|v| plan.keeps(v.activity)) {
             let channel = if plan.by_channel { visit.channel } else { 0 };
-            let i = self.nodes.index_of(channel, visit.activity);
-            let counts = &mut self.nodes.counts[i as usize];
-            counts.occurrences += 1;
-            if self.nodes.last_person[i as usize] != person {
-                self.nodes.last_person[i as usize] = person;
-                counts.people += 1;
+            let i = self.index_of(channel, visit.activity) as usize;
+            self.counts[i].occurrences += 1;
+            if self.last_person[i] != person {
+                self.last_person[i] = person;
+                self.counts[i].people += 1;
             }
-            self.journey.push(i);
+            self.journey.push(i as NodeIndex);
             self.times.push(visit.time);
         }
     }
@@ -150,11 +183,17 @@ impl<'a> DiscoveryKernel<'a> {
     }
 
     fn count_variant(&mut self) {
-        // Looked up by slice, so only a journey not seen before is copied.
-        match self.variants.get_mut(self.journey.as_slice()) {
-            Some(people) => *people += 1,
+        let hash = self.hasher.hash_one(self.journey.as_slice());
+        let journey = self.journey.as_slice();
+        match self.variants.find_mut(hash, |v| &*v.journey == journey) {
+            Some(variant) => variant.people += 1,
             None => {
-                self.variants.insert(self.journey.as_slice().into(), 1);
+                let variant = Variant {
+                    hash,
+                    journey: journey.into(),
+                    people: 1,
+                };
+                self.variants.insert_unique(hash, variant, |v| v.hash);
             }
         }
     }
@@ -168,34 +207,38 @@ impl Kernel for DiscoveryKernel<'_> {
             return;
         };
         self.people += 1;
-        self.nodes.counts[first as usize].starts += 1;
-        self.nodes.counts[last as usize].ends += 1;
+        self.counts[first as usize].starts += 1;
+        self.counts[last as usize].ends += 1;
         self.count_edges();
         self.count_variant();
     }
 
     fn merge(&mut self, other: Self) {
+        if self.people == 0 {
+            // The first merge into an empty total: nothing to add up.
+            *self = other;
+            return;
+        }
         self.people += other.people;
-        let renumbered: Vec<NodeIndex> = other
-            .nodes
-            .codes
-            .iter()
-            .zip(&other.nodes.counts)
-            .map(|(&(channel, activity), counts)| {
-                let i = self.nodes.index_of(channel, activity);
-                self.nodes.counts[i as usize].add(counts);
-                i
-            })
-            .collect();
+        self.grow_to(other.counts.len());
+        for (mine, theirs) in self.counts.iter_mut().zip(&other.counts) {
+            mine.add(theirs);
+        }
         for (key, gaps) in other.edges {
-            let (from, to) = edge_ends(key);
-            let key = edge_key(renumbered[from as usize], renumbered[to as usize]);
             self.edges.entry(key).or_default().extend(gaps);
         }
-        for (journey, people) in other.variants {
-            let journey: Box<[NodeIndex]> =
-                journey.iter().map(|&i| renumbered[i as usize]).collect();
-            *self.variants.entry(journey).or_default() += people;
+        for variant in other.variants {
+            let journey = &variant.journey;
+            match self
+                .variants
+                .find_mut(variant.hash, |v| v.journey == *journey)
+            {
+                Some(mine) => mine.people += variant.people,
+                None => {
+                    self.variants
+                        .insert_unique(variant.hash, variant, |v| v.hash);
+                }
+            }
         }
     }
 }

@@ -141,6 +141,7 @@ impl DiscoveryQuery {
         Ok(DiscoveryPlan {
             by_channel: self.by_channel,
             kept,
+            nodes: Default::default(),
         })
     }
 

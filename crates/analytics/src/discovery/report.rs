@@ -15,10 +15,9 @@ fn node_names(
     channels: &Codebook,
 ) -> Vec<String> {
     kernel
-        .nodes
-        .codes
-        .iter()
-        .map(|&(channel, activity)| {
+        .node_codes()
+        .into_iter()
+        .map(|(channel, activity)| {
             let activity = activities.name(activity);
             match channel {
                 NONE => activity,
@@ -51,7 +50,6 @@ pub(super) fn assemble(
     let people = kernel.people;
 
     let mut nodes: Vec<NodeReport> = kernel
-        .nodes
         .counts
         .iter()
         .enumerate()
@@ -95,7 +93,11 @@ pub(super) fn assemble(
     });
 
     let distinct_variants = kernel.variants.len() as u64;
-    let mut variants: Vec<(Box<[NodeIndex]>, u64)> = kernel.variants.into_iter().collect();
+    let mut variants: Vec<(Box<[NodeIndex]>, u64)> = kernel
+        .variants
+        .into_iter()
+        .map(|v| (v.journey, v.people))
+        .collect();
     // Ties are broken by the names along the journey: indexes depend on
     // which thread met a node first.
     let ranks = name_ranks(&names);
