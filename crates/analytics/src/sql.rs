@@ -18,7 +18,9 @@
 //!
 //! Journey functions: `window_funnel(window_ms, [mode,] timestamp, cond1,
 //! ..., condN)`, ClickHouse's `windowFunnel` as an aggregate (see
-//! [`crate::funnel::sql_function`]).
+//! [`crate::funnel::sql_function`]); every report as a table function of
+//! its JSON query, e.g. `SELECT * FROM journey_map('{"by_channel": true}')`
+//! (see [`crate::sql_reports`]).
 //!
 //! JSON text columns (`properties`, `traits`, `context`) are read with
 //! `json_get_str(properties, 'plan')`, `json_get_float(...)`, or
@@ -127,6 +129,7 @@ pub async fn session(
     }
     ctx.register_table("profiles", Arc::new(ProfilesTable::new(profiles)))
         .map_err(sql_error)?;
+    crate::sql_reports::register_report_functions(&ctx, snapshot);
     Ok(ctx)
 }
 

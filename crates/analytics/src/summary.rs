@@ -74,6 +74,28 @@ impl Gaps {
         }
     }
 
+    /// The values of ranks `k` and `k + 1` (which must exist) with one
+    /// selection: the next one is the least of those ranked after `k`.
+    fn at_rank_and_next(&mut self, k: usize) -> (i64, i64) {
+        let least = |values: &[i64]| values.iter().copied().min();
+        let (value, next) = if k < self.negative {
+            let (_, value, after) = self.other.select_nth_unstable(k);
+            let small = self.small.iter().copied().min().map(i64::from);
+            (*value, least(after).into_iter().chain(small).min())
+        } else if k < self.negative + self.small.len() {
+            let (_, value, after) = self.small.select_nth_unstable(k - self.negative);
+            let next = match after.iter().copied().min() {
+                Some(next) => Some(i64::from(next)),
+                None => self.other.iter().copied().filter(|&v| v >= 0).min(),
+            };
+            (i64::from(*value), next)
+        } else {
+            let (_, value, after) = self.other.select_nth_unstable(k - self.small.len());
+            (*value, least(after))
+        };
+        (value, next.expect("a value ranked after k"))
+    }
+
     /// The `q` quantile, interpolated linearly between the two nearest
     /// ranks (the definition numpy, pandas and pm4py use).
     fn quantile(&mut self, q: f64) -> Option<f64> {
@@ -83,12 +105,11 @@ impl Gaps {
         let position = q * (self.len() - 1) as f64;
         let low = position.floor() as usize;
         let fraction = position - low as f64;
-        let at_low = self.at_rank(low) as f64;
         if fraction == 0.0 {
-            return Some(at_low);
+            return Some(self.at_rank(low) as f64);
         }
-        let at_high = self.at_rank(low + 1) as f64;
-        Some(at_low + (at_high - at_low) * fraction)
+        let (at_low, at_high) = self.at_rank_and_next(low);
+        Some(at_low as f64 + (at_high - at_low) as f64 * fraction)
     }
 
     pub fn durations(mut self) -> Durations {
@@ -128,6 +149,22 @@ mod tests {
     #[test]
     fn selection_across_negative_small_and_large_values_equals_a_sort() {
         let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        // Medians whose two ranks lie within or across the three kinds.
+        let crossings: [&[i64]; 4] = [
+            &[-5, -4, -3, -2, -1, -7, -8, -9, 3, 1 << 33],
+            &[-3, -2, 5, 6],
+            &[1, 2, 1 << 33, 1 << 34],
+            &[-1, 1 << 33],
+        ];
+        for values in crossings {
+            let d = Durations::of(values.to_vec());
+            assert_eq!(
+                d.median_ms,
+                Some(sorted_quantile(values, 0.5)),
+                "{values:?}"
+            );
+            assert_eq!(d.p90_ms, Some(sorted_quantile(values, 0.9)), "{values:?}");
+        }
         for len in [1, 2, 3, 10, 101, 1000] {
             let values: Vec<i64> = (0..len)
                 .map(|_| {

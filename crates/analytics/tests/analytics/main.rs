@@ -10,3 +10,4 @@ mod paths;
 mod retention;
 mod scores;
 mod segments;
+mod sql_reports;
