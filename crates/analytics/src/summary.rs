@@ -23,6 +23,37 @@ impl Durations {
     }
 }
 
+/// One bar of a histogram: values in `[from_ms, to_ms)`, and how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Bin {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub count: u64,
+}
+
+/// At most `bins` bars of one width from the least value to the greatest,
+/// as PostHog draws time to convert; fewer when the values span fewer ms.
+pub fn histogram(values: &[i64], bins: usize) -> Vec<Bin> {
+    let (Some(&min), Some(&max)) = (values.iter().min(), values.iter().max()) else {
+        return Vec::new();
+    };
+    let bins = bins.max(1) as i64;
+    // The smallest whole width that puts `max` inside the last bar.
+    let width = (max - min) / bins + 1;
+    let used = ((max - min) / width + 1) as usize;
+    let mut out: Vec<Bin> = (0..used as i64)
+        .map(|i| Bin {
+            from_ms: min + i * width,
+            to_ms: min + (i + 1) * width,
+            count: 0,
+        })
+        .collect();
+    for v in values {
+        out[((v - min) / width) as usize].count += 1;
+    }
+    out
+}
+
 /// Durations in ms, held in half the memory when they fit in 32 bits (under
 /// 49 days, nearly all of them). Every value in `small` lies between the
 /// negative and the large values of `other`, so a rank is found in one of
@@ -134,6 +165,25 @@ mod tests {
         let position = q * (sorted.len() - 1) as f64;
         let (low, high) = (position.floor() as usize, position.ceil() as usize);
         sorted[low] as f64 + (sorted[high] - sorted[low]) as f64 * (position - low as f64)
+    }
+
+    #[test]
+    fn histograms_cover_every_value_in_equal_bars() {
+        let bars = histogram(&[0, 5, 9, 10, 29], 3);
+        // Width 29 / 3 + 1 = 10: [0, 10) [10, 20) [20, 30).
+        let counts: Vec<(i64, u64)> = bars.iter().map(|b| (b.from_ms, b.count)).collect();
+        assert_eq!(counts, [(0, 3), (10, 1), (20, 1)]);
+        assert_eq!(bars[2].to_ms, 30);
+        let same = histogram(&[7, 7], 10);
+        assert_eq!(
+            same,
+            [Bin {
+                from_ms: 7,
+                to_ms: 8,
+                count: 2
+            }]
+        );
+        assert!(histogram(&[], 5).is_empty());
     }
 
     #[test]

@@ -263,6 +263,7 @@ pub fn funnel_query(args: &FunnelArgs) -> anyhow::Result<FunnelQuery> {
         range: args.range.range(),
         dropped_at: args.dropped_at,
         people_limit: args.people_limit,
+        convert_bins: 10,
     })
 }
 

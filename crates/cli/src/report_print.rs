@@ -55,6 +55,21 @@ pub fn human_ms(ms: f64) -> String {
     }
 }
 
+/// A histogram as one line per bar, the longest bar 40 characters.
+fn print_bars(bins: &[percorso_analytics::summary::Bin]) {
+    let most = bins.iter().map(|b| b.count).max().unwrap_or(0).max(1);
+    for bin in bins {
+        let length = (bin.count * 40).div_ceil(most) as usize;
+        println!(
+            "  {:>9} – {:<9} {:>7} {}",
+            human_ms(bin.from_ms as f64),
+            human_ms(bin.to_ms as f64),
+            bin.count,
+            "█".repeat(length)
+        );
+    }
+}
+
 fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
 }
@@ -110,6 +125,7 @@ pub fn print_funnel(report: &FunnelReport) {
             median(t),
             t.p90_ms.map(human_ms).unwrap_or_default()
         );
+        print_bars(&report.time_to_convert_bins);
     }
     if report.excluded > 0 {
         println!("excluded by exclusion steps: {}", report.excluded);

@@ -18,7 +18,7 @@ use crate::query::{Breakdown, Scope};
 use crate::scan::scan;
 use crate::source::{Needs, ScanContext};
 use crate::store::Snapshot;
-use crate::summary::Durations;
+use crate::summary::{histogram, Bin, Durations};
 use chain::{FunnelMode, MAX_STEPS};
 use kernel::{ExclusionBits, FunnelKernel, FunnelPlan};
 
@@ -43,6 +43,13 @@ pub struct FunnelQuery {
     pub dropped_at: Option<usize>,
     #[serde(default = "default_people_limit")]
     pub people_limit: usize,
+    /// Bars of the time-to-convert histogram (1 to 100).
+    #[serde(default = "default_convert_bins")]
+    pub convert_bins: usize,
+}
+
+fn default_convert_bins() -> usize {
+    10
 }
 
 fn default_window() -> String {
@@ -94,6 +101,8 @@ pub struct FunnelReport {
     pub breakdown: Vec<GroupReport>,
     /// From step 1 to the last step, for people who completed the funnel.
     pub time_to_convert: Durations,
+    /// The same times as a histogram of `convert_bins` bars at most.
+    pub time_to_convert_bins: Vec<Bin>,
     pub excluded: u64,
     /// People who stopped at `dropped_at`, by profile id.
     pub dropped_people: Vec<String>,
@@ -119,6 +128,12 @@ impl FunnelQuery {
             )));
         }
         let window = parse_window(&self.window).map_err(invalid)?;
+        if !(1..=100).contains(&self.convert_bins) {
+            return Err(invalid(format!(
+                "convert_bins: 1 to 100 bars, not {}",
+                self.convert_bins
+            )));
+        }
         let mut exclusions = Vec::new();
         for (i, x) in self.exclusions.iter().enumerate() {
             if x.from_step < 1 || x.to_step > steps || x.from_step >= x.to_step {
@@ -235,6 +250,7 @@ impl FunnelQuery {
             window_ms: plan.window,
             steps,
             breakdown,
+            time_to_convert_bins: histogram(&kernel.convert_times, self.convert_bins),
             time_to_convert: Durations::of(kernel.convert_times),
             excluded: kernel.excluded,
             dropped_people,

@@ -62,6 +62,7 @@ fn levels(compactor: &Compactor) -> Vec<u64> {
         range: Default::default(),
         dropped_at: None,
         people_limit: 0,
+        convert_bins: 10,
     }
     .run(&compactor.store().snapshot())
     .unwrap();

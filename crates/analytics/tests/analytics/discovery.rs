@@ -17,7 +17,7 @@ const MIN: i64 = 60_000;
 const T0: i64 = 1_767_225_600_000;
 
 /// p1: A B C;  p2: A C;  p3: A B B C;  p4: B C;  p5: A B C (faster).
-fn log() -> Vec<EventRow> {
+pub fn log() -> Vec<EventRow> {
     let at = |person: &str, time: i64, event: &str| row(person, T0 + time, event);
     vec![
         at("p1", 0, "A"),

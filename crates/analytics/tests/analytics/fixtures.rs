@@ -94,3 +94,12 @@ impl Rng {
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
     }
 }
+
+/// A funnel's breakdown as (value, people per step), in report order.
+pub fn breakdown_people(report: &percorso_analytics::FunnelReport) -> Vec<(String, Vec<u64>)> {
+    report
+        .breakdown
+        .iter()
+        .map(|g| (g.value.clone(), g.steps.iter().map(|s| s.people).collect()))
+        .collect()
+}

@@ -7,7 +7,7 @@ use percorso_analytics::query::Breakdown;
 use percorso_analytics::rows::EventRow;
 use percorso_analytics::FunnelQuery;
 
-use crate::fixtures::{row, snapshot_of};
+use crate::fixtures::{breakdown_people, row, snapshot_of};
 
 const MIN: i64 = 60_000;
 
@@ -56,6 +56,7 @@ fn query(mode: FunnelMode) -> FunnelQuery {
         range: Default::default(),
         dropped_at: None,
         people_limit: 100,
+        convert_bins: 10,
     }
 }
 
@@ -77,6 +78,13 @@ fn counts_each_step_by_hand() {
         assert_eq!(report.dropped_people, ["p3"]);
         assert_eq!(report.time_to_convert.count, 3);
         assert_eq!(report.time_to_convert.median_ms, Some(2.0 * MIN as f64));
+        // All three took 2 minutes: one bar one millisecond wide.
+        let bars: Vec<(i64, i64, u64)> = report
+            .time_to_convert_bins
+            .iter()
+            .map(|b| (b.from_ms, b.to_ms, b.count))
+            .collect();
+        assert_eq!(bars, [(2 * MIN, 2 * MIN + 1, 3)]);
         assert_eq!(
             report.steps[1].time_from_previous.median_ms,
             Some(MIN as f64)
@@ -120,11 +128,7 @@ fn property_filters_and_breakdowns_read_the_step_event() {
     let mut q = query(FunnelMode::Default);
     q.breakdown = Some(Breakdown::Property("plan".into()));
     let report = q.run(&snapshot).unwrap();
-    let groups: Vec<(String, Vec<u64>)> = report
-        .breakdown
-        .iter()
-        .map(|g| (g.value.clone(), g.steps.iter().map(|s| s.people).collect()))
-        .collect();
+    let groups = breakdown_people(&report);
     assert_eq!(
         groups,
         [
@@ -160,4 +164,8 @@ fn bad_queries_are_refused_with_the_reason() {
     });
     let err = q.run(&snapshot).unwrap_err().to_string();
     assert!(err.contains("exclusions[0]"), "{err}");
+    let mut q = query(FunnelMode::Default);
+    q.convert_bins = 0;
+    let err = q.run(&snapshot).unwrap_err().to_string();
+    assert!(err.contains("convert_bins"), "{err}");
 }

@@ -38,6 +38,7 @@ fn ours(mode: FunnelMode, snapshot: &percorso_analytics::Snapshot) -> Value {
         range: Default::default(),
         dropped_at: None,
         people_limit: 0,
+        convert_bins: 10,
     }
     .run(snapshot)
     .unwrap();

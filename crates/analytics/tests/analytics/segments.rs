@@ -8,7 +8,7 @@ use percorso_analytics::segments::segment_members;
 use percorso_analytics::{DiscoveryQuery, FunnelQuery, Snapshot};
 use serde_json::{json, Value};
 
-use crate::fixtures::{row, snapshot_of};
+use crate::fixtures::{breakdown_people, row, snapshot_of};
 
 const MIN: i64 = 60_000;
 /// 2026-01-01T00:00:00Z.
@@ -143,11 +143,7 @@ fn a_segment_breakdown_splits_a_funnel_into_members_and_the_rest() {
     }))
     .unwrap();
     let report = query.run(&snapshot).unwrap();
-    let groups: Vec<(String, Vec<u64>)> = report
-        .breakdown
-        .iter()
-        .map(|g| (g.value.clone(), g.steps.iter().map(|s| s.people).collect()))
-        .collect();
+    let groups = breakdown_people(&report);
     assert_eq!(
         groups,
         [

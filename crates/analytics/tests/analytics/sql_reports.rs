@@ -21,29 +21,16 @@ const DAY: i64 = 86_400_000;
 /// 2026-01-01T00:00:00Z, a Thursday.
 const T0: i64 = 1_767_225_600_000;
 
-/// p1: A B C (web);  p2: A C;  p3: A B B C;  p4: B C;  p5: A B C (faster,
-/// app); p6: A, then A B two days later.
+/// The journey-map log (p1: A B C; p2: A C; p3: A B B C; p4: B C; p5: A
+/// B C, faster), p5 on the app and the rest on the web, and p6: A, then A
+/// B two days later.
 fn log() -> Vec<EventRow> {
-    let at = |person: &str, time: i64, event: &str| row(person, T0 + time, event);
-    let mut rows = vec![
-        at("p1", 0, "A"),
-        at("p1", MIN, "B"),
-        at("p1", 3 * MIN, "C"),
-        at("p2", 0, "A"),
-        at("p2", 4 * MIN, "C"),
-        at("p3", 0, "A"),
-        at("p3", 2 * MIN, "B"),
-        at("p3", 3 * MIN, "B"),
-        at("p3", 7 * MIN, "C"),
-        at("p4", 0, "B"),
-        at("p4", 5 * MIN, "C"),
-        at("p5", 0, "A"),
-        at("p5", MIN / 2, "B"),
-        at("p5", 3 * MIN / 2, "C"),
-        at("p6", 0, "A"),
-        at("p6", 2 * DAY, "A"),
-        at("p6", 2 * DAY + MIN, "B"),
-    ];
+    let mut rows = crate::discovery::log();
+    rows.extend([
+        row("p6", T0, "A"),
+        row("p6", T0 + 2 * DAY, "A"),
+        row("p6", T0 + 2 * DAY + MIN, "B"),
+    ]);
     for r in &mut rows {
         r.channel = Some(if r.profile_id == "p5" { "app" } else { "web" }.into());
     }
