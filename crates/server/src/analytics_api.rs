@@ -96,16 +96,24 @@ pub async fn sql(
 ) -> Result<Response, ApiError> {
     require_admin(&headers, &state.admin_token)?;
     let request: SqlRequest = json_body(&headers, body).await?;
+    let format = request.format;
     let snapshot = state.analytics.snapshot();
-    let ctx = session(
-        &snapshot,
-        state.analytics.dir(),
-        Some(engine_profiles(state.engine.clone())),
-    )
-    .await?;
-    let batches = run_sql(&ctx, &request.sql).await?;
+    let dir = state.analytics.dir().to_owned();
+    let profiles = engine_profiles(state.engine.clone());
+    let reading = snapshot.clone();
+    // On a blocking thread: the report functions scan the store while the
+    // statement is planned, and must not hold up the server's async threads.
+    let runtime = tokio::runtime::Handle::current();
+    let batches = tokio::task::spawn_blocking(move || {
+        runtime.block_on(async {
+            let ctx = session(&reading, &dir, Some(profiles)).await?;
+            run_sql(&ctx, &request.sql).await
+        })
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
     let fresh = fresh_to(&snapshot);
-    match request.format {
+    match format {
         ResultFormat::Json => {
             let bytes = encode(&batches, ResultFormat::Json)?;
             let rows: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Array(Vec::new()));

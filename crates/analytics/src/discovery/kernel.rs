@@ -10,7 +10,6 @@
 use std::hash::BuildHasher;
 use std::sync::Mutex;
 
-use foldhash::HashMap;
 use hashbrown::HashTable;
 
 use crate::runs::{Kernel, Visit};
@@ -93,7 +92,10 @@ pub struct DiscoveryKernel<'a> {
     /// Every gap (ms) from an event to the next one of the same person, by
     /// the pair of node indexes (`from << 32 | to`): kept whole so that
     /// medians are exact.
-    pub edges: HashMap<u64, Gaps>,
+    pub edges: Vec<(u64, Gaps)>,
+    /// By from and to node index: the edge's place in `edges` plus one (0
+    /// for none yet). Dense, as nodes are few: no hashing per event.
+    edge_slots: Vec<Vec<u32>>,
     pub variants: HashTable<Variant>,
     hasher: foldhash::fast::FixedState,
     journey: Vec<NodeIndex>,
@@ -116,7 +118,8 @@ impl<'a> DiscoveryKernel<'a> {
             counts: Vec::new(),
             numbers: Vec::new(),
             last_person: Vec::new(),
-            edges: HashMap::default(),
+            edges: Vec::new(),
+            edge_slots: Vec::new(),
             variants: HashTable::new(),
             // Fixed, so that every kernel files a journey under one hash.
             hasher: foldhash::fast::FixedState::with_seed(0x5eed),
@@ -173,12 +176,26 @@ impl<'a> DiscoveryKernel<'a> {
         }
     }
 
+    fn edge(&mut self, from: NodeIndex, to: NodeIndex) -> &mut Gaps {
+        let (f, t) = (from as usize, to as usize);
+        if self.edge_slots.len() <= f {
+            self.edge_slots.resize_with(f + 1, Vec::new);
+        }
+        let row = &mut self.edge_slots[f];
+        if row.len() <= t {
+            row.resize(t + 1, 0);
+        }
+        if row[t] == 0 {
+            self.edges.push((edge_key(from, to), Gaps::default()));
+            row[t] = self.edges.len() as u32;
+        }
+        &mut self.edges[row[t] as usize - 1].1
+    }
+
     fn count_edges(&mut self) {
-        for (pair, time) in self.journey.windows(2).zip(self.times.windows(2)) {
-            self.edges
-                .entry(edge_key(pair[0], pair[1]))
-                .or_default()
-                .push(time[1] - time[0]);
+        for i in 1..self.journey.len() {
+            let gap = self.times[i] - self.times[i - 1];
+            self.edge(self.journey[i - 1], self.journey[i]).push(gap);
         }
     }
 
@@ -225,7 +242,8 @@ impl Kernel for DiscoveryKernel<'_> {
             mine.add(theirs);
         }
         for (key, gaps) in other.edges {
-            self.edges.entry(key).or_default().extend(gaps);
+            let (from, to) = edge_ends(key);
+            self.edge(from, to).extend(gaps);
         }
         for variant in other.variants {
             let journey = &variant.journey;
