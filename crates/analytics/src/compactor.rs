@@ -5,6 +5,8 @@
 //! the identity stamps), writes them as one sorted file, then commits the
 //! manifest. Small files are merged into bigger ones; when profiles were
 //! erased, or many merged, every file is rewritten with the change applied.
+//! Merges and rewrites run on their own thread ([`crate::background_merge`]),
+//! one at a time, while cycles go on.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
@@ -17,8 +19,8 @@ use percorso_identity::IdentityStamp;
 use percorso_log::EventLog;
 use serde::{Deserialize, Serialize};
 
+use crate::background_merge::{MergePlan, OwnedChanges, RunningMerge};
 use crate::error::AnalyticsError;
-use crate::rewrite::{rewrite, Changes};
 use crate::rows::{EventRow, RecordFacts};
 use crate::schema::profile_key;
 use crate::store::{ColumnarStore, DataFile, Manifest, Snapshot, MANIFEST};
@@ -64,8 +66,12 @@ pub struct CycleReport {
     pub unattributed: u64,
     pub merges: u64,
     pub erased: u64,
+    /// Files a merge that finished in this cycle replaced.
     pub files_merged: u64,
+    /// The merge that finished was a full rewrite (identity changes applied).
     pub rewritten: bool,
+    /// A merge is still running after the cycle.
+    pub merging: bool,
     /// More events were waiting when the cycle stopped.
     pub more: bool,
 }
@@ -80,6 +86,7 @@ pub struct Compactor {
     erased: HashSet<String>,
     erasure_ledger: PathBuf,
     policy: CompactionPolicy,
+    merging: Option<RunningMerge>,
 }
 
 impl Compactor {
@@ -119,6 +126,7 @@ impl Compactor {
             erased: HashSet::new(),
             erasure_ledger: erasure_ledger.to_owned(),
             policy,
+            merging: None,
         };
         let (all, _) = compactor.read_erasures(0)?;
         compactor.erased = all.into_iter().collect();
@@ -172,6 +180,7 @@ impl Compactor {
     /// merges or rewrites files as the policy says and commits.
     pub fn cycle(&mut self, log: &EventLog, now: i64) -> Result<CycleReport, AnalyticsError> {
         let mut report = CycleReport::default();
+        self.finish_merge(false, &mut report)?;
         let (erased, lines) = self.read_erasures(self.manifest.erasures_seen)?;
         report.erased = erased.len() as u64;
         for id in erased {
@@ -248,21 +257,29 @@ impl Compactor {
                     .policy
                     .rewrite_after_moves
                     .max(self.manifest.rows() as usize / 100);
-        if rewrite_all && !self.files.is_empty() {
-            report.files_merged = self.files.len() as u64;
-            self.merge_files(0, true)?;
-            report.rewritten = true;
-        } else if self.files.len() > self.policy.max_files {
-            let from = self.first_to_merge();
-            report.files_merged = (self.files.len() - from) as u64;
-            self.merge_files(from, false)?;
+        if self.merging.is_none() {
+            if rewrite_all && !self.files.is_empty() {
+                self.start_merge(0, true)?;
+            } else if rewrite_all {
+                self.manifest.pending_moves.clear();
+                self.manifest.pending_erased.clear();
+            } else if self.files.len() > self.policy.max_files {
+                self.start_merge(self.first_to_merge(), false)?;
+            }
         }
-        if rewrite_all && self.files.is_empty() {
-            self.manifest.pending_moves.clear();
-            self.manifest.pending_erased.clear();
-        }
+        report.merging = self.merging.is_some();
         self.manifest.built_at = now;
         self.commit()?;
+        Ok(report)
+    }
+
+    /// Waits for a running merge and commits its result (the command line
+    /// does, before it answers from the store).
+    pub fn wait_for_merge(&mut self) -> Result<CycleReport, AnalyticsError> {
+        let mut report = CycleReport::default();
+        if self.finish_merge(true, &mut report)? {
+            self.commit()?;
+        }
         Ok(report)
     }
 
@@ -293,40 +310,81 @@ impl Compactor {
         from
     }
 
-    fn merge_files(&mut self, from: usize, apply_changes: bool) -> Result<(), AnalyticsError> {
+    /// Starts merging the files from `from` on; `rewrite` applies the
+    /// pending identity changes too.
+    fn start_merge(&mut self, from: usize, rewrite: bool) -> Result<(), AnalyticsError> {
         let paths: Vec<PathBuf> = self.files[from..].iter().map(|f| f.path.clone()).collect();
-        let snapshot_adjustments = Snapshot::new(Vec::new(), self.manifest.clone()).adjustments();
-        self.manifest.generation += 1;
-        let name = format!("events-{:010}.parquet", self.manifest.generation);
-        let mut changes = Changes::default();
-        if apply_changes {
+        let mut changes = OwnedChanges::default();
+        if rewrite {
+            let adjustments = Snapshot::new(Vec::new(), self.manifest.clone()).adjustments();
             let ids: HashMap<u64, &str> = self
                 .merges
                 .values()
                 .map(|into| (profile_key(into), self.canonical(into)))
                 .collect();
-            for (from_key, to_key) in &snapshot_adjustments.moved {
+            for (from_key, to_key) in &adjustments.moved {
                 if let Some(id) = ids.get(to_key) {
-                    changes.moved.insert(*from_key, id);
+                    changes.moved.insert(*from_key, (*id).to_owned());
                 }
             }
-            changes.erased = snapshot_adjustments.erased.clone();
+            changes.erased = adjustments.erased;
         }
-        let stats = rewrite(&paths, &self.dir.join(&name), &changes)?;
-        for file in self.files.drain(from..) {
+        self.manifest.generation += 1;
+        let name = format!("events-{:010}.parquet", self.manifest.generation);
+        let plan = MergePlan {
+            from,
+            to: self.files.len(),
+            out: self.dir.join(&name),
+            name,
+            rewrite,
+            moves: if rewrite {
+                self.manifest.pending_moves.len()
+            } else {
+                0
+            },
+            erased: if rewrite {
+                self.manifest.pending_erased.len()
+            } else {
+                0
+            },
+        };
+        self.merging = Some(RunningMerge::start(paths, plan, changes)?);
+        Ok(())
+    }
+
+    /// Puts a finished merge's output in place of the files it read; with
+    /// `wait`, waits for a running one first. Whether one was put in place.
+    fn finish_merge(
+        &mut self,
+        wait: bool,
+        report: &mut CycleReport,
+    ) -> Result<bool, AnalyticsError> {
+        match &self.merging {
+            Some(running) if wait || running.is_finished() => {}
+            _ => return Ok(false),
+        }
+        let running = self.merging.take().expect("a merge is running");
+        let (stats, plan) = running.join()?;
+        for file in self.files.drain(plan.from..plan.to) {
             file.mark_replaced();
         }
-        self.manifest.files.truncate(from);
+        self.manifest.files.drain(plan.from..plan.to);
         if stats.rows > 0 {
-            self.add_file(name, stats);
+            let file = Arc::new(DataFile::new(plan.out.clone(), stats));
+            self.files.insert(plan.from, file);
+            let entry = crate::store::FileEntry {
+                name: plan.name,
+                stats,
+            };
+            self.manifest.files.insert(plan.from, entry);
         } else {
-            let _ = std::fs::remove_file(self.dir.join(&name));
+            let _ = std::fs::remove_file(&plan.out);
         }
-        if apply_changes {
-            self.manifest.pending_moves.clear();
-            self.manifest.pending_erased.clear();
-        }
-        Ok(())
+        self.manifest.pending_moves.drain(..plan.moves);
+        self.manifest.pending_erased.drain(..plan.erased);
+        report.files_merged += (plan.to - plan.from) as u64;
+        report.rewritten |= plan.rewrite;
+        Ok(true)
     }
 
     fn append_merges(&mut self, lines: &[MergeLine]) -> Result<(), AnalyticsError> {

@@ -10,6 +10,7 @@
 //!   (cohorts and lifecycle), [`scores`] (journey scores and drill-down).
 //! * [`sql`]: DataFusion over the same files.
 
+pub mod background_merge;
 pub mod codebook;
 pub mod compactor;
 pub mod conditions;

@@ -63,7 +63,17 @@ pub fn fresh_store(config: &Config) -> anyhow::Result<Arc<ColumnarStore>> {
         .context("cannot open the event log")?;
     let mut compactor = crate::compaction::open_compactor(&data)?;
     let now = jiff::Timestamp::now().as_millisecond();
-    while compactor.cycle(&log, now)?.more {}
+    // Merges run on their own thread; the answer waits for them.
+    loop {
+        let report = compactor.cycle(&log, now)?;
+        if report.more {
+            continue;
+        }
+        if !report.merging {
+            break;
+        }
+        compactor.wait_for_merge()?;
+    }
     Ok(compactor.store())
 }
 

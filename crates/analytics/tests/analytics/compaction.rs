@@ -107,7 +107,8 @@ fn a_merge_joins_the_journeys_of_both_profiles() {
     let mut compactor = Compactor::open(&dir.path().join("analytics"), &ledger, strict).unwrap();
     append(&log, 0, "known", 3_000, "C", None);
     let report = compactor.cycle(&log, 4_000).unwrap();
-    assert!(report.rewritten);
+    assert!(report.merging, "the rewrite runs on its own thread");
+    assert!(compactor.wait_for_merge().unwrap().rewritten);
     let snapshot = compactor.store().snapshot();
     assert!(snapshot.manifest.pending_moves.is_empty());
     assert_eq!(snapshot.files.len(), 1);
@@ -140,7 +141,8 @@ fn an_erased_profile_leaves_the_files_at_the_next_cycle() {
     .unwrap();
     let report = compactor.cycle(&log, 3_000).unwrap();
     assert_eq!(report.erased, 1);
-    assert!(report.rewritten);
+    assert_eq!(levels(&compactor), [1, 0], "hidden before the rewrite");
+    assert!(compactor.wait_for_merge().unwrap().rewritten);
     let snapshot = compactor.store().snapshot();
     assert_eq!(snapshot.rows(), 1);
     assert_eq!(levels(&compactor), [1, 0]);
@@ -189,7 +191,39 @@ fn many_small_files_are_merged_into_few() {
             None,
         );
         compactor.cycle(&log, 2_000 + i).unwrap();
+        compactor.wait_for_merge().unwrap();
         assert!(compactor.store().snapshot().files.len() <= policy().max_files);
     }
     assert_eq!(compactor.store().snapshot().rows(), 30);
+}
+
+#[test]
+fn events_keep_being_compacted_while_a_rewrite_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(dir.path());
+    let ledger = dir.path().join("erased-profiles.jsonl");
+    let mut compactor = Compactor::open(&dir.path().join("analytics"), &ledger, policy()).unwrap();
+    for person in ["ada", "bob", "cy"] {
+        append(&log, 0, person, 1_000, "A", None);
+    }
+    compactor.cycle(&log, 2_000).unwrap();
+    std::fs::write(
+        &ledger,
+        "{\"profiles\":[\"ada\"],\"next_sequence\":9,\"at\":5}\n",
+    )
+    .unwrap();
+    let report = compactor.cycle(&log, 3_000).unwrap();
+    assert!(report.merging);
+    // Whether or not the rewrite is done yet, the next cycle takes the new
+    // events, and the rewrite's output later replaces only what it read.
+    append(&log, 1, "bob", 2_000, "B", None);
+    append(&log, 0, "ada", 2_000, "B", None);
+    let report = compactor.cycle(&log, 4_000).unwrap();
+    assert_eq!(report.events, 1, "ada's later event is not compacted");
+    assert_eq!(levels(&compactor), [2, 1]);
+    compactor.wait_for_merge().unwrap();
+    let snapshot = compactor.store().snapshot();
+    assert!(snapshot.manifest.pending_erased.is_empty());
+    assert_eq!(snapshot.rows(), 3, "bob's two events and cy's one");
+    assert_eq!(levels(&compactor), [2, 1]);
 }
