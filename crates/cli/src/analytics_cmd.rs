@@ -86,7 +86,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// The statement's answer from the running server, as Parquet decoded
 /// back into batches; `None` when no server holds the data directory.
 fn ask_server(config: &Config, args: &SqlArgs) -> anyhow::Result<Option<Vec<RecordBatch>>> {
-    if DataDir::new(&config.data_dir).lock_for_writing().is_ok() {
+    let data = DataDir::new(&config.data_dir);
+    // No log: the local path says what is missing.
+    if !data.events().exists() || data.lock_for_writing().is_ok() {
         return Ok(None);
     }
     let client = AdminClient::connect(config, &args.server)?;
