@@ -127,6 +127,44 @@ fn the_planted_drop_off_is_where_the_funnel_drops_most() {
         serde_json::from_slice(&run_ok(&["sql", "--format", "json", sql], &data)).unwrap();
     assert_eq!(rows[0]["n"], steps[0]["people"]);
 
+    // The planted channel effects: per channel, identified people exposed
+    // (clicked) or not, and how many of each converted online.
+    let effects = "SELECT e.event AS exposure, \
+            count(DISTINCT CASE WHEN x.profile_id IS NOT NULL THEN p.profile_id END) AS exposed, \
+            count(DISTINCT CASE WHEN x.profile_id IS NOT NULL AND p.converted THEN p.profile_id END) AS exposed_converted, \
+            count(DISTINCT CASE WHEN x.profile_id IS NULL THEN p.profile_id END) AS unexposed, \
+            count(DISTINCT CASE WHEN x.profile_id IS NULL AND p.converted THEN p.profile_id END) AS unexposed_converted \
+        FROM (SELECT profile_id, bool_or(event = 'Order Completed' AND channel IN ('web', 'app')) AS converted \
+              FROM events GROUP BY profile_id HAVING bool_or(user_id IS NOT NULL)) p \
+        CROSS JOIN (SELECT column1 AS event FROM (VALUES ('Email Link Clicked'), ('SMS Link Clicked'), \
+                    ('Ad Clicked'), ('Social Post Clicked'))) e \
+        LEFT JOIN (SELECT DISTINCT profile_id, event FROM events) x \
+          ON x.profile_id = p.profile_id AND x.event = e.event \
+        GROUP BY e.event";
+    let rows: Value =
+        serde_json::from_slice(&run_ok(&["sql", "--format", "json", effects], &data)).unwrap();
+    for channel in truths["channel_effects"]["channels"].as_array().unwrap() {
+        let row = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["exposure"] == channel["exposure_event"])
+            .expect("a row per exposure event");
+        let realised = &channel["realised"];
+        for (ours, theirs) in [
+            ("exposed", "exposed_profiles"),
+            ("exposed_converted", "exposed_converted"),
+            ("unexposed", "unexposed_profiles"),
+            ("unexposed_converted", "unexposed_converted"),
+        ] {
+            assert_eq!(
+                row[ours], realised[theirs],
+                "{ours} of {}",
+                channel["channel"]
+            );
+        }
+    }
+
     // A warehouse export holds the same events.
     let export = dir.path().join("export");
     run_ok(
