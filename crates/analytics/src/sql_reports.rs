@@ -365,9 +365,31 @@ impl ReportTable for ScoresQuery {
         ) -> [Row<'a>; 17] {
             metrics(s).map(|(m, v)| (section, group, m, v))
         }
+        fn stages<'a>(section: &'static str, s: &'a PeriodScores) -> impl Iterator<Item = Row<'a>> {
+            s.stages.iter().flat_map(move |r| {
+                let stage = Some(r.stage.as_str());
+                [
+                    (section, stage, "reached", Some(r.reached as f64)),
+                    (
+                        section,
+                        stage,
+                        "conversion_from_previous",
+                        Some(r.conversion),
+                    ),
+                ]
+            })
+        }
+        let step_names: Vec<String> = report
+            .drill_down
+            .iter()
+            .flat_map(|d| &d.steps)
+            .map(|s| format!("{} → {}", s.from, s.to))
+            .collect();
         let mut rows: Vec<Row> = scores("period", None, &report.period).to_vec();
+        rows.extend(stages("period_stage", &report.period));
         if let Some(compare) = &report.compare {
             rows.extend(scores("compare", None, compare));
+            rows.extend(stages("compare_stage", compare));
         }
         for g in &report.by_group {
             rows.extend(scores("period", Some(g.value.as_str()), &g.scores));
@@ -385,6 +407,29 @@ impl ReportTable for ScoresQuery {
                     ("drill_down", group, "contribution", Some(g.contribution)),
                     ("drill_down", group, "mix_effect", Some(g.mix_effect)),
                     ("drill_down", group, "rate_effect", Some(g.rate_effect)),
+                ]);
+            }
+            for (step, name) in drill.steps.iter().zip(&step_names) {
+                let step_name = Some(name.as_str());
+                rows.extend([
+                    (
+                        "drill_down_step",
+                        step_name,
+                        "contribution",
+                        Some(step.contribution),
+                    ),
+                    (
+                        "drill_down_step",
+                        step_name,
+                        "conversion_before",
+                        Some(step.conversion[0]),
+                    ),
+                    (
+                        "drill_down_step",
+                        step_name,
+                        "conversion",
+                        Some(step.conversion[1]),
+                    ),
                 ]);
             }
         }

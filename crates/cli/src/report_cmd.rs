@@ -11,6 +11,7 @@ use percorso_analytics::conditions::EventCondition;
 use percorso_analytics::funnel::chain::FunnelMode;
 use percorso_analytics::funnel::Exclusion;
 use percorso_analytics::query::{Breakdown, Scope};
+use percorso_analytics::scores::DrillDownBy;
 use percorso_analytics::{
     ConformanceQuery, DiscoveryQuery, FunnelQuery, LifecycleQuery, PathsQuery, RetentionQuery,
     ScoresQuery,
@@ -206,8 +207,12 @@ pub struct ScoresArgs {
     pub compare_from: Option<String>,
     #[arg(long)]
     pub compare_to: Option<String>,
-    /// `channel` or `property:<name>` of the start event, or
-    /// `segment:<name>`.
+    /// The designed journey's stages between start and complete, in
+    /// order: `NAME=EVENT[,EVENT...]`, one flag per stage.
+    #[arg(long = "stage")]
+    pub stages: Vec<String>,
+    /// `channel` or `property:<name>` of the start event, `segment:<name>`,
+    /// or `step` (between the stages).
     #[arg(long)]
     pub drill_down: Option<String>,
 }
@@ -286,9 +291,10 @@ fn paths_query(args: &PathsArgs) -> anyhow::Result<PathsQuery> {
     Ok(query)
 }
 
-fn conformance_query(args: &ConformanceArgs) -> anyhow::Result<ConformanceQuery> {
+/// Stages from `--stage NAME=EVENT[,EVENT...]` flags, as query JSON.
+fn stages_of(flags: &[String]) -> anyhow::Result<Vec<serde_json::Value>> {
     let mut stages = Vec::new();
-    for text in &args.stages {
+    for text in flags {
         let Some((name, events)) = text.split_once('=') else {
             bail!("--stage '{text}': expected NAME=EVENT[,EVENT...]");
         };
@@ -298,6 +304,11 @@ fn conformance_query(args: &ConformanceArgs) -> anyhow::Result<ConformanceQuery>
             .collect();
         stages.push(serde_json::json!({ "name": name.trim(), "events": events }));
     }
+    Ok(stages)
+}
+
+fn conformance_query(args: &ConformanceArgs) -> anyhow::Result<ConformanceQuery> {
+    let stages = stages_of(&args.stages)?;
     let mut transitions = Vec::new();
     for text in &args.transitions {
         let Some((from, to)) = text.split_once('>') else {
@@ -320,6 +331,7 @@ fn scores_query(args: &ScoresArgs) -> anyhow::Result<ScoresQuery> {
     };
     let mut query: ScoresQuery = serde_json::from_value(serde_json::json!({
         "start": condition(start, "--start")?, "complete": condition(complete, "--complete")?,
+        "stages": stages_of(&args.stages)?,
     }))?;
     query.window = args.window.clone();
     query.range = args.range.range();
@@ -330,7 +342,12 @@ fn scores_query(args: &ScoresArgs) -> anyhow::Result<ScoresQuery> {
             segment: None,
         });
     }
-    query.drill_down = breakdown(args.drill_down.as_deref(), "--drill-down")?;
+    query.drill_down = args
+        .drill_down
+        .as_deref()
+        .map(DrillDownBy::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--drill-down: {e}"))?;
     Ok(query)
 }
 

@@ -309,36 +309,102 @@ pub fn print_scores(report: &percorso_analytics::ScoresReport) {
         &["score", "period"]
     };
     print_table(header, &rows);
+    if !report.period.stages.is_empty() {
+        println!();
+        print_stages(report);
+    }
     if let Some(drill) = &report.drill_down {
         println!();
         println!(
-            "completion rate changed by {:+.1} points; by group:",
-            drill.change * 100.0
+            "completion rate changed by {:+.1} points; mostly {}",
+            drill.change * 100.0,
+            drill.explained_by.as_deref().unwrap_or("-")
         );
-        let rows: Vec<Vec<String>> = drill
-            .groups
-            .iter()
-            .map(|g| {
-                vec![
-                    if g.value.is_empty() {
-                        "(none)".into()
-                    } else {
-                        g.value.clone()
-                    },
-                    format!("{:+.1}", g.contribution * 100.0),
-                    format!("{:+.1}", g.mix_effect * 100.0),
-                    format!("{:+.1}", g.rate_effect * 100.0),
-                    format!(
-                        "{} → {}",
-                        percent(g.completion_rate[0]),
-                        percent(g.completion_rate[1])
-                    ),
-                ]
-            })
-            .collect();
-        print_table(
-            &["group", "points", "mix", "rate", "completion rate"],
-            &rows,
-        );
+        if drill.steps.is_empty() {
+            print_group_changes(drill);
+        } else {
+            print_step_changes(drill);
+        }
     }
+}
+
+/// Instances reaching each stage, in the period (and compared with).
+fn print_stages(report: &percorso_analytics::ScoresReport) {
+    let before = report.compare.as_ref().map(|c| &c.stages);
+    let rows: Vec<Vec<String>> = report
+        .period
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut row = vec![
+                s.stage.clone(),
+                s.reached.to_string(),
+                percent(s.conversion),
+            ];
+            if let Some(b) = before.and_then(|b| b.get(i)) {
+                row.extend([b.reached.to_string(), percent(b.conversion)]);
+            }
+            row
+        })
+        .collect();
+    let header: &[&str] = if before.is_some() {
+        &[
+            "stage",
+            "reached",
+            "from previous",
+            "reached before",
+            "from previous before",
+        ]
+    } else {
+        &["stage", "reached", "from previous"]
+    };
+    print_table(header, &rows);
+}
+
+fn print_step_changes(drill: &percorso_analytics::scores::DrillDown) {
+    let rows: Vec<Vec<String>> = drill
+        .steps
+        .iter()
+        .map(|s| {
+            vec![
+                format!("{} → {}", s.from, s.to),
+                format!("{:+.1}", s.contribution * 100.0),
+                format!(
+                    "{} → {}",
+                    percent(s.conversion[0]),
+                    percent(s.conversion[1])
+                ),
+            ]
+        })
+        .collect();
+    print_table(&["step", "points", "conversion"], &rows);
+}
+
+fn print_group_changes(drill: &percorso_analytics::scores::DrillDown) {
+    let rows: Vec<Vec<String>> = drill
+        .groups
+        .iter()
+        .map(|g| {
+            vec![
+                if g.value.is_empty() {
+                    "(none)".into()
+                } else {
+                    g.value.clone()
+                },
+                format!("{:+.1}", g.contribution * 100.0),
+                format!("{:+.1}", g.mix_effect * 100.0),
+                format!("{:+.1}", g.rate_effect * 100.0),
+                format!(
+                    "{} → {}",
+                    percent(g.completion_rate[0]),
+                    percent(g.completion_rate[1])
+                ),
+            ]
+        })
+        .collect();
+    print_table(
+        &["group", "points", "mix", "rate", "completion rate"],
+        &rows,
+    );
 }

@@ -26,6 +26,8 @@ pub struct ScorePlan {
     pub group_by_channel: bool,
     /// Groups people by a segment instead of by their start event.
     pub segment_split: Option<SegmentSplit>,
+    /// The tag bits of each stage between start and complete, in order.
+    pub stage_bits: Vec<u64>,
 }
 
 /// Sums over the instances of one period and one group.
@@ -43,6 +45,9 @@ pub struct Tally {
     /// Answers 0–10 and 1–5, counted by score.
     pub nps: [u64; 11],
     pub csat: [u64; 6],
+    /// Instances that reached each stage: start, the plan's stages,
+    /// complete. Empty when the plan has no stages.
+    pub reached: Vec<u64>,
 }
 
 impl Tally {
@@ -60,6 +65,12 @@ impl Tally {
             *a += b;
         }
         for (a, b) in self.csat.iter_mut().zip(other.csat) {
+            *a += b;
+        }
+        if self.reached.len() < other.reached.len() {
+            self.reached.resize(other.reached.len(), 0);
+        }
+        for (a, b) in self.reached.iter_mut().zip(&other.reached) {
             *a += b;
         }
     }
@@ -90,6 +101,8 @@ impl<'a> ScoreKernel<'a> {
         };
         let mut last_contact: Option<i64> = None;
         let mut last_channel = 0;
+        // The furthest stage seen: 0 is the start, `j + 1` the plan's j-th.
+        let mut furthest = 0;
         for visit in visits[start..].iter().take_while(|v| v.time <= deadline) {
             // Survey answers often come after the journey completed: they
             // count until the window closes.
@@ -108,6 +121,9 @@ impl<'a> ScoreKernel<'a> {
                 }
                 last_channel = visit.channel;
             }
+            if let Some(j) = plan.stage_bits.iter().rposition(|b| visit.mask & b != 0) {
+                furthest = furthest.max(j + 1);
+            }
             if visit.mask & plan.contact_bits != 0 {
                 tally.contacts += 1;
                 if last_contact.is_some_and(|t| visit.time - t <= plan.repeat_within) {
@@ -124,6 +140,15 @@ impl<'a> ScoreKernel<'a> {
                 tally.completed = 1;
                 tally.complete_times.push(visit.time - opened.time);
             }
+        }
+        if !plan.stage_bits.is_empty() {
+            let stages = plan.stage_bits.len() + 2;
+            let last = if tally.completed == 1 {
+                stages - 1
+            } else {
+                furthest
+            };
+            tally.reached = (0..stages).map(|j| u64::from(j <= last)).collect();
         }
         if tally.contacts > 0 {
             tally.with_contact = 1;

@@ -21,9 +21,14 @@
 //! `w1·r1 − w0·r0` (w: its share of instances, r: its completion rate) is
 //! the sum of a mix effect `(w1 − w0)·r0` and a rate effect `w1·(r1 − r0)`;
 //! the contributions add up to the total change.
+//!
+//! Given the designed journey's `stages` between start and complete, the
+//! report also counts the instances reaching each stage, and the `step`
+//! drill-down splits the change between the steps (see `steps`).
 
 mod kernel;
 mod report;
+mod steps;
 mod tagger;
 
 use std::collections::BTreeMap;
@@ -32,6 +37,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codebook::Codebook;
 use crate::conditions::EventCondition;
+use crate::conformance::Stage;
 use crate::error::AnalyticsError;
 use crate::funnel::parse_window;
 use crate::query::{Breakdown, Scope};
@@ -39,7 +45,9 @@ use crate::scan::scan;
 use crate::source::{Needs, ScanContext};
 use crate::store::Snapshot;
 use kernel::{ScoreKernel, ScorePlan, FIRST_CONTACT_BIT};
+use report::Layout;
 pub use report::{DrillDown, GroupChange, PeriodScores, ScoresReport};
+pub use steps::{product_change_shares, DrillDownBy, StageReach, StepChange};
 use tagger::ScoreTagger;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,6 +70,9 @@ pub struct ScoresQuery {
     pub csat_event: String,
     #[serde(default = "default_score")]
     pub score_property: String,
+    /// The designed journey's stages between start and complete, in order.
+    #[serde(default)]
+    pub stages: Vec<Stage>,
     /// The period measured.
     #[serde(default, flatten)]
     pub range: Scope,
@@ -69,7 +80,7 @@ pub struct ScoresQuery {
     #[serde(default)]
     pub compare: Option<Scope>,
     #[serde(default)]
-    pub drill_down: Option<Breakdown>,
+    pub drill_down: Option<DrillDownBy>,
 }
 
 fn default_window() -> String {
@@ -116,8 +127,24 @@ impl ScoresQuery {
         }
         let scope = self.range.resolve(snapshot)?;
         let contacts = self.contacts.len() as u32;
-        if FIRST_CONTACT_BIT + contacts > 64 {
-            return Err(invalid("contacts", "at most 60 contact events".into()));
+        let stage_events: usize = self.stages.iter().map(|s| s.events.len()).sum();
+        if FIRST_CONTACT_BIT as usize + contacts as usize + stage_events > 64 {
+            return Err(invalid(
+                "contacts",
+                "at most 60 contact and stage events together".into(),
+            ));
+        }
+        if let Some(i) = self.stages.iter().position(|s| s.events.is_empty()) {
+            return Err(invalid(
+                &format!("stages[{i}].events"),
+                "a stage needs an event".into(),
+            ));
+        }
+        if self.drill_down == Some(DrillDownBy::Step) && self.stages.is_empty() {
+            return Err(invalid(
+                "drill_down",
+                "'step' needs stages: the journey's stages between start and complete (--stage on the command line)".into(),
+            ));
         }
         let mut conditions = vec![
             self.start.clone(),
@@ -126,8 +153,15 @@ impl ScoresQuery {
             EventCondition::named(&self.csat_event),
         ];
         conditions.extend(self.contacts.iter().cloned());
+        let mut stage_bits = Vec::new();
+        for stage in &self.stages {
+            let first = conditions.len();
+            conditions.extend(stage.events.iter().cloned());
+            stage_bits.push(((1u64 << stage.events.len()) - 1) << first);
+        }
         let groups = Codebook::default();
-        let property = match &self.drill_down {
+        let breakdown = self.drill_down.as_ref().and_then(DrillDownBy::breakdown);
+        let property = match breakdown {
             Some(Breakdown::Property(p)) => Some((p.as_str(), &groups)),
             _ => None,
         };
@@ -147,8 +181,9 @@ impl ScoresQuery {
             repeat_within,
             contact_bits: ((1u64 << contacts) - 1) << FIRST_CONTACT_BIT,
             cost_by_channel,
-            group_by_channel: self.drill_down == Some(Breakdown::Channel),
-            segment_split: Breakdown::segment_split(self.drill_down.as_ref(), snapshot, &groups)?,
+            group_by_channel: breakdown == Some(&Breakdown::Channel),
+            segment_split: Breakdown::segment_split(breakdown, snapshot, &groups)?,
+            stage_bits,
         };
         let from = periods.iter().map(|p| p.start).min().unwrap_or(i64::MIN);
         let to = periods.iter().map(|p| p.end).max().unwrap_or(i64::MAX);
@@ -170,11 +205,20 @@ impl ScoresQuery {
         } else {
             &groups
         };
-        Ok(report::build(
-            &kernel.tallies,
-            self.compare.is_some(),
-            self.drill_down.is_some(),
-            book,
-        ))
+        let stage_names: Vec<String> = if self.stages.is_empty() {
+            Vec::new()
+        } else {
+            std::iter::once(self.start.event.clone())
+                .chain(self.stages.iter().map(|s| s.name.clone()))
+                .chain([self.complete.event.clone()])
+                .collect()
+        };
+        let layout = Layout {
+            compare: self.compare.is_some(),
+            groups: breakdown.map(|_| book),
+            stages: &stage_names,
+            by_step: self.drill_down == Some(DrillDownBy::Step),
+        };
+        Ok(report::build(&kernel.tallies, &layout))
     }
 }

@@ -197,7 +197,9 @@ fn the_drill_down_by_segment_splits_members_from_the_rest() {
     rows.sort_by_key(|r| (r.profile_key, r.timestamp));
     let (snapshot, _) = snapshot_of(dir.path(), rows, 5);
     let mut query = query();
-    query.drill_down = Some(percorso_analytics::query::Breakdown::Segment("vip".into()));
+    query.drill_down = Some(percorso_analytics::scores::DrillDownBy::Group(
+        percorso_analytics::query::Breakdown::Segment("vip".into()),
+    ));
     let drill = query.run(&snapshot).unwrap().drill_down.unwrap();
     let mut groups: Vec<(&str, [u64; 2])> = drill
         .groups
@@ -209,4 +211,127 @@ fn the_drill_down_by_segment_splits_members_from_the_rest() {
     assert_eq!(groups, [("not in vip", [1, 2]), ("vip", [1, 1])]);
     let total: f64 = drill.groups.iter().map(|g| g.contribution).sum();
     assert!(close(total, drill.change));
+}
+
+/// The journey Issue Reported → Triaged → Fix Proposed → Issue Resolved.
+/// January: j1 and j2 resolve; j3 stops at Triaged; j4 skips Triaged and
+/// stops at Fix Proposed. February: f1 resolves; f2 and f3 stop at
+/// Triaged; f4 never gets past the report.
+pub fn staged_log() -> Vec<EventRow> {
+    let journeys: [(&str, i64, &[&str]); 8] = [
+        ("j1", JAN, &["Triaged", "Fix Proposed", "Issue Resolved"]),
+        ("j2", JAN, &["Triaged", "Fix Proposed", "Issue Resolved"]),
+        ("j3", JAN, &["Triaged"]),
+        ("j4", JAN, &["Fix Proposed"]),
+        ("f1", FEB, &["Triaged", "Fix Proposed", "Issue Resolved"]),
+        ("f2", FEB, &["Triaged"]),
+        ("f3", FEB, &["Triaged"]),
+        ("f4", FEB, &[]),
+    ];
+    let mut rows = Vec::new();
+    for (person, month, steps) in journeys {
+        let opened = month + 3 * DAY;
+        rows.push(on(person, opened, "Issue Reported", Some("web"), None));
+        for (i, step) in steps.iter().enumerate() {
+            rows.push(on(person, opened + (i as i64 + 1) * HOUR, step, None, None));
+        }
+    }
+    rows.sort_by_key(|r| (r.profile_key, r.timestamp));
+    rows
+}
+
+pub fn staged_query() -> ScoresQuery {
+    serde_json::from_value(json!({
+        "start": { "event": "Issue Reported" },
+        "complete": { "event": "Issue Resolved" },
+        "stages": [
+            { "name": "Triaged", "events": [{ "event": "Triaged" }] },
+            { "name": "Fix Proposed", "events": [{ "event": "Fix Proposed" }] },
+        ],
+        "from": "2026-02-01T00:00:00Z", "to": "2026-03-01T00:00:00Z",
+        "compare": { "from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z" },
+        "drill_down": "step",
+    }))
+    .unwrap()
+}
+
+#[test]
+fn stages_count_the_instances_that_reached_them_or_a_later_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (snapshot, _) = snapshot_of(dir.path(), staged_log(), 3);
+    let report = staged_query().run(&snapshot).unwrap();
+    let reached = |s: &percorso_analytics::scores::PeriodScores| -> Vec<(String, u64)> {
+        s.stages
+            .iter()
+            .map(|r| (r.stage.clone(), r.reached))
+            .collect()
+    };
+    let names = [
+        "Issue Reported",
+        "Triaged",
+        "Fix Proposed",
+        "Issue Resolved",
+    ];
+    let expect = |counts: [u64; 4]| -> Vec<(String, u64)> {
+        names.iter().map(|n| n.to_string()).zip(counts).collect()
+    };
+    assert_eq!(reached(&report.period), expect([4, 3, 1, 1]));
+    // j4 skipped Triaged: reaching Fix Proposed counts for it.
+    assert_eq!(
+        reached(report.compare.as_ref().unwrap()),
+        expect([4, 4, 3, 2])
+    );
+    assert!(close(report.period.stages[2].conversion, 1.0 / 3.0));
+}
+
+#[test]
+fn the_step_drill_down_finds_the_step_that_explains_the_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let (snapshot, _) = snapshot_of(dir.path(), staged_log(), 5);
+    let drill = staged_query().run(&snapshot).unwrap().drill_down.unwrap();
+    assert!(close(drill.change, 0.25 - 0.5));
+    assert!(drill.groups.is_empty());
+    let steps: Vec<(&str, &str, [u64; 2], [u64; 2])> = drill
+        .steps
+        .iter()
+        .map(|s| (s.from.as_str(), s.to.as_str(), s.entered, s.moved_on))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("Issue Reported", "Triaged", [4, 4], [4, 3]),
+            ("Triaged", "Fix Proposed", [4, 3], [3, 1]),
+            ("Fix Proposed", "Issue Resolved", [3, 1], [2, 1]),
+        ]
+    );
+    // Three factors: step j's Shapley value is its change times the mean,
+    // over orders, of the other two factors' product.
+    let (before, after) = ([1.0, 0.75, 2.0 / 3.0], [0.75, 1.0 / 3.0, 1.0]);
+    for (j, step) in drill.steps.iter().enumerate() {
+        let (k, l) = ((j + 1) % 3, (j + 2) % 3);
+        let others = before[k] * before[l] / 3.0
+            + (before[k] * after[l] + after[k] * before[l]) / 6.0
+            + after[k] * after[l] / 3.0;
+        let expected = (after[j] - before[j]) * others;
+        assert!(close(step.contribution, expected), "step {j}: {step:?}");
+    }
+    let total: f64 = drill.steps.iter().map(|s| s.contribution).sum();
+    assert!(close(total, drill.change));
+    assert_eq!(
+        drill.explained_by.as_deref(),
+        Some("Triaged → Fix Proposed")
+    );
+}
+
+#[test]
+fn the_step_drill_down_needs_stages() {
+    let dir = tempfile::tempdir().unwrap();
+    let (snapshot, _) = snapshot_of(dir.path(), staged_log(), 5);
+    let mut query = staged_query();
+    query.stages.clear();
+    let error = query.run(&snapshot).unwrap_err().to_string();
+    assert!(
+        error.contains("drill_down") && error.contains("stages"),
+        "{error}"
+    );
 }

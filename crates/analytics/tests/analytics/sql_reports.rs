@@ -459,3 +459,61 @@ fn a_bad_argument_is_a_plan_error_naming_the_function() {
         );
     }
 }
+
+#[test]
+fn journey_scores_rows_carry_the_stages_and_the_step_drill_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let (snapshot, _) = snapshot_of(dir.path(), crate::scores::staged_log(), 4);
+    let q = crate::scores::staged_query();
+    let report = q.run(&snapshot).unwrap();
+    let json = serde_json::to_string(&q).unwrap();
+    let rows = sql(
+        &snapshot,
+        dir.path(),
+        &format!(
+            "SELECT group_value, metric, value FROM journey_scores('{json}') \
+             WHERE section = 'drill_down_step' ORDER BY metric, group_value"
+        ),
+    )
+    .unwrap();
+    let drill = report.drill_down.unwrap();
+    let mut expected: Vec<(String, &str, f64)> = drill
+        .steps
+        .iter()
+        .flat_map(|s| {
+            let step = format!("{} → {}", s.from, s.to);
+            [
+                (step.clone(), "contribution", s.contribution),
+                (step.clone(), "conversion", s.conversion[1]),
+                (step, "conversion_before", s.conversion[0]),
+            ]
+        })
+        .collect();
+    expected.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    assert_eq!(expected.len(), 9);
+    let got: Vec<(String, String, f64)> = strings(&rows, "group_value")
+        .into_iter()
+        .zip(strings(&rows, "metric"))
+        .zip(floats(&rows, "value"))
+        .map(|((g, m), v)| (g, m, v.unwrap()))
+        .collect();
+    let expected: Vec<(String, String, f64)> = expected
+        .into_iter()
+        .map(|(g, m, v)| (g, m.to_owned(), v))
+        .collect();
+    assert_eq!(got, expected);
+
+    let reached = sql(
+        &snapshot,
+        dir.path(),
+        &format!(
+            "SELECT value FROM journey_scores('{json}') \
+             WHERE section = 'compare_stage' AND metric = 'reached'"
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        floats(&reached, "value"),
+        [Some(4.0), Some(4.0), Some(3.0), Some(2.0)]
+    );
+}

@@ -178,6 +178,14 @@ pub fn print(client: &AdminClient, capture: &Capture, sent: &Sent) -> anyhow::Re
         ],
     ];
     print_table(&["score", "second half of January"], &rows);
+    let drill = &scores["drill_down"];
+    if let Some(change) = drill["change"].as_f64() {
+        println!(
+            "  completion rate against the first half: {:+.1} points, mostly from channel {}",
+            change * 100.0,
+            drill["explained_by"].as_str().unwrap_or("-")
+        );
+    }
 
     println!();
     println!("== Messages sent by the live journeys (to the built-in capture sink)");

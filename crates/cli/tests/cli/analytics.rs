@@ -110,6 +110,57 @@ fn the_planted_drop_off_is_where_the_funnel_drops_most() {
         .collect();
     assert_eq!(ours, planted);
 
+    // Scores of the same shop journey, drilled down by step between the
+    // two halves of the month: the steps' parts add up to the change.
+    let scores: Value = serde_json::from_slice(&run_ok(
+        &[
+            "report",
+            "scores",
+            "--json",
+            "--start",
+            "Product Viewed",
+            "--complete",
+            "Order Completed",
+            "--stage",
+            "Added=Product Added",
+            "--stage",
+            "Checkout=Checkout Started,Payment Info Entered",
+            "--window",
+            "7d",
+            "--from",
+            "2026-01-16",
+            "--to",
+            "2026-01-31",
+            "--compare-from",
+            "2026-01-01",
+            "--compare-to",
+            "2026-01-16",
+            "--drill-down",
+            "step",
+        ],
+        &data,
+    ))
+    .unwrap();
+    let drill = &scores["drill_down"];
+    let parts: Vec<f64> = drill["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["contribution"].as_f64().unwrap())
+        .collect();
+    assert_eq!(parts.len(), 3, "{drill}");
+    let change = drill["change"].as_f64().unwrap();
+    assert!((parts.iter().sum::<f64>() - change).abs() < 1e-9, "{drill}");
+    let reached: Vec<u64> = scores["period"]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["reached"].as_u64().unwrap())
+        .collect();
+    assert_eq!(reached[0], scores["period"]["instances"].as_u64().unwrap());
+    assert_eq!(reached[3], scores["period"]["completed"].as_u64().unwrap());
+    assert!(reached.windows(2).all(|w| w[0] >= w[1]), "{reached:?}");
+
     // SQL sees every stored event, and the same people at step 1.
     let rows: Value = serde_json::from_slice(&run_ok(
         &[
