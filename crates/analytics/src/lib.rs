@@ -18,6 +18,7 @@ pub mod conformance;
 pub mod discovery;
 pub mod error;
 pub mod funnel;
+pub mod gaps;
 pub mod lookup;
 pub mod paths;
 pub mod query;

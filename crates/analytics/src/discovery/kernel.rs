@@ -3,17 +3,20 @@
 //!
 //! Nodes are numbered once for the whole scan (a few hundred at most), so
 //! counts are plain vectors, journeys short slices of `u32`, and kernels
-//! from different threads merge without renumbering. Each variant keeps
-//! the hash of its journey: merging moves entries across by that hash
-//! instead of hashing a million journeys again.
+//! from different threads merge without renumbering. Nearly every person's
+//! journey is a variant of its own at scale (2M variants for 2.5M people),
+//! so variants are places in an arena rather than an allocation each, and
+//! keep the hash of their journey: merging files entries by that hash
+//! instead of hashing millions of journeys again.
 
 use std::hash::BuildHasher;
 use std::sync::Mutex;
 
 use hashbrown::HashTable;
 
+use super::arena::{JourneyArena, Place};
+use crate::gaps::Gaps;
 use crate::runs::{Kernel, Visit};
-use crate::summary::Gaps;
 
 /// A node's number within one scan.
 pub type NodeIndex = u32;
@@ -69,11 +72,12 @@ impl NodeCounts {
     }
 }
 
-/// One distinct journey, the hash it is filed under, and its people.
+/// One distinct journey (its place in the kernel's `journeys`), the hash
+/// it is filed under, and its people.
 #[derive(Debug)]
 pub struct Variant {
     hash: u64,
-    pub journey: Box<[NodeIndex]>,
+    pub place: Place,
     pub people: u64,
 }
 
@@ -93,13 +97,16 @@ pub struct DiscoveryKernel<'a> {
     /// the pair of node indexes (`from << 32 | to`): kept whole so that
     /// medians are exact.
     pub edges: Vec<(u64, Gaps)>,
-    /// By from and to node index: the edge's place in `edges` plus one (0
-    /// for none yet). Dense, as nodes are few: no hashing per event.
-    edge_slots: Vec<Vec<u32>>,
+    /// By `from * side + to` node index: the edge's place in `edges` plus
+    /// one (0 for none yet). Dense, as nodes are few: no hashing per event.
+    edge_slots: Vec<u32>,
+    /// Nodes per row of `edge_slots`.
+    side: usize,
     pub variants: HashTable<Variant>,
+    /// The variants' journeys.
+    pub journeys: JourneyArena,
     hasher: foldhash::fast::FixedState,
     journey: Vec<NodeIndex>,
-    times: Vec<i64>,
 }
 
 pub fn edge_key(from: NodeIndex, to: NodeIndex) -> u64 {
@@ -120,11 +127,12 @@ impl<'a> DiscoveryKernel<'a> {
             last_person: Vec::new(),
             edges: Vec::new(),
             edge_slots: Vec::new(),
+            side: 0,
             variants: HashTable::new(),
+            journeys: JourneyArena::default(),
             // Fixed, so that every kernel files a journey under one hash.
             hasher: foldhash::fast::FixedState::with_seed(0x5eed),
             journey: Vec::new(),
-            times: Vec::new(),
         }
     }
 
@@ -156,58 +164,68 @@ impl<'a> DiscoveryKernel<'a> {
         }
     }
 
-    /// Fills `journey` and `times` with the person's kept events, counting
-    /// each node's occurrences and people on the way.
+    /// Fills `journey` with the person's kept events, counting each node's
+    /// occurrences and people and each edge's gaps on the way.
     fn read_journey(&mut self, visits: &[Visit]) {
         self.journey.clear();
-        self.times.clear();
         let plan = self.plan;
         let person = self.people + 1;
+        let mut previous: Option<(NodeIndex, i64)> = None;
         for visit in visits.iter().filter(|v| plan.keeps(v.activity)) {
             let channel = if plan.by_channel { visit.channel } else { 0 };
-            let i = self.index_of(channel, visit.activity) as usize;
-            self.counts[i].occurrences += 1;
-            if self.last_person[i] != person {
-                self.last_person[i] = person;
-                self.counts[i].people += 1;
+            let i = self.index_of(channel, visit.activity);
+            let counts = &mut self.counts[i as usize];
+            counts.occurrences += 1;
+            if self.last_person[i as usize] != person {
+                self.last_person[i as usize] = person;
+                counts.people += 1;
             }
-            self.journey.push(i as NodeIndex);
-            self.times.push(visit.time);
+            if let Some((from, at)) = previous {
+                self.edge(from, i).push(visit.time - at);
+            }
+            previous = Some((i, visit.time));
+            self.journey.push(i);
         }
     }
 
     fn edge(&mut self, from: NodeIndex, to: NodeIndex) -> &mut Gaps {
         let (f, t) = (from as usize, to as usize);
-        if self.edge_slots.len() <= f {
-            self.edge_slots.resize_with(f + 1, Vec::new);
+        if f.max(t) >= self.side {
+            self.widen(f.max(t) + 1);
         }
-        let row = &mut self.edge_slots[f];
-        if row.len() <= t {
-            row.resize(t + 1, 0);
-        }
-        if row[t] == 0 {
+        let slot = &mut self.edge_slots[f * self.side + t];
+        if *slot == 0 {
             self.edges.push((edge_key(from, to), Gaps::default()));
-            row[t] = self.edges.len() as u32;
+            *slot = self.edges.len() as u32;
         }
-        &mut self.edges[row[t] as usize - 1].1
+        let at = *slot as usize - 1;
+        &mut self.edges[at].1
     }
 
-    fn count_edges(&mut self) {
-        for i in 1..self.journey.len() {
-            let gap = self.times[i] - self.times[i - 1];
-            self.edge(self.journey[i - 1], self.journey[i]).push(gap);
+    /// Makes room in `edge_slots` for `nodes` nodes.
+    fn widen(&mut self, nodes: usize) {
+        let side = nodes.max(self.side * 2).max(16);
+        let mut slots = vec![0; side * side];
+        for (f, row) in self.edge_slots.chunks(self.side.max(1)).enumerate() {
+            slots[f * side..f * side + row.len()].copy_from_slice(row);
         }
+        self.edge_slots = slots;
+        self.side = side;
     }
 
     fn count_variant(&mut self) {
         let hash = self.hasher.hash_one(self.journey.as_slice());
-        let journey = self.journey.as_slice();
-        match self.variants.find_mut(hash, |v| &*v.journey == journey) {
+        let (journey, journeys) = (self.journey.as_slice(), &self.journeys);
+        match self
+            .variants
+            .find_mut(hash, |v| journeys.get(v.place) == journey)
+        {
             Some(variant) => variant.people += 1,
             None => {
+                let place = self.journeys.push(journey);
                 let variant = Variant {
                     hash,
-                    journey: journey.into(),
+                    place,
                     people: 1,
                 };
                 self.variants.insert_unique(hash, variant, |v| v.hash);
@@ -226,7 +244,6 @@ impl Kernel for DiscoveryKernel<'_> {
         self.people += 1;
         self.counts[first as usize].starts += 1;
         self.counts[last as usize].ends += 1;
-        self.count_edges();
         self.count_variant();
     }
 
@@ -245,14 +262,21 @@ impl Kernel for DiscoveryKernel<'_> {
             let (from, to) = edge_ends(key);
             self.edge(from, to).extend(gaps);
         }
-        for variant in other.variants {
-            let journey = &variant.journey;
+        // The other's journeys stay where they are; a variant both have
+        // leaves an unused copy behind, which costs less than copying.
+        let moved = self.journeys.adopt(other.journeys);
+        self.variants.reserve(other.variants.len(), |v| v.hash);
+        let journeys = &self.journeys;
+        for theirs in other.variants {
+            let place = moved(theirs.place);
+            let journey = journeys.get(place);
             match self
                 .variants
-                .find_mut(variant.hash, |v| v.journey == *journey)
+                .find_mut(theirs.hash, |v| journeys.get(v.place) == journey)
             {
-                Some(mine) => mine.people += variant.people,
+                Some(mine) => mine.people += theirs.people,
                 None => {
+                    let variant = Variant { place, ..theirs };
                     self.variants
                         .insert_unique(variant.hash, variant, |v| v.hash);
                 }

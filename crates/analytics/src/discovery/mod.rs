@@ -23,6 +23,7 @@
 //! at the same millisecond are taken in arrival order here; pm4py's order
 //! for them is its sort's, so the cross-check avoids equal times.
 
+mod arena;
 mod kernel;
 mod report;
 

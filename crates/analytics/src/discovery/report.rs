@@ -2,10 +2,14 @@
 
 use std::cmp::Ordering;
 
-use super::kernel::{edge_ends, DiscoveryKernel, NodeIndex};
+use hashbrown::HashTable;
+
+use super::arena::JourneyArena;
+use super::kernel::{edge_ends, DiscoveryKernel, NodeIndex, Variant};
 use super::{DiscoveryQuery, DiscoveryReport, EdgeReport, NodeReport, VariantReport};
 use crate::codebook::{Codebook, NONE};
-use crate::summary::{Durations, Gaps};
+use crate::gaps::Gaps;
+use crate::summary::Durations;
 
 /// Names every node of the graph once, by index, so that ordering and
 /// reporting never go back to the (locked) codebooks.
@@ -93,20 +97,12 @@ pub(super) fn assemble(
     });
 
     let distinct_variants = kernel.variants.len() as u64;
-    let mut variants: Vec<(Box<[NodeIndex]>, u64)> = kernel
-        .variants
-        .into_iter()
-        .map(|v| (v.journey, v.people))
-        .collect();
-    // Ties are broken by the names along the journey: indexes depend on
-    // which thread met a node first.
-    let ranks = name_ranks(&names);
-    let rank = |i: &NodeIndex| ranks[*i as usize];
-    let order = |a: &(Box<[NodeIndex]>, u64), b: &(Box<[NodeIndex]>, u64)| -> Ordering {
-        b.1.cmp(&a.1)
-            .then_with(|| a.0.iter().map(rank).cmp(b.0.iter().map(rank)))
-    };
-    keep_first(&mut variants, query.top_variants, order);
+    let variants = top_variants(
+        &kernel.variants,
+        &kernel.journeys,
+        &names,
+        query.top_variants,
+    );
     let variants = variants
         .into_iter()
         .map(|(journey, count)| VariantReport {
@@ -156,6 +152,40 @@ fn summarise_in_parallel(gaps: Vec<Gaps>) -> Vec<Durations> {
         out[i] = d;
     }
     out
+}
+
+/// The `n` most common journeys and their people, most common first; ties
+/// are broken by the names along the journey (node indexes depend on which
+/// thread met a node first).
+fn top_variants<'k>(
+    variants: &HashTable<Variant>,
+    journeys: &'k JourneyArena,
+    names: &[String],
+    n: usize,
+) -> Vec<(&'k [NodeIndex], u64)> {
+    // The n-th largest count first, on counts alone: at scale most
+    // variants have one person, and tie-breaking them all by name would
+    // cost more than the rest of the report.
+    let mut counts: Vec<u64> = variants.iter().map(|v| v.people).collect();
+    let threshold = match n {
+        0 => return Vec::new(),
+        n if n < counts.len() => *counts.select_nth_unstable_by(n - 1, |a, b| b.cmp(a)).1,
+        _ => 0,
+    };
+    drop(counts);
+    let mut candidates: Vec<(&[NodeIndex], u64)> = variants
+        .iter()
+        .filter(|v| v.people >= threshold)
+        .map(|v| (journeys.get(v.place), v.people))
+        .collect();
+    let ranks = name_ranks(names);
+    let rank = |i: &NodeIndex| ranks[*i as usize];
+    let order = |a: &(&[NodeIndex], u64), b: &(&[NodeIndex], u64)| -> Ordering {
+        b.1.cmp(&a.1)
+            .then_with(|| a.0.iter().map(rank).cmp(b.0.iter().map(rank)))
+    };
+    keep_first(&mut candidates, n, order);
+    candidates
 }
 
 /// Leaves the first `n` items in `order`, sorted, without sorting them all:
