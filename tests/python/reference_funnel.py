@@ -99,21 +99,25 @@ def duckdb_funnel(req):
 def duckdb_paths(req):
     """Sankey links of session paths from the session's first event:
     sessions split where events are more than `gap_ms` apart, repeats
-    collapsed, the first `steps` events of each session."""
+    collapsed, the first `steps` events of each session. Events of one
+    person at the same time and receipt are ordered by their row in the
+    file, as Percorso reads them; without that the engines order such ties
+    differently from run to run (two pairs in the 100M benchmark file)."""
     import duckdb
 
     con = duckdb.connect()
     files = "[" + sql_list(req["files"]) + "]"
     sql = """
-    WITH e AS (SELECT profile_key AS p, epoch_ms(timestamp) AS t, epoch_ms(received_at) AS r, event
-               FROM read_parquet(%s)),
+    WITH e AS (SELECT profile_key AS p, epoch_ms(timestamp) AS t, epoch_ms(received_at) AS r, event,
+                      file_row_number AS o
+               FROM read_parquet(%s, file_row_number = true)),
     g AS (SELECT *, CASE WHEN lag(t) OVER w IS NULL OR t - lag(t) OVER w > %d THEN 1 ELSE 0 END AS fresh
-          FROM e WINDOW w AS (PARTITION BY p ORDER BY t, r)),
-    s AS (SELECT *, sum(fresh) OVER (PARTITION BY p ORDER BY t, r ROWS UNBOUNDED PRECEDING) AS session FROM g),
-    c AS (SELECT *, lag(event) OVER (PARTITION BY p, session ORDER BY t, r) AS prev FROM s),
-    d AS (SELECT p, session, t, r, event FROM c WHERE prev IS NULL OR prev <> event),
-    n AS (SELECT *, row_number() OVER (PARTITION BY p, session ORDER BY t, r) AS k,
-                 lead(event) OVER (PARTITION BY p, session ORDER BY t, r) AS next FROM d)
+          FROM e WINDOW w AS (PARTITION BY p ORDER BY t, r, o)),
+    s AS (SELECT *, sum(fresh) OVER (PARTITION BY p ORDER BY t, r, o ROWS UNBOUNDED PRECEDING) AS session FROM g),
+    c AS (SELECT *, lag(event) OVER (PARTITION BY p, session ORDER BY t, r, o) AS prev FROM s),
+    d AS (SELECT p, session, t, r, o, event FROM c WHERE prev IS NULL OR prev <> event),
+    n AS (SELECT *, row_number() OVER (PARTITION BY p, session ORDER BY t, r, o) AS k,
+                 lead(event) OVER (PARTITION BY p, session ORDER BY t, r, o) AS next FROM d)
     SELECT k, event, next, count(*) FROM n WHERE k < %d AND next IS NOT NULL GROUP BY ALL
     """ % (files, req["gap_ms"], req["steps"])
     start = time.perf_counter()
@@ -128,21 +132,22 @@ def chdb_paths(req):
     import chdb
 
     source = " UNION ALL ".join(
-        "SELECT profile_key, timestamp, received_at, event FROM file('%s', Parquet)" % f for f in req["files"]
+        "SELECT profile_key, timestamp, received_at, event, _row_number AS o FROM file('%s', Parquet)" % f
+        for f in req["files"]
     )
     frame = "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
     sql = """
     WITH e AS (SELECT profile_key AS p, toUnixTimestamp64Milli(timestamp) AS t,
-                      toUnixTimestamp64Milli(received_at) AS r, event FROM (%(source)s)),
+                      toUnixTimestamp64Milli(received_at) AS r, event, o FROM (%(source)s)),
     g AS (SELECT *, if(row_number() OVER w = 1 OR t - lagInFrame(t) OVER w > %(gap)d, 1, 0) AS fresh
-          FROM e WINDOW w AS (PARTITION BY p ORDER BY t, r %(frame)s)),
-    s AS (SELECT *, sum(fresh) OVER (PARTITION BY p ORDER BY t, r %(frame)s) AS session FROM g),
+          FROM e WINDOW w AS (PARTITION BY p ORDER BY t, r, o %(frame)s)),
+    s AS (SELECT *, sum(fresh) OVER (PARTITION BY p ORDER BY t, r, o %(frame)s) AS session FROM g),
     c AS (SELECT *, row_number() OVER w AS first, lagInFrame(event) OVER w AS prev
-          FROM s WINDOW w AS (PARTITION BY p, session ORDER BY t, r %(frame)s)),
-    d AS (SELECT p, session, t, r, event FROM c WHERE first = 1 OR prev != event),
-    n AS (SELECT *, row_number() OVER (PARTITION BY p, session ORDER BY t, r %(frame)s) AS k,
+          FROM s WINDOW w AS (PARTITION BY p, session ORDER BY t, r, o %(frame)s)),
+    d AS (SELECT p, session, t, r, o, event FROM c WHERE first = 1 OR prev != event),
+    n AS (SELECT *, row_number() OVER (PARTITION BY p, session ORDER BY t, r, o %(frame)s) AS k,
                  leadInFrame(event) OVER v AS next, count() OVER v AS pair
-          FROM d WINDOW v AS (PARTITION BY p, session ORDER BY t, r ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING))
+          FROM d WINDOW v AS (PARTITION BY p, session ORDER BY t, r, o ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING))
     SELECT k, event, next, count() FROM n WHERE k < %(steps)d AND pair = 2 GROUP BY k, event, next
     """ % {"source": source, "gap": req["gap_ms"], "steps": req["steps"], "frame": frame}
     start = time.perf_counter()
@@ -165,8 +170,8 @@ def duckdb_dfg(req):
     import duckdb
 
     files = "[" + sql_list(req["files"]) + "]"
-    lead = "lead(event) OVER (PARTITION BY profile_key ORDER BY timestamp, received_at)"
-    sql = dfg_sql("read_parquet(%s)" % files, lead)
+    lead = "lead(event) OVER (PARTITION BY profile_key ORDER BY timestamp, received_at, file_row_number)"
+    sql = dfg_sql("read_parquet(%s, file_row_number = true)" % files, lead)
     start = time.perf_counter()
     rows = duckdb.connect().execute(sql).fetchall()
     seconds = time.perf_counter() - start
@@ -177,10 +182,11 @@ def chdb_dfg(req):
     import chdb
 
     source = "(%s)" % " UNION ALL ".join(
-        "SELECT profile_key, timestamp, received_at, event FROM file('%s', Parquet)" % f for f in req["files"]
+        "SELECT profile_key, timestamp, received_at, event, _row_number AS o FROM file('%s', Parquet)" % f
+        for f in req["files"]
     )
     lead = (
-        "leadInFrame(toNullable(event)) OVER (PARTITION BY profile_key ORDER BY timestamp, received_at"
+        "leadInFrame(toNullable(event)) OVER (PARTITION BY profile_key ORDER BY timestamp, received_at, o"
         " ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING)"
     )
     sql = dfg_sql(source, lead)
