@@ -34,6 +34,7 @@ pub mod source;
 pub mod sql;
 pub mod sql_profiles;
 pub mod sql_reports;
+pub mod sql_segments;
 pub mod sql_tables;
 pub mod store;
 pub mod summary;

@@ -11,8 +11,10 @@
 //! * `segment_changes`: every entry into and exit from a segment the engine
 //!   stated (`profile_id`, `segment`, `generation`, `entered`, `at`,
 //!   `transition`), and
-//!   `segment_membership`: who is in each segment now (`segment`,
+//!   `segment_membership`: who is in each segment defined now (`segment`,
 //!   `profile_id`, `since`);
+//! * `segments`: the segments defined now (`name`, `generation`,
+//!   `definition`, `created_at`), from the engine's `definitions.json`;
 //! * `profiles`: every profile as the engine holds it (see
 //!   [`crate::sql_profiles`]), when the session is given a source of them.
 //!
@@ -41,6 +43,7 @@ use crate::compactor::read_merges;
 use crate::error::AnalyticsError;
 use crate::schema::events_schema;
 use crate::sql_profiles::{ProfileRows, ProfilesTable};
+use crate::sql_segments::{segments_table, DefinedSegment};
 use crate::sql_tables::{events_view_over_moves, merges_table, moved_table, DERIVED_VIEWS};
 use crate::store::Snapshot;
 
@@ -79,11 +82,31 @@ pub(crate) fn sql_error(e: impl std::fmt::Display) -> AnalyticsError {
     AnalyticsError::Sql(e.to_string())
 }
 
+/// What a session reads beside the store's files.
+#[derive(Default, Clone)]
+pub struct SessionSources {
+    /// Lists the engine's profiles (a running server has them); without
+    /// it, a query of `profiles` says to start the server.
+    pub profiles: Option<ProfileRows>,
+    /// The segments defined now (the engine's, or its `definitions.json`
+    /// read by [`crate::sql_segments::defined_segments`]).
+    pub segments: Vec<DefinedSegment>,
+}
+
+impl std::fmt::Debug for SessionSources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionSources")
+            .field("profiles", &self.profiles.is_some())
+            .field("segments", &self.segments)
+            .finish()
+    }
+}
+
 /// A session whose tables are the snapshot's.
 pub async fn session(
     snapshot: &Snapshot,
     store_dir: &std::path::Path,
-    profiles: Option<ProfileRows>,
+    sources: SessionSources,
 ) -> Result<SessionContext, AnalyticsError> {
     let config = SessionConfig::new().with_information_schema(true);
     let mut ctx = SessionContext::new_with_config(config);
@@ -124,10 +147,12 @@ pub async fn session(
         None => "CREATE VIEW events AS SELECT * FROM events_stored".to_owned(),
     };
     ctx.sql(&view).await.map_err(sql_error)?;
+    ctx.register_table("segments", segments_table(&sources.segments)?)
+        .map_err(sql_error)?;
     for view in DERIVED_VIEWS {
         ctx.sql(view).await.map_err(sql_error)?;
     }
-    ctx.register_table("profiles", Arc::new(ProfilesTable::new(profiles)))
+    ctx.register_table("profiles", Arc::new(ProfilesTable::new(sources.profiles)))
         .map_err(sql_error)?;
     crate::sql_reports::register_report_functions(&ctx, snapshot);
     Ok(ctx)

@@ -134,14 +134,14 @@ pub const DERIVED_VIEWS: [&str; 3] = [
      FROM events \
      WHERE event IN ('Segment Entered', 'Segment Exited') \
        AND json_get_int(properties, 'generation') IS NOT NULL",
-    // Members now: the last change of the latest generation is an entry.
+    // Members now: of the segments defined now (a deleted one states no
+    // exits), the last change of the current generation is an entry.
     // Changes at the same millisecond are ordered by their number.
     "CREATE VIEW segment_membership AS \
      SELECT segment, profile_id, at AS since FROM ( \
        SELECT c.*, row_number() OVER (PARTITION BY c.segment, c.profile_id \
                                       ORDER BY c.at DESC, c.transition DESC) AS recency \
        FROM segment_changes c \
-       JOIN (SELECT segment, max(generation) AS generation FROM segment_changes GROUP BY segment) g \
-         ON c.segment = g.segment AND c.generation = g.generation) \
+       JOIN segments s ON c.segment = s.name AND c.generation = s.generation) \
      WHERE recency = 1 AND entered",
 ];

@@ -13,7 +13,8 @@ use anyhow::{bail, Context};
 use arrow::array::RecordBatch;
 use clap::Args;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use percorso_analytics::sql::{encode, run_sql, session, ResultFormat};
+use percorso_analytics::sql::{encode, run_sql, session, ResultFormat, SessionSources};
+use percorso_analytics::sql_segments::defined_segments;
 use percorso_analytics::ColumnarStore;
 use percorso_collect::DataDir;
 use percorso_log::{EventLog, OpenMode};
@@ -46,6 +47,16 @@ pub struct ExportArgs {
 }
 
 /// The store, brought up to date when no server holds the data directory.
+/// What a session without a server reads beside the store: the segments
+/// in the data directory's `definitions.json`.
+fn offline_sources(config: &Config) -> anyhow::Result<SessionSources> {
+    let data = DataDir::new(&config.data_dir);
+    Ok(SessionSources {
+        profiles: None,
+        segments: defined_segments(&data.definitions())?,
+    })
+}
+
 pub fn fresh_store(config: &Config) -> anyhow::Result<Arc<ColumnarStore>> {
     let data = DataDir::new(&config.data_dir);
     if !data.events().exists() {
@@ -107,8 +118,9 @@ pub fn run_sql_command(config: &Config, args: SqlArgs) -> anyhow::Result<()> {
         None => {
             let store = fresh_store(config)?;
             let snapshot = store.snapshot();
+            let sources = offline_sources(config)?;
             runtime()?.block_on(async {
-                let ctx = session(&snapshot, store.dir(), None).await?;
+                let ctx = session(&snapshot, store.dir(), sources).await?;
                 run_sql(&ctx, &args.query).await
             })?
         }
@@ -137,7 +149,13 @@ pub fn run_sql_command(config: &Config, args: SqlArgs) -> anyhow::Result<()> {
 }
 
 /// The tables `percorso export` writes, one Parquet file each.
-const EXPORTED: [&str; 4] = ["events", "merges", "segment_changes", "segment_membership"];
+const EXPORTED: [&str; 5] = [
+    "events",
+    "merges",
+    "segments",
+    "segment_changes",
+    "segment_membership",
+];
 
 /// Streams a table into a Parquet file batch by batch, so that exporting
 /// the events never holds them all in memory. Returns the rows written.
@@ -170,8 +188,9 @@ pub fn run_export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
     let snapshot = store.snapshot();
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
+    let sources = offline_sources(config)?;
     runtime()?.block_on(async {
-        let ctx = session(&snapshot, store.dir(), None).await?;
+        let ctx = session(&snapshot, store.dir(), sources).await?;
         for table in EXPORTED {
             let path = args.output.join(format!("{table}.parquet"));
             let rows = export_table(&ctx, table, &path)

@@ -8,8 +8,9 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use percorso_analytics::sql::{encode, run_sql, session, ResultFormat};
+use percorso_analytics::sql::{encode, run_sql, session, ResultFormat, SessionSources};
 use percorso_analytics::sql_profiles::{ProfileRow, ProfileRows};
+use percorso_analytics::sql_segments::DefinedSegment;
 use percorso_analytics::{
     AnalyticsError, ConformanceQuery, DiscoveryQuery, FunnelQuery, LifecycleQuery, PathsQuery,
     RetentionQuery, ScoresQuery, Snapshot,
@@ -88,6 +89,21 @@ fn engine_profiles(engine: std::sync::Arc<Engine>) -> ProfileRows {
     })
 }
 
+/// The segments the engine has now.
+fn engine_segments(engine: &Engine) -> Vec<DefinedSegment> {
+    engine
+        .definitions()
+        .segments
+        .iter()
+        .map(|s| DefinedSegment {
+            name: s.name.clone(),
+            definition: s.text.clone(),
+            created_at: s.created_at,
+            generation: i64::try_from(s.generation).unwrap_or(i64::MAX),
+        })
+        .collect()
+}
+
 /// `POST /api/v1/sql` with `{"sql": "...", "format": "json|csv|parquet"}`.
 pub async fn sql(
     State(state): State<AppState>,
@@ -99,14 +115,17 @@ pub async fn sql(
     let format = request.format;
     let snapshot = state.analytics.snapshot();
     let dir = state.analytics.dir().to_owned();
-    let profiles = engine_profiles(state.engine.clone());
+    let sources = SessionSources {
+        profiles: Some(engine_profiles(state.engine.clone())),
+        segments: engine_segments(&state.engine),
+    };
     let reading = snapshot.clone();
     // On a blocking thread: the report functions scan the store while the
     // statement is planned, and must not hold up the server's async threads.
     let runtime = tokio::runtime::Handle::current();
     let batches = tokio::task::spawn_blocking(move || {
         runtime.block_on(async {
-            let ctx = session(&reading, &dir, Some(profiles)).await?;
+            let ctx = session(&reading, &dir, sources).await?;
             run_sql(&ctx, &request.sql).await
         })
     })

@@ -103,7 +103,7 @@ fn the_sql_window_funnel_counts_what_the_kernel_counts() {
             conditions.join(", ")
         );
         let rows = runtime.block_on(async {
-            let ctx = percorso_analytics::sql::session(&snapshot, dir.path(), None)
+            let ctx = percorso_analytics::sql::session(&snapshot, dir.path(), Default::default())
                 .await
                 .unwrap();
             let batches = percorso_analytics::sql::run_sql(&ctx, &sql).await.unwrap();

@@ -84,7 +84,7 @@ fn keys(people: &[&str]) -> Vec<u64> {
 }
 
 #[test]
-fn members_are_the_last_change_of_the_latest_generation_by_both_rules() {
+fn members_are_the_last_change_of_the_current_generation_by_both_rules() {
     let dir = tempfile::tempdir().unwrap();
     let snapshot = snapshot(dir.path());
     let mut members: Vec<u64> = segment_members(&snapshot, "pros")
@@ -97,7 +97,17 @@ fn members_are_the_last_change_of_the_latest_generation_by_both_rules() {
 
     let sql = "SELECT segment, profile_id FROM segment_membership ORDER BY 1, 2";
     let rows = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let ctx = percorso_analytics::sql::session(&snapshot, dir.path(), None)
+        // `pros` is defined in its second generation; `other` was deleted.
+        let sources = percorso_analytics::sql::SessionSources {
+            profiles: None,
+            segments: vec![percorso_analytics::sql_segments::DefinedSegment {
+                name: "pros".into(),
+                definition: "name: pros".into(),
+                created_at: T0,
+                generation: 1,
+            }],
+        };
+        let ctx = percorso_analytics::sql::session(&snapshot, dir.path(), sources)
             .await
             .unwrap();
         let batches = percorso_analytics::sql::run_sql(&ctx, sql).await.unwrap();
@@ -108,7 +118,6 @@ fn members_are_the_last_change_of_the_latest_generation_by_both_rules() {
     assert_eq!(
         rows,
         json!([
-            { "segment": "other", "profile_id": "p6" },
             { "segment": "pros", "profile_id": "p3" },
             { "segment": "pros", "profile_id": "p5" },
         ])

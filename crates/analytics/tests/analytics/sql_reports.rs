@@ -40,7 +40,7 @@ fn log() -> Vec<EventRow> {
 /// The statement's rows in one batch (the session has the report functions).
 fn sql(snapshot: &Snapshot, dir: &Path, statement: &str) -> Result<RecordBatch, AnalyticsError> {
     tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let ctx = session(snapshot, dir, None).await?;
+        let ctx = session(snapshot, dir, Default::default()).await?;
         let batches = run_sql(&ctx, statement).await?;
         let schema = batches.first().expect("a batch").schema();
         Ok(concat_batches(&schema, &batches)?)

@@ -448,18 +448,27 @@ fn profiles_and_segment_membership_are_sql_tables() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let key = default_write_key(dir.path());
-    let created = runtime().block_on(async {
-        reqwest::Client::new()
-            .post(server.url("/api/v1/segments"))
-            .bearer_auth(ADMIN_TOKEN)
-            .header("content-type", "application/yaml")
-            .body("name: pros\nrule:\n  trait: plan\n  equals: pro\n")
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
-    assert_eq!(created.as_u16(), 201);
+    let segment = |method: reqwest::Method, path: &str, body: &str| {
+        runtime().block_on(async {
+            reqwest::Client::new()
+                .request(method, server.url(path))
+                .bearer_auth(ADMIN_TOKEN)
+                .header("content-type", "application/yaml")
+                .body(body.to_owned())
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+    for plan in ["pro", "free"] {
+        let body = format!("name: {plan}s\nrule:\n  trait: plan\n  equals: {plan}\n");
+        assert_eq!(
+            segment(reqwest::Method::POST, "/api/v1/segments", &body),
+            201
+        );
+    }
     let identify = |user: usize, plan: &str| json!({ "type": "identify", "userId": format!("u{user}"), "traits": { "plan": plan } });
     track(
         &server,
@@ -468,11 +477,13 @@ fn profiles_and_segment_membership_are_sql_tables() {
             .map(|u| identify(u, if u % 2 == 0 { "pro" } else { "free" }))
             .collect(),
     );
-    let entries = "SELECT count(*) AS n FROM segment_changes WHERE entered";
+    let entries = "SELECT count(*) AS n FROM segment_changes WHERE entered AND segment = 'pros'";
     sql_rows_when(&server, entries, |rows| rows[0]["n"] == 3);
     track(&server, &key, vec![identify(0, "free")]);
     let exits = "SELECT count(*) AS n FROM segment_changes WHERE NOT entered";
     sql_rows_when(&server, exits, |rows| rows[0]["n"] == 1);
+    let frees = "SELECT count(*) AS n FROM segment_membership WHERE segment = 'frees'";
+    sql_rows_when(&server, frees, |rows| rows[0]["n"] == 4);
 
     let members = "SELECT i.value AS user_id FROM segment_membership m \
                    JOIN identities i ON i.profile_id = m.profile_id AND i.kind = 'user_id' \
@@ -509,20 +520,32 @@ fn profiles_and_segment_membership_are_sql_tables() {
     );
     let rows: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(rows, json!([{ "n": 6 }]), "{data}");
+
+    // A deleted segment states no exits, but has no members any more; its
+    // history stays.
+    assert_eq!(
+        segment(reqwest::Method::DELETE, "/api/v1/segments/pros", ""),
+        200
+    );
+    let by_segment = "SELECT segment, count(*) AS n FROM segment_membership GROUP BY 1 ORDER BY 1";
+    let rows = sql_rows_when(&server, by_segment, |rows| rows[0]["segment"] == "frees");
+    assert_eq!(rows, json!([{ "segment": "frees", "n": 4 }]));
+    let defined = "SELECT name, generation FROM segments";
+    let rows = sql_rows_when(&server, defined, |_| true);
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    assert_eq!(rows[0]["name"], "frees");
+    assert_eq!(
+        sql_rows_when(&server, entries, |_| true)[0]["n"],
+        3,
+        "history kept"
+    );
     assert!(server.terminate(Duration::from_secs(20)));
 
-    // Alone, it reads the store: segments yes, profiles with the reason.
-    let out = run_ok(
-        &[
-            "sql",
-            "SELECT count(*) AS n FROM segment_membership",
-            "--format",
-            "json",
-        ],
-        dir.path(),
-    );
+    // Alone, it reads the store and the saved definitions: segments yes,
+    // profiles with the reason.
+    let out = run_ok(&["sql", by_segment, "--format", "json"], dir.path());
     let rows: Value = serde_json::from_slice(&out).unwrap();
-    assert_eq!(rows, json!([{ "n": 2 }]));
+    assert_eq!(rows, json!([{ "segment": "frees", "n": 4 }]));
     let out = percorso()
         .args(["sql", "SELECT * FROM profiles", "--data", data])
         .output()
