@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::support::{default_write_key, percorso, runtime, Server, ADMIN_TOKEN};
+use super::support::{
+    default_write_key, percorso, post, runtime, sql_rows_when, Server, ADMIN_TOKEN,
+};
 
 const SHOP: [&str; 5] = [
     "Product Viewed",
@@ -241,20 +243,6 @@ fn the_planted_drop_off_is_where_the_funnel_drops_most() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
 }
 
-fn post(server: &Server, path: &str, body: &Value) -> (u16, Value) {
-    runtime().block_on(async {
-        let response = reqwest::Client::new()
-            .post(server.url(path))
-            .bearer_auth(ADMIN_TOKEN)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    })
-}
-
 #[test]
 fn the_api_answers_funnels_and_sql_within_seconds_of_ingest() {
     let dir = tempfile::tempdir().unwrap();
@@ -427,20 +415,6 @@ fn track(server: &Server, key: &str, batch: Vec<Value>) {
             .unwrap();
         assert!(response.status().is_success());
     });
-}
-
-/// The rows of `sql` on the server once `ready` holds of them.
-fn sql_rows_when(server: &Server, sql: &str, ready: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, answer) = post(server, "/api/v1/sql", &json!({ "sql": sql }));
-        assert_eq!(status, 200, "{answer}");
-        if ready(&answer["rows"]) {
-            return answer["rows"].clone();
-        }
-        assert!(Instant::now() < deadline, "{sql}: still {answer}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]

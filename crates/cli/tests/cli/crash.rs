@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::support::{default_write_key, events_of, runtime, Server};
+use super::support::{default_write_key, events_of, runtime, sql_rows_when, Server};
 
 const SENDERS: usize = 4;
 const ROUNDS: usize = 4;
@@ -138,4 +138,21 @@ fn acknowledged_events_survive_kill_9_and_are_never_duplicated() {
             assert!(stored.contains(id), "retried event {id} is missing");
         }
     }
+    // The columnar store too, though its compaction was killed with the
+    // server each round: the log's events, each once.
+    let ids = "SELECT message_id FROM events WHERE event = 'Crash Test'";
+    let rows = sql_rows_when(&server, ids, |rows| {
+        rows.as_array().is_some_and(|r| r.len() >= stored.len())
+    });
+    let compacted: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["message_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(compacted.len(), stored.len(), "no event compacted twice");
+    assert!(
+        compacted.iter().all(|id| stored.contains(*id)),
+        "only stored events"
+    );
 }

@@ -3,6 +3,9 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 
@@ -81,19 +84,19 @@ impl Server {
 
     /// SIGTERM, then waits for the process to exit; returns whether it
     /// exited successfully within `patience`.
-    pub fn terminate(mut self, patience: std::time::Duration) -> bool {
+    pub fn terminate(mut self, patience: Duration) -> bool {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .expect("kill -TERM");
         assert!(sent.success());
-        let deadline = std::time::Instant::now() + patience;
-        while std::time::Instant::now() < deadline {
+        let deadline = Instant::now() + patience;
+        while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 return status.success();
             }
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(20));
         }
         false
     }
@@ -119,7 +122,7 @@ impl Drop for Server {
 /// The write key of the `default` source the server made on first start.
 pub fn default_write_key(data: &Path) -> String {
     let text = std::fs::read_to_string(data.join("sources.json")).expect("sources.json");
-    let value: serde_json::Value = serde_json::from_str(&text).expect("sources json");
+    let value: Value = serde_json::from_str(&text).expect("sources json");
     value["sources"]
         .as_array()
         .expect("sources")
@@ -135,7 +138,7 @@ pub async fn events_of(
     client: &reqwest::Client,
     server: &Server,
     user_id: &str,
-) -> Vec<serde_json::Value> {
+) -> Vec<Value> {
     let response = client
         .get(server.url("/api/v1/events"))
         .query(&[("user_id", user_id), ("limit", "10000")])
@@ -148,12 +151,12 @@ pub async fn events_of(
         "events: {}",
         response.status()
     );
-    let page: serde_json::Value = response.json().await.expect("events json");
+    let page: Value = response.json().await.expect("events json");
     page["events"].as_array().expect("events array").clone()
 }
 
 /// An admin API GET that must succeed, as JSON.
-pub(crate) fn get(server: &Server, path: &str) -> serde_json::Value {
+pub(crate) fn get(server: &Server, path: &str) -> Value {
     runtime().block_on(async {
         let response = reqwest::Client::new()
             .get(server.url(path))
@@ -183,4 +186,33 @@ pub fn repo_root() -> PathBuf {
         .join("../..")
         .canonicalize()
         .expect("repo root")
+}
+
+/// A JSON `POST` to the admin API: status and body.
+pub fn post(server: &Server, path: &str, body: &Value) -> (u16, Value) {
+    runtime().block_on(async {
+        let response = reqwest::Client::new()
+            .post(server.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    })
+}
+
+/// The rows of `sql` on the server once `ready` holds of them.
+pub fn sql_rows_when(server: &Server, sql: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, answer) = post(server, "/api/v1/sql", &json!({ "sql": sql }));
+        assert_eq!(status, 200, "{answer}");
+        if ready(&answer["rows"]) {
+            return answer["rows"].clone();
+        }
+        assert!(Instant::now() < deadline, "{sql}: still {answer}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
