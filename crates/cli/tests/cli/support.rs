@@ -134,11 +134,7 @@ pub fn default_write_key(data: &Path) -> String {
 }
 
 /// Every stored event of a user id, via the admin API.
-pub async fn events_of(
-    client: &reqwest::Client,
-    server: &Server,
-    user_id: &str,
-) -> Vec<Value> {
+pub async fn events_of(client: &reqwest::Client, server: &Server, user_id: &str) -> Vec<Value> {
     let response = client
         .get(server.url("/api/v1/events"))
         .query(&[("user_id", user_id), ("limit", "10000")])
