@@ -102,9 +102,11 @@ impl std::fmt::Debug for SessionSources {
     }
 }
 
-/// A session whose tables are the snapshot's.
+/// A session whose tables are the snapshot's. The session keeps the
+/// handle: its report functions read the snapshot when a statement is
+/// planned, and its files stay readable as long as the session lives.
 pub async fn session(
-    snapshot: &Snapshot,
+    snapshot: Arc<Snapshot>,
     store_dir: &std::path::Path,
     sources: SessionSources,
 ) -> Result<SessionContext, AnalyticsError> {
@@ -138,7 +140,7 @@ pub async fn session(
     )?;
     ctx.register_table("merges", merges_table(&merges)?)
         .map_err(sql_error)?;
-    let view = match moved_table(snapshot, &merges)? {
+    let view = match moved_table(&snapshot, &merges)? {
         Some(moved) => {
             ctx.register_table("moved_profiles", moved)
                 .map_err(sql_error)?;
@@ -154,7 +156,7 @@ pub async fn session(
     }
     ctx.register_table("profiles", Arc::new(ProfilesTable::new(sources.profiles)))
         .map_err(sql_error)?;
-    crate::sql_reports::register_report_functions(&ctx, snapshot);
+    crate::sql_reports::register_report_functions(&ctx, &snapshot);
     Ok(ctx)
 }
 

@@ -32,26 +32,22 @@ use crate::{
     ScoresQuery,
 };
 
-/// Registers the seven report functions, each reading `snapshot`.
-pub fn register_report_functions(ctx: &SessionContext, snapshot: &Snapshot) {
-    // The same files and manifest: the files stay readable while the
-    // session lives, as the `events` table's do.
-    let snapshot = Arc::new(Snapshot::new(
-        snapshot.files.clone(),
-        snapshot.manifest.clone(),
-    ));
-    register::<FunnelQuery>(ctx, &snapshot);
-    register::<PathsQuery>(ctx, &snapshot);
-    register::<DiscoveryQuery>(ctx, &snapshot);
-    register::<ConformanceQuery>(ctx, &snapshot);
-    register::<RetentionQuery>(ctx, &snapshot);
-    register::<LifecycleQuery>(ctx, &snapshot);
-    register::<ScoresQuery>(ctx, &snapshot);
+/// Registers the seven report functions, each holding a handle to
+/// `snapshot` (shared, not copied), so its files stay readable while the
+/// session lives.
+pub fn register_report_functions(ctx: &SessionContext, snapshot: &Arc<Snapshot>) {
+    register::<FunnelQuery>(ctx, snapshot);
+    register::<PathsQuery>(ctx, snapshot);
+    register::<DiscoveryQuery>(ctx, snapshot);
+    register::<ConformanceQuery>(ctx, snapshot);
+    register::<RetentionQuery>(ctx, snapshot);
+    register::<LifecycleQuery>(ctx, snapshot);
+    register::<ScoresQuery>(ctx, snapshot);
 }
 
 fn register<Q: ReportTable>(ctx: &SessionContext, snapshot: &Arc<Snapshot>) {
     let function = ReportFunction::<Q> {
-        snapshot: snapshot.clone(),
+        snapshot: Arc::clone(snapshot),
         query: PhantomData,
     };
     ctx.register_udtf(Q::NAME, Arc::new(function));

@@ -120,7 +120,7 @@ pub fn run_sql_command(config: &Config, args: SqlArgs) -> anyhow::Result<()> {
             let snapshot = store.snapshot();
             let sources = offline_sources(config)?;
             runtime()?.block_on(async {
-                let ctx = session(&snapshot, store.dir(), sources).await?;
+                let ctx = session(snapshot, store.dir(), sources).await?;
                 run_sql(&ctx, &args.query).await
             })?
         }
@@ -190,7 +190,7 @@ pub fn run_export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", args.output.display()))?;
     let sources = offline_sources(config)?;
     runtime()?.block_on(async {
-        let ctx = session(&snapshot, store.dir(), sources).await?;
+        let ctx = session(snapshot, store.dir(), sources).await?;
         for table in EXPORTED {
             let path = args.output.join(format!("{table}.parquet"));
             let rows = export_table(&ctx, table, &path)

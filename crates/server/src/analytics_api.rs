@@ -125,7 +125,7 @@ pub async fn sql(
     let runtime = tokio::runtime::Handle::current();
     let batches = tokio::task::spawn_blocking(move || {
         runtime.block_on(async {
-            let ctx = session(&reading, &dir, sources).await?;
+            let ctx = session(reading, &dir, sources).await?;
             run_sql(&ctx, &request.sql).await
         })
     })

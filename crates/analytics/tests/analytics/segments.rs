@@ -2,6 +2,8 @@
 //! Entered` / `Segment Exited` events, the same by the reports' rule and by
 //! the SQL view, used to filter people and to split them.
 
+use std::sync::Arc;
+
 use percorso_analytics::rows::EventRow;
 use percorso_analytics::schema::profile_key;
 use percorso_analytics::segments::segment_members;
@@ -107,7 +109,7 @@ fn members_are_the_last_change_of_the_current_generation_by_both_rules() {
                 generation: 1,
             }],
         };
-        let ctx = percorso_analytics::sql::session(&snapshot, dir.path(), sources)
+        let ctx = percorso_analytics::sql::session(Arc::new(snapshot), dir.path(), sources)
             .await
             .unwrap();
         let batches = percorso_analytics::sql::run_sql(&ctx, sql).await.unwrap();

@@ -2,6 +2,7 @@
 //! report's main table, and a bad argument is a plan error naming it.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::{cast, concat_batches};
@@ -38,9 +39,13 @@ fn log() -> Vec<EventRow> {
 }
 
 /// The statement's rows in one batch (the session has the report functions).
-fn sql(snapshot: &Snapshot, dir: &Path, statement: &str) -> Result<RecordBatch, AnalyticsError> {
+fn sql(
+    snapshot: &Arc<Snapshot>,
+    dir: &Path,
+    statement: &str,
+) -> Result<RecordBatch, AnalyticsError> {
     tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let ctx = session(snapshot, dir, Default::default()).await?;
+        let ctx = session(Arc::clone(snapshot), dir, Default::default()).await?;
         let batches = run_sql(&ctx, statement).await?;
         let schema = batches.first().expect("a batch").schema();
         Ok(concat_batches(&schema, &batches)?)
@@ -75,9 +80,27 @@ fn floats(batch: &RecordBatch, name: &str) -> Vec<Option<f64>> {
 }
 
 #[test]
+fn a_session_shares_the_callers_snapshot_while_it_lives() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = Arc::new(snapshot_of(dir.path(), log(), 4).0);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let ctx = runtime
+        .block_on(session(
+            Arc::clone(&snapshot),
+            dir.path(),
+            Default::default(),
+        ))
+        .unwrap();
+    // The report functions hold the caller's snapshot, not a copy of it.
+    assert!(Arc::strong_count(&snapshot) > 1);
+    drop(ctx);
+    assert_eq!(Arc::strong_count(&snapshot), 1);
+}
+
+#[test]
 fn journey_map_rows_are_the_reports_edges() {
     let dir = tempfile::tempdir().unwrap();
-    let (snapshot, _) = snapshot_of(dir.path(), log(), 4);
+    let snapshot = Arc::new(snapshot_of(dir.path(), log(), 4).0);
     let q = json!({ "events": ["A", "B", "C"] });
     let report = query::<DiscoveryQuery>(&q).run(&snapshot).unwrap();
     let statement =
@@ -103,7 +126,7 @@ fn journey_map_rows_are_the_reports_edges() {
 #[test]
 fn funnel_rows_are_the_reports_steps_and_breakdown() {
     let dir = tempfile::tempdir().unwrap();
-    let (snapshot, _) = snapshot_of(dir.path(), log(), 5);
+    let snapshot = Arc::new(snapshot_of(dir.path(), log(), 5).0);
     let q =
         json!({ "steps": [{ "event": "A" }, { "event": "B" }, { "event": "C" }], "window": "10m" });
     let report = query::<FunnelQuery>(&q).run(&snapshot).unwrap();
@@ -176,7 +199,7 @@ fn funnel_rows_are_the_reports_steps_and_breakdown() {
 #[test]
 fn paths_rows_are_the_reports_links() {
     let dir = tempfile::tempdir().unwrap();
-    let (snapshot, _) = snapshot_of(dir.path(), log(), 3);
+    let snapshot = Arc::new(snapshot_of(dir.path(), log(), 3).0);
     let q = json!({ "steps": 3 });
     let report = query::<PathsQuery>(&q).run(&snapshot).unwrap();
     let rows = sql(
@@ -218,7 +241,7 @@ fn paths_rows_are_the_reports_links() {
 #[test]
 fn retention_rows_are_the_reports_cohorts_and_add_up_to_its_aggregate() {
     let dir = tempfile::tempdir().unwrap();
-    let (snapshot, _) = snapshot_of(dir.path(), log(), 4);
+    let snapshot = Arc::new(snapshot_of(dir.path(), log(), 4).0);
     let q = json!({ "start": { "event": "A" }, "return": { "event": "B" }, "periods": 3 });
     let report = query::<RetentionQuery>(&q).run(&snapshot).unwrap();
     let rows = sql(
@@ -272,7 +295,7 @@ fn retention_rows_are_the_reports_cohorts_and_add_up_to_its_aggregate() {
 #[test]
 fn lifecycle_conformance_and_scores_flatten_their_reports() {
     let dir = tempfile::tempdir().unwrap();
-    let (snapshot, _) = snapshot_of(dir.path(), log(), 4);
+    let snapshot = Arc::new(snapshot_of(dir.path(), log(), 4).0);
 
     let q = json!({ "event": { "event": "A" } });
     let report = query::<LifecycleQuery>(&q).run(&snapshot).unwrap();
@@ -350,7 +373,7 @@ fn lifecycle_conformance_and_scores_flatten_their_reports() {
 #[test]
 fn every_function_has_its_documented_columns() {
     let dir = tempfile::tempdir().unwrap();
-    let (snapshot, _) = snapshot_of(dir.path(), log(), 100);
+    let snapshot = Arc::new(snapshot_of(dir.path(), log(), 100).0);
     let a = r#"{"event": "A"}"#;
     for (call, columns) in [
         (
@@ -396,7 +419,7 @@ fn report_error<Q: serde::de::DeserializeOwned>(
 #[test]
 fn a_bad_argument_is_a_plan_error_naming_the_function() {
     let dir = tempfile::tempdir().unwrap();
-    let (snapshot, _) = snapshot_of(dir.path(), log(), 100);
+    let snapshot = Arc::new(snapshot_of(dir.path(), log(), 100).0);
     let funnel = |q: &FunnelQuery, s: &Snapshot| q.run(s).map(drop);
     let paths = |q: &PathsQuery, s: &Snapshot| q.run(s).map(drop);
     let retention = |q: &RetentionQuery, s: &Snapshot| q.run(s).map(drop);
@@ -463,7 +486,7 @@ fn a_bad_argument_is_a_plan_error_naming_the_function() {
 #[test]
 fn journey_scores_rows_carry_the_stages_and_the_step_drill_down() {
     let dir = tempfile::tempdir().unwrap();
-    let (snapshot, _) = snapshot_of(dir.path(), crate::scores::staged_log(), 4);
+    let snapshot = Arc::new(snapshot_of(dir.path(), crate::scores::staged_log(), 4).0);
     let q = crate::scores::staged_query();
     let report = q.run(&snapshot).unwrap();
     let json = serde_json::to_string(&q).unwrap();
