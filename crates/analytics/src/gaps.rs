@@ -7,9 +7,10 @@
 //! * the 32-bit values live in blocks of a fixed size, so growing never
 //!   copies them (past the first block) and merging two threads' gaps
 //!   moves blocks, not values;
-//! * a rank is found by radix selection: one pass counts the values by
-//!   their top 16 significant bits, a second gathers the one bucket that
-//!   holds the rank, and only that bucket is searched.
+//! * a rank is found by radix selection: a pass finds the greatest value,
+//!   one counts the values by their top 16 significant bits, a last one
+//!   gathers the one bucket that holds the rank, and only that bucket is
+//!   searched.
 
 use crate::summary::Durations;
 

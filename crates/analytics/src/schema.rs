@@ -25,7 +25,8 @@ pub const PROPERTIES: &str = "properties";
 pub const TRAITS: &str = "traits";
 pub const CONTEXT: &str = "context";
 
-fn timestamp_type() -> DataType {
+/// Times in every table: ms since the epoch, UTC.
+pub fn timestamp_type() -> DataType {
     DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
 }
 

@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch, StringArray, TimestampMillisecondArray, UInt64Array};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::Session;
 use datafusion::common::{DataFusionError, Result};
@@ -40,7 +40,7 @@ pub type ProfileRowsFuture = Pin<Box<dyn Future<Output = Result<Vec<ProfileRow>,
 pub type ProfileRows = Arc<dyn Fn() -> ProfileRowsFuture + Send + Sync>;
 
 pub fn profiles_schema() -> SchemaRef {
-    let time = DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()));
+    let time = crate::schema::timestamp_type();
     Arc::new(Schema::new(vec![
         Field::new("profile_id", DataType::Utf8, false),
         Field::new("traits", DataType::Utf8, false),

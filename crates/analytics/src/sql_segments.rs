@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{Int64Array, RecordBatch, StringArray, TimestampMillisecondArray};
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
 use serde::Deserialize;
 
@@ -53,11 +53,7 @@ pub fn segments_table(segments: &[DefinedSegment]) -> Result<Arc<MemTable>, Anal
         Field::new("name", DataType::Utf8, false),
         Field::new("generation", DataType::Int64, false),
         Field::new("definition", DataType::Utf8, false),
-        Field::new(
-            "created_at",
-            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
-            false,
-        ),
+        Field::new("created_at", crate::schema::timestamp_type(), false),
     ]));
     let batch = RecordBatch::try_new(
         schema.clone(),

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow::array::{RecordBatch, StringArray, TimestampMillisecondArray, UInt64Array};
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
 
 use crate::compactor::MergeLine;
@@ -19,11 +19,7 @@ pub fn merges_table(lines: &[MergeLine]) -> Result<Arc<MemTable>, AnalyticsError
     let schema = Arc::new(Schema::new(vec![
         Field::new("from_profile", DataType::Utf8, false),
         Field::new("into_profile", DataType::Utf8, false),
-        Field::new(
-            "at",
-            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
-            false,
-        ),
+        Field::new("at", schema::timestamp_type(), false),
     ]));
     let batch = RecordBatch::try_new(
         schema.clone(),

@@ -141,15 +141,6 @@ impl<'a> ScoreKernel<'a> {
                 tally.complete_times.push(visit.time - opened.time);
             }
         }
-        if !plan.stage_bits.is_empty() {
-            let stages = plan.stage_bits.len() + 2;
-            let last = if tally.completed == 1 {
-                stages - 1
-            } else {
-                furthest
-            };
-            tally.reached = (0..stages).map(|j| u64::from(j <= last)).collect();
-        }
         if tally.contacts > 0 {
             tally.with_contact = 1;
             tally.resolved_first_contact = u64::from(tally.completed == 1 && tally.contacts == 1);
@@ -161,7 +152,21 @@ impl<'a> ScoreKernel<'a> {
         } else {
             opened.group
         };
-        self.tallies.entry((period, group)).or_default().add(&tally);
+        let entry = self.tallies.entry((period, group)).or_default();
+        entry.add(&tally);
+        if !plan.stage_bits.is_empty() {
+            // Counted into the group's tally directly: no list per instance.
+            let stages = plan.stage_bits.len() + 2;
+            let last = if tally.completed == 1 {
+                stages - 1
+            } else {
+                furthest
+            };
+            entry.reached.resize(stages, 0);
+            for reached in &mut entry.reached[..=last] {
+                *reached += 1;
+            }
+        }
     }
 }
 

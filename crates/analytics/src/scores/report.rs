@@ -164,7 +164,9 @@ pub fn build(tallies: &HashMap<(usize, u32), Tally>, layout: &Layout) -> ScoresR
     let change = share(now.completed, now.instances) - share(before.completed, before.instances);
     let drill_down = match (layout.compare, layout.groups) {
         (false, _) => None,
-        (true, Some(book)) => Some(group_drill_down(tallies, book, &now, &before, change)),
+        (true, Some(book)) => Some(group_drill_down(
+            tallies, &codes, book, &now, &before, change,
+        )),
         (true, None) if layout.by_step => {
             let steps = step_changes(layout.stages, &before.reached, &now.reached);
             let explained_by = steps
@@ -192,13 +194,13 @@ pub fn build(tallies: &HashMap<(usize, u32), Tally>, layout: &Layout) -> ScoresR
 /// Each group's contribution to the change, split into mix and rate.
 fn group_drill_down(
     tallies: &HashMap<(usize, u32), Tally>,
+    codes: &BTreeSet<u32>,
     book: &Codebook,
     now: &Tally,
     before: &Tally,
     change: f64,
 ) -> DrillDown {
     let empty = Tally::default();
-    let codes: BTreeSet<u32> = tallies.keys().map(|(_, g)| *g).collect();
     let mut groups: Vec<GroupChange> = codes
         .iter()
         .map(|g| {
